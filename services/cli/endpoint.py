@@ -1,0 +1,45 @@
+"""How the CLI finds a running weft: WEFT_ENDPOINT (the run file's path), or the
+run file `weft up` writes under the data directory."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weft.common.config import default_data_dir
+
+
+@dataclass
+class Endpoint:
+    nats_url: str
+    gateway: str = ""                 # host:port of the sensor gateway (gRPC)
+    ingest: str = ""                  # base URL of discovery's HTTP (ingest, API)
+    services: dict[str, str] = field(default_factory=dict)   # name -> http base URL
+    pids: dict[str, int] = field(default_factory=dict)
+    data_dir: str = ""
+    nats_token: str = ""
+
+
+def run_file(data_dir: str | Path | None = None) -> Path:
+    return Path(data_dir or os.environ.get("WEFT_DATA_DIR") or default_data_dir()) / "weft.json"
+
+
+def write(ep: Endpoint, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(ep.__dict__, indent=2))
+    tmp.chmod(0o600)  # carries the NATS token
+    tmp.replace(path)
+
+
+def load(data_dir: str | Path | None = None) -> Endpoint:
+    from weft.cli.main import CliError
+    path = Path(os.environ["WEFT_ENDPOINT"]) if os.environ.get("WEFT_ENDPOINT") else run_file(data_dir)
+    try:
+        return Endpoint(**json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise CliError(f"no running weft found ({path} does not exist): start one with `weft up`, "
+                       "or point WEFT_ENDPOINT at its run file") from None
+    except (ValueError, TypeError) as e:
+        raise CliError(f"{path} is not a weft run file: {e}") from None

