@@ -19,6 +19,8 @@ class Endpoint:
     pids: dict[str, int] = field(default_factory=dict)
     data_dir: str = ""
     nats_token: str = ""
+    # name -> argv: `weft down` signals a recorded pid only while it still runs that argv
+    cmdlines: dict[str, list[str]] = field(default_factory=dict)
 
 
 def run_file(data_dir: str | Path | None = None) -> Path:

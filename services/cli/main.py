@@ -29,12 +29,13 @@ examples:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="weft", description="weft: one runtime security layer for AI "
                                 "agents across EKS, AKS and GKE.", epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    wanted = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else None
+    argv = sys.argv[1:] if argv is None else argv
+    wanted = argv[0] if argv and not argv[0].startswith("-") else None
     for name, module, help_ in COMMANDS:
         if wanted in (None, name):
             try:
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -73,4 +74,7 @@ class CliError(Exception):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m weft.cli.main` (how `weft up` starts its supervisor and sensor): run the
+    # importable module, whose CliError the sub-commands raise, not this __main__ copy.
+    from weft.cli.main import main as weft_main
+    sys.exit(weft_main())

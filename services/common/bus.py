@@ -121,7 +121,7 @@ class Consumer:
         while not stop.is_set():
             try:
                 msgs = await psub.fetch(self.batch, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except asyncio.TimeoutError:  # nats-py raises both its own and asyncio's when idle
                 continue
             except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
                 break

@@ -44,16 +44,21 @@ def write_config(path: Path, port: int, store_dir: Path, token: str = "", monito
     path.chmod(0o600)
 
 
-def start(data_dir: Path, port: int = 0, token: str = "", log_file: Path | None = None) -> tuple[subprocess.Popen, str]:
+def start(data_dir: Path, port: int = 0, token: str = "", log_file: Path | None = None,
+          monitor_port: int = 0) -> tuple[subprocess.Popen, str]:
     """Start nats-server on a free loopback port; returns the process and its URL once it accepts."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     conf = data_dir / "nats.conf"
-    write_config(conf, port, data_dir / "jetstream", token)
+    write_config(conf, port, data_dir / "jetstream", token, monitor_port)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL
     proc = subprocess.Popen([binary(), "-c", str(conf)], stdout=out, stderr=out,
                             start_new_session=True)
-    wait_listening("127.0.0.1", port, proc)
+    try:
+        wait_listening("127.0.0.1", port, proc)
+    except NatsUnavailable:
+        stop(proc)  # never leave a half-started server behind
+        raise
     return proc, f"nats://127.0.0.1:{port}"
 
 

@@ -81,11 +81,13 @@ class Stage:
         self.run_file().unlink(missing_ok=True)
 
     async def _close_nats(self) -> None:
+        # Consumers have returned by now; flush what was published, then close.
         if self.nc is not None and not self.nc.is_closed:
             try:
-                await asyncio.wait_for(self.nc.drain(), 5)
+                await asyncio.wait_for(self.nc.flush(), 5)
             except Exception:
-                await self.nc.close()
+                pass
+            await self.nc.close()
 
     def full_status(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "consumers": [t.get_name() for t in self._tasks if not t.done()],

@@ -69,7 +69,7 @@ class Stream:
     name: str
     subjects: tuple[str, ...]
     max_age_s: float = 7 * 24 * 3600
-    max_bytes: int = 4 * 1024**3
+    max_bytes: int = -1  # bounded by age here; the deploy sets byte limits per cluster size
 
 
 # One stream per subject family. Duplicate windows default to 2 minutes, which

@@ -1,0 +1,138 @@
+"""`weft lab`: three clusters (eks on AWS, aks on AZURE, gke on GCP) on this machine, each a
+network namespace and a cgroup subtree with its own sensor, joined by routes and a lab DNS."""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from weft.cli.main import CliError
+from weft.common.config import default_data_dir
+from weft.lab import lab, state, status, topology, workload
+
+EPILOG = """\
+examples:
+  weft lab up                                   clusters, DNS, and a sensor per cluster
+  weft lab up --no-weft                         clusters and DNS only (no weft, no sensors)
+  weft lab exec gke --workload tools/storage-mcp -- python3 -m http.server 8080
+  weft lab exec eks --workload agents/agent -- curl http://storage-mcp.tools.svc.gke.lab:8080/
+  weft lab exec aks -- getent hosts agent.agents.svc.eks.lab
+  weft lab status
+  weft lab down                                 remove everything `lab up` made, nothing else
+
+Workloads are named NAMESPACE/NAME; one is reachable from every cluster as
+NAME.NAMESPACE.svc.CLUSTER.lab as soon as it has been started once. Needs root.
+"""
+EXEC_USAGE = "weft lab exec CLUSTER [--workload NS/NAME] [--service-account SA] -- CMD..."
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.epilog = EPILOG
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, default=Path(os.environ.get("WEFT_DATA_DIR") or default_data_dir()),
+                        help="where the lab keeps its state, metadata files and logs, under lab/ (WEFT_DATA_DIR)")
+    sub = p.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+    up = sub.add_parser("up", parents=[common], help="make the clusters, the DNS and the sensors",
+                        description="Make the three clusters and the lab DNS; attach a sensor per cluster "
+                        "to the running weft, starting one with `weft up --detach` if none runs.")
+    up.add_argument("--no-weft", action="store_true", help="no weft and no sensors: the lab's network, "
+                    "cgroups and DNS only")
+    up.add_argument("--json", action="store_true", help="print the lab as JSON")
+    up.set_defaults(func=cmd_up)
+    ex = sub.add_parser("exec", parents=[common], usage=EXEC_USAGE, help="run a command as a workload of a cluster",
+                        description="Run CMD inside CLUSTER's network namespace and the workload's cgroup "
+                        "(both made if new); exits with CMD's exit code.")
+    _exec_options(ex)
+    ex.add_argument("rest", nargs=argparse.REMAINDER, metavar="CLUSTER -- CMD",
+                    help=f"one of {', '.join(c.name for c in topology.CLUSTERS)}, then the command")
+    ex.set_defaults(func=cmd_exec)
+    st = sub.add_parser("status", parents=[common], help="show the clusters, DNS, sensors and workloads")
+    st.add_argument("--json", action="store_true", help="print the lab as JSON")
+    st.set_defaults(func=cmd_status)
+    down = sub.add_parser("down", parents=[common], help="remove everything `weft lab up` made")
+    down.set_defaults(func=cmd_down)
+
+
+def _exec_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workload", default=workload.DEFAULT_WORKLOAD, metavar="NS/NAME",
+                   help="the workload to run as (default %(default)s)")
+    p.add_argument("--service-account", default="", metavar="SA", help="its service account (default: NAME)")
+
+
+def _one_line_errors(command):
+    """What the lab raises (namespaces, cgroups, state, processes) becomes one line."""
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            raise CliError(str(e)) from None
+    return run
+
+
+@_one_line_errors
+def cmd_up(args: argparse.Namespace) -> int:
+    lab.up(args.data_dir, with_weft=not args.no_weft)
+    described = status.describe(args.data_dir)
+    _print(described, args.json)
+    if not args.no_weft and not all(c["sensor"]["running"] for c in described["clusters"]):
+        print(f"weft lab: the lab is up, but not every sensor runs (logs: {state.lab_dir(args.data_dir)}"
+              "/sensor-<cluster>.log)", file=sys.stderr)
+    return 0
+
+
+@_one_line_errors
+def cmd_exec(args: argparse.Namespace) -> int:
+    if not args.rest:
+        raise CliError(f"no cluster given: {EXEC_USAGE}", code=2)
+    cluster, rest = args.rest[0], args.rest[1:]
+    if "--" in rest:   # options may follow CLUSTER, up to the "--"
+        cut = rest.index("--")
+        options = argparse.ArgumentParser(prog="weft lab exec", add_help=False)
+        _exec_options(options)
+        options.set_defaults(workload=args.workload, service_account=args.service_account)
+        parsed, rest = options.parse_args(rest[:cut]), rest[cut + 1:]
+        args.workload, args.service_account = parsed.workload, parsed.service_account
+    elif rest and rest[0].startswith("-"):
+        raise CliError(f"put -- between the options and the command: {EXEC_USAGE}", code=2)
+    return workload.run(state.lab_dir(args.data_dir), cluster, args.workload, rest, args.service_account)
+
+
+@_one_line_errors
+def cmd_status(args: argparse.Namespace) -> int:
+    described = status.describe(args.data_dir)
+    if described is None:
+        raise CliError("no lab is up: start one with `weft lab up`")
+    _print(described, args.json)
+    return 0
+
+
+@_one_line_errors
+def cmd_down(args: argparse.Namespace) -> int:
+    had_lab = state.load(state.lab_dir(args.data_dir)) is not None
+    errors = lab.down(args.data_dir)
+    if errors:
+        raise CliError(f"could not remove everything ({'; '.join(errors)}); "
+                       "the state file is kept: fix that and run `weft lab down` again")
+    print("lab removed" if had_lab else "no lab is up: nothing to remove")
+    return 0
+
+
+def _print(described: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(described, indent=2))
+        return
+    dns = described["dns"]
+    print(f"lab DNS {dns['address']} (zone .{topology.ZONE}): {'running' if dns['running'] else 'NOT RUNNING'}")
+    for c in described["clusters"]:
+        sensor = c["sensor"]
+        if sensor["status"] == "running" and not sensor["running"]:
+            sensor["status"] = "exited (see its log in the lab directory)"
+        print(f"  {c['name']}  {c['provider']:<5} {c['region']:<11} {c['netns']:<13} {c['address']:<11} "
+              f"workloads {len(c['workloads'])}, processes {c['processes']}, sensor: {sensor['status']}")
+    if not described["complete"]:
+        print("the last `weft lab up` did not finish: run `weft lab down`")

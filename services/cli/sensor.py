@@ -1,0 +1,146 @@
+"""`weft sensor`: run a sensor that dials the discovery gateway.
+
+  --source replay FILE   stream a recorded JSONL export (the way exports are fed in)
+  --source ebpf          watch this node with bcc programs in the kernel
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+
+from weft import __version__
+from weft.cli.main import CliError
+from weft.common import logs, tracing
+from weft.v1 import event_pb2, sensor_pb2
+
+PROVIDERS = [p for p in event_pb2.Node.Provider.keys() if p != "PROVIDER_UNSPECIFIED"]
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.epilog = ("examples:\n  weft sensor --source replay events.jsonl --cluster eks --speed 0\n"
+                "  weft sensor --source ebpf --cluster aks --provider AZURE --watch-cgroup /sys/fs/cgroup/unified/kubepods")
+    env = os.environ.get
+    p.add_argument("file", nargs="?", help="JSONL of weft.v1.RuntimeEvent (with --source replay; - for stdin)")
+    p.add_argument("--source", choices=["replay", "ebpf"], default="ebpf", help="where events come from")
+    p.add_argument("--gateway", default=env("WEFT_GATEWAY", ""),
+                   help="discovery's gateway HOST:PORT (WEFT_GATEWAY; default: the running weft's)")
+    p.add_argument("--cluster", default=env("WEFT_CLUSTER", ""), help="this node's cluster (WEFT_CLUSTER)")
+    p.add_argument("--provider", default=env("WEFT_PROVIDER", "OTHER"), type=str.upper, choices=PROVIDERS)
+    p.add_argument("--region", default=env("WEFT_REGION", ""))
+    p.add_argument("--node", default=env("WEFT_NODE_NAME", socket.gethostname()), help="node name (WEFT_NODE_NAME)")
+    p.add_argument("--egress-ip", action="append", default=[], help="the cluster's public NAT address (repeatable)")
+    p.add_argument("--sensor-id", default="", help="stable id; default derived from cluster and node")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="replay pace: 1 = as recorded, 10 = ten times faster, 0 = as fast as possible")
+    p.add_argument("--watch-cgroup", action="append", default=[], help="cgroup v2 subtree to watch (ebpf; repeatable)")
+    p.add_argument("--exclude-cgroup", action="append", default=[], help="cgroup v2 subtree never watched (ebpf)")
+    p.add_argument("--file-prefix", action="append", default=[], help="path prefix whose opens are reported (ebpf)")
+    p.add_argument("--metadata-file", default="", help="workload metadata JSON (cgroup -> pod, workload, service account)")
+    p.add_argument("--tls-cert", default=env("WEFT_SENSOR_TLS_CERT", ""), help="client certificate (mutual TLS)")
+    p.add_argument("--tls-key", default=env("WEFT_SENSOR_TLS_KEY", ""))
+    p.add_argument("--tls-ca", default=env("WEFT_SENSOR_TLS_CA", ""), help="CA of the gateway's certificate")
+    p.add_argument("--protocol-version", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logs.setup("sensor", os.environ.get("WEFT_LOG_LEVEL", "WARNING"))
+    if not args.cluster:
+        raise CliError("--cluster is required (the cluster this sensor reports for)")
+    tracing.setup("weft-sensor", _data_dir())
+    try:
+        summary = asyncio.run(_main(args))
+    finally:
+        tracing.flush()
+    print(json.dumps(summary) if args.json else _describe(summary))
+    return 0
+
+
+async def _main(args) -> dict:
+    from weft.sensor.uplink import Refused, Uplink
+    from weft.sensor import runner
+    uplink = Uplink(_gateway(args), _hello(args), credentials=_credentials(args),
+                    block_when_full=args.source == "replay")
+    try:
+        if args.source == "replay":
+            if not args.file:
+                raise CliError("--source replay needs a FILE")
+            with _open(args.file) as f:
+                return await runner.run_replay(uplink, f, os.path.basename(args.file), args.speed)
+        return await _live(args, uplink, runner)
+    except Refused as e:
+        raise CliError(f"the gateway refused this sensor: {e}", code=3) from None
+
+
+async def _live(args, uplink, runner) -> dict:
+    from weft.sensor.ebpf import EbpfCollector, EbpfConfig, collect
+    from weft.sensor.errors import SensorUnavailable
+    cfg = EbpfConfig(node=uplink.hello.node, watch_cgroups=args.watch_cgroup,
+                     exclude_cgroups=args.exclude_cgroup, metadata_file=args.metadata_file or None)
+    if args.file_prefix:
+        cfg.file_prefixes = args.file_prefix
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        collector = EbpfCollector(cfg)
+        return await runner.run_live(uplink, collect(cfg, collector=collector), collector.stats, stop)
+    except SensorUnavailable as e:
+        raise CliError(str(e), code=2) from None
+
+
+def _hello(args) -> sensor_pb2.Hello:
+    node = event_pb2.Node(cluster=args.cluster, provider=event_pb2.Node.Provider.Value(args.provider),
+                          region=args.region, name=args.node, egress_ips=args.egress_ip)
+    sid = args.sensor_id or hashlib.blake2b(f"{args.cluster}/{args.node}/{args.source}".encode(),
+                                            digest_size=8).hexdigest()
+    from weft.discovery.protocol import PROTOCOL_VERSION
+    return sensor_pb2.Hello(sensor_id=sid, protocol_version=args.protocol_version or PROTOCOL_VERSION,
+                            sensor_version=__version__, node=node, capabilities=[args.source])
+
+
+def _gateway(args) -> str:
+    if args.gateway:
+        return args.gateway
+    from weft.cli import endpoint
+    ep = endpoint.load()
+    if not ep.gateway:
+        raise CliError("the running weft has no sensor gateway; pass --gateway HOST:PORT")
+    return ep.gateway
+
+
+def _credentials(args):
+    if not args.tls_ca:
+        return None
+    import grpc
+    read = lambda p: open(p, "rb").read() if p else None
+    return grpc.ssl_channel_credentials(read(args.tls_ca), read(args.tls_key), read(args.tls_cert))
+
+
+def _open(path: str):
+    if path == "-":
+        return os.fdopen(os.dup(sys.stdin.fileno()), "rb")
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _data_dir() -> str | None:
+    from weft.common.config import default_data_dir
+    return os.environ.get("WEFT_DATA_DIR") or str(default_data_dir())
+
+
+def _describe(s: dict) -> str:
+    return (f"sent {s['events_total']} events in {s['batches']} batches, {s['rejects']} lines rejected "
+            f"(dead-lettered), {s['acked']} acknowledged, {s['reconnects']} reconnects"
+            + (f", {s['overflow_events']} events lost to buffer overflow" if s["overflow_events"] else ""))

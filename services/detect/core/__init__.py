@@ -1,0 +1,1 @@
+"""detect's pure logic: data in, data out; no asyncio, nats, aiohttp or sqlmodel."""

@@ -1,0 +1,58 @@
+"""Ingested weft runtime events as EventBatches: one node's events per batch, in file
+order, small enough for the bus. Pure."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from weft.common import codec, subjects
+from weft.discovery.core.records import JSON, Problem, Record
+from weft.v1 import event_pb2
+
+INGEST_SENSOR_ID = "ingest"   # a constant, so the same file ingested twice gives the same batch ids
+MAX_EVENTS = 500
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Batch:
+    subject: str
+    batch: event_pb2.EventBatch
+    locations: tuple[str, ...]
+
+
+def event_batches(records: list[Record], default_cluster: str) -> tuple[list[Batch], list[Problem]]:
+    groups: dict[tuple[str, str], list[tuple[event_pb2.RuntimeEvent, str]]] = {}
+    problems: list[Problem] = []
+    for r in records:
+        line = r.data if r.content_type == JSON else json.dumps(r.value)
+        try:
+            ev = codec.event_from_json(line)
+        except codec.InvalidInput as e:
+            problems.append(Problem(r.location, str(e), r.data))
+            continue
+        cluster = ev.node.cluster or default_cluster
+        groups.setdefault((cluster, ev.node.name), []).append((ev, r.location))
+    batches = [_batch(cluster, chunk) for (cluster, _), events in groups.items() for chunk in _chunks(events)]
+    return batches, problems
+
+
+def _chunks(events: list[tuple[event_pb2.RuntimeEvent, str]]):
+    chunk, size = [], 0
+    for ev, location in events:
+        ev_size = ev.ByteSize()
+        if chunk and (len(chunk) == MAX_EVENTS or size + ev_size > MAX_BATCH_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((ev, location))
+        size += ev_size
+    if chunk:
+        yield chunk
+
+
+def _batch(cluster: str, chunk: list[tuple[event_pb2.RuntimeEvent, str]]) -> Batch:
+    node = event_pb2.Node()
+    node.CopyFrom(chunk[0][0].node)
+    node.cluster = cluster
+    batch = codec.make_batch([ev for ev, _ in chunk], INGEST_SENSOR_ID, node)
+    return Batch(subjects.events(cluster), batch, tuple(loc for _, loc in chunk))

@@ -1,0 +1,43 @@
+"""discovery's bus handlers: decode, call the core, store or forward. Nothing else."""
+from __future__ import annotations
+
+import asyncio
+
+from nats.aio.msg import Msg
+from sqlalchemy.engine import Engine
+
+from weft.common import codec, subjects, tracing
+from weft.discovery import store
+from weft.discovery.core.workloads import tally
+from weft.discovery.sessions import Registry
+from weft.v1 import event_pb2, sensor_pb2
+
+
+class NoSensor(RuntimeError):
+    """Retryable: the program's node has no sensor connected right now."""
+
+
+def on_events(engine: Engine):
+    async def handle(m: Msg) -> None:
+        batch = codec.decode(event_pb2.EventBatch, m.data)
+        with tracing.tracer("weft-discovery").start_as_current_span("discovery inventory batch") as span:
+            span.set_attribute("weft.cluster", batch.node.cluster)
+            span.set_attribute("weft.batch.size", len(batch.events))
+            bid = (m.headers or {}).get(codec.H_MSG_ID) or batch.batch_id
+            await asyncio.to_thread(store.record_batch, engine, bid, tally(batch))
+    return handle
+
+
+def on_enforcement(registry: Registry):
+    async def handle(m: Msg) -> None:
+        program = codec.decode(sensor_pb2.EnforcementProgram, m.data)
+        tokens = m.subject.split(".")
+        if len(tokens) != 5:
+            raise codec.InvalidInput(f"enforcement subject {m.subject!r} is not {subjects.ENFORCE}.<cluster>.<node>")
+        cluster, node = subjects.untoken(tokens[3]), subjects.untoken(tokens[4])
+        sessions = registry.for_node(cluster, node)
+        if not sessions:
+            raise NoSensor(f"no sensor connected for cluster {cluster!r} node {node!r}")
+        for s in sessions:
+            s.downlink.put_nowait(program)
+    return handle

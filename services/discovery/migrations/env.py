@@ -1,0 +1,3 @@
+from weft.common.migrations_env import run
+
+run()

@@ -1,0 +1,59 @@
+"""Connected sensors: who they are, what they sent, and their downlink queue."""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from weft.v1 import event_pb2, sensor_pb2
+
+
+@dataclass
+class Session:
+    sensor_id: str
+    node: event_pb2.Node
+    capabilities: list[str]
+    peer: str
+    connected_at: float = field(default_factory=time.time)
+    batches: int = 0
+    events: int = 0
+    rejected: int = 0
+    deadlettered: int = 0
+    last_status: sensor_pb2.SensorStatus | None = None
+    downlink: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+
+    def view(self) -> dict:
+        s = self.last_status
+        up = max(time.time() - self.connected_at, 1e-3)
+        return {
+            "sensor": self.sensor_id, "cluster": self.node.cluster, "node": self.node.name,
+            "provider": event_pb2.Node.Provider.Name(self.node.provider), "peer": self.peer,
+            "capabilities": list(self.capabilities), "connected_s": round(up, 1),
+            "batches": self.batches, "events": self.events, "rejected": self.rejected,
+            "deadlettered": self.deadlettered,
+            "events_per_s": round(s.events_per_second, 1) if s else round(self.events / up, 1),
+            "lost": s.events_lost if s else 0, "overflow": s.buffer_overflow if s else 0,
+            "unacked": s.unacked_batches if s else 0,
+            "programs": list(s.programs_loaded) if s else [],
+        }
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._by_id: dict[str, Session] = {}
+
+    def add(self, s: Session) -> None:
+        self._by_id[s.sensor_id] = s
+
+    def remove(self, s: Session) -> None:
+        if self._by_id.get(s.sensor_id) is s:
+            del self._by_id[s.sensor_id]
+
+    def for_node(self, cluster: str, node: str) -> list[Session]:
+        return [s for s in self._by_id.values() if s.node.cluster == cluster and s.node.name == node]
+
+    def view(self) -> list[dict]:
+        return [s.view() for s in self._by_id.values()]
+
+    def __len__(self) -> int:
+        return len(self._by_id)

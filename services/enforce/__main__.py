@@ -1,0 +1,9 @@
+"""python -m weft.enforce"""
+import asyncio
+
+from weft.common.runtime import run_until_signalled
+from weft.enforce.app import build_app
+from weft.enforce.config import parse
+
+if __name__ == "__main__":
+    asyncio.run(run_until_signalled(build_app(parse())))

@@ -1,0 +1,3 @@
+from weft.common import migrations_env
+
+migrations_env.run()

@@ -1,0 +1,177 @@
+// Shared by every probe; compiled first, once, into the single BPF object.
+// Only tracepoint arguments and helpers are used: the installed headers do not
+// match the running kernel, so no kernel struct is ever read.
+#include <uapi/linux/ptrace.h>
+
+#define EV_EXEC 1
+#define EV_EXIT 2
+#define EV_CONNECT 3
+#define EV_ACCEPT 4
+#define EV_FILE 5
+#define EV_DNS 6
+#define EV_UDP 7
+
+#define LRU_HASH(name, key, leaf, size) BPF_TABLE("lru_hash", key, leaf, name, size)
+
+#define CG_WATCH 1
+#define CG_EXCLUDE 2
+#define CG_MAX_LEVEL 15
+
+struct hdr {
+    u32 type;
+    u32 pid;    // thread id
+    u32 tgid;   // process id
+    u32 uid;
+    u64 cgroup_id;
+    u64 ts;     // bpf_ktime_get_ns (CLOCK_MONOTONIC)
+    char comm[16];
+};
+
+// One occurrence count per de-duplication key: the first occurrence goes to the
+// ring buffer in full, the rest only bump count here and user space drains them.
+struct agg {
+    u64 count;
+    u64 first_ts;
+    u64 last_ts;
+};
+
+BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
+BPF_PERCPU_ARRAY(lost, u64, 1);
+BPF_HASH(cg_rules, u64, u8, 1024);          // cgroup id -> CG_WATCH | CG_EXCLUDE
+BPF_ARRAY(cg_default, u8, 1);               // verdict when no ancestor has a rule
+LRU_HASH(cg_verdict, u64, u8, 8192);    // cache: current cgroup id -> 0/1
+
+static __always_inline void count_lost(void) {
+    int zero = 0;
+    u64 *v = lost.lookup(&zero);
+    if (v)
+        (*v)++;
+}
+
+// The nearest ancestor (or self) with a rule decides, so a child cgroup
+// created after start inherits its subtree's rule without user space help.
+static __always_inline int watched(u64 cg) {
+    u8 *cached = cg_verdict.lookup(&cg);
+    if (cached)
+        return *cached;
+    int zero = 0;
+    u8 *dflt = cg_default.lookup(&zero);
+    u8 verdict = dflt ? *dflt : 0;
+    for (int level = CG_MAX_LEVEL; level >= 0; level--) {
+        u64 id = bpf_get_current_ancestor_cgroup_id(level);
+        if (!id)
+            continue;
+        u8 *rule = cg_rules.lookup(&id);
+        if (rule) {
+            verdict = *rule == CG_WATCH;
+            break;
+        }
+    }
+    cg_verdict.update(&cg, &verdict);
+    return verdict;
+}
+
+static __always_inline void fill_hdr(struct hdr *h, u32 type, u64 cg, u64 ts) {
+    u64 id = bpf_get_current_pid_tgid();
+    h->type = type;
+    h->pid = (u32)id;
+    h->tgid = id >> 32;
+    h->uid = (u32)bpf_get_current_uid_gid();
+    h->cgroup_id = cg;
+    h->ts = ts;
+    bpf_get_current_comm(&h->comm, sizeof(h->comm));
+}
+
+// Network events (TCP probe and the UDP/53 side of the DNS probe).
+#define W_AF_INET 2
+#define W_AF_INET6 10
+
+// Aggregation key: (process, remote endpoint) without the ephemeral port.
+struct net_key {
+    u32 tgid;
+    u16 family;
+    u16 port;       // connect: remote port; accept: local port
+    u8 addr[16];    // the remote address
+    u64 cgroup_id;
+    u32 kind;       // EV_CONNECT, EV_ACCEPT or EV_UDP
+    u32 pad;
+};
+
+struct net_event {
+    struct hdr h;
+    struct net_key key;
+    u16 sport;
+    u16 dport;
+    u32 pad;
+    u8 saddr[16];
+    u8 daddr[16];
+};
+
+LRU_HASH(net_agg, struct net_key, struct agg, NET_AGG_ENTRIES);
+
+// Look up before insert (PERF-NOTES); a NOEXIST insert settles the race where
+// two CPUs see the same new key. Returns 1 only for the occurrence that inserted:
+// that one goes to the ring buffer in full, the rest are only counted.
+// (bcc refuses map calls inside macros, hence one copy per map.)
+static __always_inline int net_agg_hit(struct net_key *key, u64 ts) {
+    struct agg *a = net_agg.lookup(key);
+    if (!a) {
+        struct agg n = {.count = 1, .first_ts = ts, .last_ts = ts};
+        if (net_agg.insert(key, &n) == 0)
+            return 1;
+        a = net_agg.lookup(key);
+    }
+    if (a) {
+        __sync_fetch_and_add(&a->count, 1);
+        a->last_ts = ts;
+    }
+    return 0;
+}
+
+static __always_inline void map_v4(u8 *dst, const u8 *v4) {
+    __builtin_memset(dst, 0, 10);
+    dst[10] = 0xff;
+    dst[11] = 0xff;
+    __builtin_memcpy(dst + 12, v4, 4);
+}
+
+static __always_inline void emit_net(struct hdr *h, struct net_key *k, u16 sport,
+                                     const u8 *saddr, u16 dport, const u8 *daddr) {
+    if (!net_agg_hit(k, h->ts))
+        return;
+    struct net_event *e = events.ringbuf_reserve(sizeof(struct net_event));
+    if (!e) {
+        count_lost();
+        return;
+    }
+    __builtin_memcpy(&e->h, h, sizeof(e->h));
+    __builtin_memcpy(&e->key, k, sizeof(e->key));
+    e->h.type = k->kind;
+    e->sport = sport;
+    e->dport = dport;
+    e->pad = 0;
+    __builtin_memcpy(e->saddr, saddr, 16);
+    __builtin_memcpy(e->daddr, daddr, 16);
+    events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+
+// sockaddr_in / sockaddr_in6 in user memory: a user-space ABI, safe to read.
+static __always_inline int read_user_sa(const void *sa, u16 *family, u16 *port, u8 *addr) {
+    u16 fam = 0, port_be = 0;
+    if (!sa || bpf_probe_read_user(&fam, sizeof(fam), sa))
+        return -1;
+    bpf_probe_read_user(&port_be, sizeof(port_be), (const char *)sa + 2);
+    if (fam == W_AF_INET) {
+        u8 v4[4] = {};
+        bpf_probe_read_user(v4, sizeof(v4), (const char *)sa + 4);
+        map_v4(addr, v4);
+    } else if (fam == W_AF_INET6) {
+        bpf_probe_read_user(addr, 16, (const char *)sa + 8);
+    } else {
+        return -1;
+    }
+    *family = fam;
+    *port = (port_be >> 8) | ((port_be & 0xff) << 8);
+    return 0;
+}

@@ -1,0 +1,122 @@
+// TCP connect and accept from sock:inet_sock_set_state (fields, not structs).
+// Addresses are 16 bytes; IPv4 is stored v4-mapped (::ffff:a.b.c.d).
+#define PROTO_TCP 6
+#define ST_ESTABLISHED 1
+#define ST_SYN_SENT 2
+#define ST_SYN_RECV 3
+
+struct endpoint {
+    u16 port;
+    u8 addr[16];
+};
+
+LRU_HASH(tcp_connecting, u64, struct hdr, 8192);   // sock -> who called connect
+LRU_HASH(tcp_accepted, struct endpoint, struct endpoint, 8192);  // peer -> local
+BPF_HASH(accept_pending, u64, u64, 4096);               // pid_tgid -> user sockaddr *
+
+TRACEPOINT_PROBE(sock, inet_sock_set_state) {
+    if (args->protocol != PROTO_TCP)
+        return 0;
+    u64 sk = (u64)args->skaddr;
+    // Whole-word loads: the verifier refuses byte copies through a moved ctx pointer.
+    u64 saddr[2] = {}, daddr[2] = {};
+    if (args->family == W_AF_INET) {
+        u32 s4 = *(u32 *)args->saddr, d4 = *(u32 *)args->daddr;
+        map_v4((u8 *)saddr, (u8 *)&s4);
+        map_v4((u8 *)daddr, (u8 *)&d4);
+    } else {
+        saddr[0] = *(u64 *)&args->saddr_v6[0];
+        saddr[1] = *(u64 *)&args->saddr_v6[8];
+        daddr[0] = *(u64 *)&args->daddr_v6[0];
+        daddr[1] = *(u64 *)&args->daddr_v6[8];
+    }
+    // connect(): the caller is current only here; the source port is bound later.
+    if (args->newstate == ST_SYN_SENT) {
+        u64 cg = bpf_get_current_cgroup_id();
+        if (!watched(cg))
+            return 0;
+        struct hdr h = {};
+        fill_hdr(&h, EV_CONNECT, cg, bpf_ktime_get_ns());
+        tcp_connecting.update(&sk, &h);
+        return 0;
+    }
+    // Leaving SYN_SENT (established or refused) runs in softirq: use the saved caller.
+    if (args->oldstate == ST_SYN_SENT) {
+        struct hdr *saved = tcp_connecting.lookup(&sk);
+        if (!saved)
+            return 0;
+        struct hdr h;
+        __builtin_memcpy(&h, saved, sizeof(h));
+        tcp_connecting.delete(&sk);
+        struct net_key k = {.tgid = h.tgid, .family = args->family, .port = args->dport,
+                            .cgroup_id = h.cgroup_id, .kind = EV_CONNECT};
+        __builtin_memcpy(k.addr, daddr, 16);
+        emit_net(&h, &k, args->sport, (u8 *)saddr, args->dport, (u8 *)daddr);
+        return 0;
+    }
+    // Server side, softirq: remember the local end for the accept() that follows.
+    if (args->oldstate == ST_SYN_RECV && args->newstate == ST_ESTABLISHED) {
+        struct endpoint peer = {.port = args->dport};
+        struct endpoint local = {.port = args->sport};
+        __builtin_memcpy(peer.addr, daddr, 16);
+        __builtin_memcpy(local.addr, saddr, 16);
+        tcp_accepted.update(&peer, &local);
+    }
+    return 0;
+}
+
+static __always_inline int accept_enter(void *upeer) {
+    if (!upeer || !watched(bpf_get_current_cgroup_id()))
+        return 0;
+    u64 id = bpf_get_current_pid_tgid();
+    u64 ptr = (u64)upeer;
+    accept_pending.update(&id, &ptr);
+    return 0;
+}
+
+// The peer comes from the sockaddr accept() filled in (user-space ABI layout).
+static __always_inline int accept_exit(long ret) {
+    u64 id = bpf_get_current_pid_tgid();
+    u64 *ptr = accept_pending.lookup(&id);
+    if (!ptr)
+        return 0;
+    u64 uaddr = *ptr;
+    accept_pending.delete(&id);
+    if (ret < 0)
+        return 0;
+    u16 family = 0;
+    struct endpoint peer = {};
+    if (read_user_sa((void *)uaddr, &family, &peer.port, peer.addr))
+        return 0;
+    struct endpoint local = {};
+    struct endpoint *l = tcp_accepted.lookup(&peer);
+    if (l) {
+        __builtin_memcpy(&local, l, sizeof(local));
+        tcp_accepted.delete(&peer);
+    }
+    u64 cg = bpf_get_current_cgroup_id();
+    struct hdr h = {};
+    fill_hdr(&h, EV_ACCEPT, cg, bpf_ktime_get_ns());
+    struct net_key k = {.tgid = h.tgid, .family = family, .port = local.port,
+                        .cgroup_id = cg, .kind = EV_ACCEPT};
+    __builtin_memcpy(k.addr, peer.addr, 16);
+    // src = the remote peer that connected, dst = our local endpoint.
+    emit_net(&h, &k, peer.port, peer.addr, local.port, local.addr);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_accept4) {
+    return accept_enter(args->upeer_sockaddr);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_accept4) {
+    return accept_exit(args->ret);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_accept) {
+    return accept_enter(args->upeer_sockaddr);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_accept) {
+    return accept_exit(args->ret);
+}

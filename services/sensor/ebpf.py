@@ -1,0 +1,265 @@
+"""The eBPF collector: every probe in one BPF object, drained on a timer.
+
+The kernel never wakes us per event (BPF_RB_NO_WAKEUP); poll() consumes the ring
+buffer, turns records into RuntimeEvents through their probes, and every
+DRAIN_INTERVAL reads the kernel's aggregation maps for the counts of repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+
+from weft.v1 import event_pb2
+
+from .attribution import Attributor
+from .errors import SensorUnavailable, default_build_dir, kernel_headers, preflight
+from .probes import BPF_DIR, KernelCounts, Probe, load_all
+
+log = logging.getLogger(__name__)
+
+RINGBUF_PAGES = 1024        # 4 MiB: ~14 k file records between two polls
+AGG_ENTRIES = 8192          # per aggregation map
+DRAIN_INTERVAL_NS = 500_000_000
+RULES_INTERVAL_NS = 2_000_000_000
+CG_WATCH, CG_EXCLUDE = 1, 2
+DEFAULT_PREFIXES = ["/etc/", "/var/run/secrets/", "/root/", "/home/", "/srv/", "/data/"]
+
+
+@dataclass
+class EbpfConfig:
+    node: event_pb2.Node
+    watch_cgroups: list[str] = field(default_factory=list)    # subtrees watched; empty = all
+    exclude_cgroups: list[str] = field(default_factory=list)  # subtrees never watched
+    file_prefixes: list[str] = field(default_factory=lambda: list(DEFAULT_PREFIXES))
+    metadata_file: str | None = None
+    flush_interval: float = 0.05
+    max_batch: int = 500
+    kernel_build_dir: str | None = None  # default: $WEFT_KERNEL_BUILD_DIR or /lib/modules/$(uname -r)/build
+
+
+def event_id(ev: event_pb2.RuntimeEvent) -> str:
+    """Content-derived: node, kind, process, kernel time and payload decide it."""
+    ev.event_id = ""
+    return hashlib.blake2b(ev.SerializeToString(deterministic=True), digest_size=16).hexdigest()
+
+
+class EbpfCollector:
+    def __init__(self, config: EbpfConfig):
+        self.config = config
+        self._bpf = None
+        self._probes: list[Probe] = []
+        self._by_type: dict[int, Probe] = {}
+        self._counts: dict[str, KernelCounts] = {}
+        self._raw: list[bytes] = []
+        self._rules: dict[int, int] | None = None
+        self._attribution = Attributor(config.metadata_file)
+        self._offset = 0
+        self._next_drain = self._next_rules = 0
+        self._stats = {"events_total": 0, "records": 0, "count_updates": 0}
+
+    def start(self) -> None:
+        build = self.config.kernel_build_dir or default_build_dir()
+        problems = preflight(kernel_build_dir=build)
+        if problems:
+            raise SensorUnavailable(problems)
+        self._probes = [cls() for cls in load_all().values()]
+        self._bpf = self._compile(build)
+        self._apply_cgroup_rules()
+        for probe in self._probes:
+            probe.configure(self._bpf, self.config)
+            probe.attach(self._bpf)
+            self._by_type.update(dict.fromkeys(probe.event_types, probe))
+            for name in probe.agg_maps:
+                self._counts[name] = KernelCounts(self._bpf[name.encode()], name, probe)
+        self._bpf[b"cg_verdict"].clear()  # verdicts cached before the rules were in
+        self._bpf[b"events"].open_ring_buffer(self._on_record)
+        self._offset = time.clock_gettime_ns(time.CLOCK_REALTIME) - time.monotonic_ns()
+
+    def _compile(self, build: str):
+        import bcc
+
+        headers = kernel_headers(build)
+        source = "\n".join([(BPF_DIR / "common.c").read_text()]
+                           + [p.bpf_source() for p in self._probes])
+        cflags = [f"-DRINGBUF_PAGES={RINGBUF_PAGES}", f"-DFILE_AGG_ENTRIES={AGG_ENTRIES}",
+                  f"-DNET_AGG_ENTRIES={AGG_ENTRIES}", *headers.cflags]
+        saved = os.environ.get("BCC_KERNEL_SOURCE")
+        os.environ["BCC_KERNEL_SOURCE"] = headers.source
+        try:
+            return bcc.BPF(text=source.encode(), cflags=cflags)
+        except Exception as exc:
+            raise SensorUnavailable([f"the probes failed to compile or load ({exc}; "
+                                     "clang/verifier output above)"]) from exc
+        finally:
+            if saved is None:
+                os.environ.pop("BCC_KERNEL_SOURCE", None)
+            else:
+                os.environ["BCC_KERNEL_SOURCE"] = saved
+
+    def _on_record(self, _ctx, data, size) -> int:
+        self._raw.append(ctypes.string_at(data, size))
+        return 0
+
+    def poll(self) -> list[event_pb2.RuntimeEvent]:
+        """Everything ready now, in time order; never blocks."""
+        self._bpf.ring_buffer_consume()
+        raw, self._raw = self._raw, []
+        out: list[event_pb2.RuntimeEvent] = []
+        for record in raw:
+            probe = self._by_type.get(int.from_bytes(record[:4], "little"))
+            ev = probe.parse(record) if probe else None
+            if ev is None:
+                continue
+            first_ts = ev.time.ToNanoseconds()
+            out.append(self._finish(ev))
+            if key := probe.agg_key(record):
+                self._counts[key[0]].first(key[1], first_ts, ev)
+        self._stats["records"] += len(raw)
+        now = time.monotonic_ns()
+        if now >= self._next_rules:
+            self._next_rules = now + RULES_INTERVAL_NS
+            self._apply_cgroup_rules()
+        if now >= self._next_drain:
+            self._next_drain = now + DRAIN_INTERVAL_NS
+            out.extend(self._drain(now, {id(ev) for ev in out}))
+        out.sort(key=lambda e: (e.time.seconds, e.time.nanos))
+        self._stats["events_total"] += len(out)
+        return out
+
+    def _drain(self, now: int, unsent: set[int]) -> list[event_pb2.RuntimeEvent]:
+        """Events due from probe state, and the counts of repeats since the last drain.
+        A repeat of a first occurrence still in this poll's output is folded into it."""
+        out = [self._finish(ev) for p in self._probes for ev in p.tick(now)]
+        for counts in self._counts.values():
+            for template, count, last_ts, fresh in counts.drain(now):
+                if fresh:  # the first record was lost; the key alone rebuilt it
+                    template.last_seen.FromNanoseconds(last_ts)
+                    out.append(self._finish(template))
+                    continue
+                if id(template) in unsent:
+                    ev = template
+                    ev.count += count
+                else:
+                    ev = event_pb2.RuntimeEvent()
+                    ev.CopyFrom(template)
+                    ev.count = count
+                    ev.time.FromNanoseconds(last_ts + self._offset)
+                    out.append(ev)
+                    self._stats["count_updates"] += 1
+                ev.last_seen.FromNanoseconds(last_ts + self._offset)
+                ev.event_id = event_id(ev)
+        return out
+
+    def _finish(self, ev: event_pb2.RuntimeEvent) -> event_pb2.RuntimeEvent:
+        """Kernel-time event from a probe -> enriched, wall-time, attributed, identified."""
+        for probe in self._probes:
+            probe.enrich(ev)
+        ev.time.FromNanoseconds(ev.time.ToNanoseconds() + self._offset)
+        ev.last_seen.FromNanoseconds(ev.last_seen.ToNanoseconds() + self._offset)
+        ev.node.CopyFrom(self.config.node)
+        if workload := self._attribution.lookup(ev.process.cgroup_id):
+            ev.workload.CopyFrom(workload)
+        ev.event_id = event_id(ev)
+        return ev
+
+    def _apply_cgroup_rules(self) -> None:
+        """(Re)resolve watched/excluded paths: a cgroup may appear, or be recreated."""
+        rules = {}
+        for paths, rule in ((self.config.watch_cgroups, CG_WATCH),
+                            (self.config.exclude_cgroups, CG_EXCLUDE)):
+            for path in paths:
+                try:
+                    rules[os.stat(path).st_ino] = rule
+                except OSError:
+                    log.debug("cgroup %s does not exist (yet)", path)
+        if rules == self._rules:
+            return
+        table = self._bpf[b"cg_rules"]
+        for cid in set(self._rules or ()) - set(rules):
+            del table[ctypes.c_uint64(cid)]
+        for cid, rule in rules.items():
+            table[ctypes.c_uint64(cid)] = ctypes.c_uint8(rule)
+        default = 0 if self.config.watch_cgroups else 1
+        self._bpf[b"cg_default"][ctypes.c_int(0)] = ctypes.c_uint8(default)
+        self._bpf[b"cg_verdict"].clear()
+        self._rules = rules
+
+    def stats(self) -> dict:
+        lost = int(self._bpf[b"lost"].sum(0).value) if self._bpf else 0
+        return {**self._stats, "events_lost": lost,
+                "programs_loaded": [p.name for p in self._probes] if self._bpf else [],
+                "tracepoints": self._bpf.num_open_tracepoints() if self._bpf else 0,
+                "watched_cgroups": sum(r == CG_WATCH for r in (self._rules or {}).values())}
+
+    def close(self) -> None:
+        if self._bpf is not None:
+            self._bpf.cleanup()
+            self._bpf = None
+
+
+async def collect(config: EbpfConfig) -> AsyncIterator[list[event_pb2.RuntimeEvent]]:
+    """Batches of at most max_batch events, polled every flush_interval."""
+    loop = asyncio.get_running_loop()
+    collector = EbpfCollector(config)
+    await loop.run_in_executor(None, collector.start)
+    try:
+        while True:
+            events = await loop.run_in_executor(None, collector.poll)
+            for i in range(0, len(events), config.max_batch):
+                yield events[i:i + config.max_batch]
+            await asyncio.sleep(config.flush_interval)
+    finally:
+        collector.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m weft.sensor.ebpf`: print events as JSON Lines (a debugging aid)."""
+    import argparse
+    import json
+    import socket
+    import sys
+
+    from google.protobuf import json_format
+
+    ap = argparse.ArgumentParser(prog="python -m weft.sensor.ebpf", description=main.__doc__)
+    ap.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
+    ap.add_argument("--watch", action="append", default=[], help="cgroup v2 subtree to watch")
+    ap.add_argument("--exclude", action="append", default=[], help="cgroup v2 subtree to skip")
+    ap.add_argument("--prefix", action="append", help="file path prefix to report")
+    ap.add_argument("--metadata", help="workload metadata JSON file")
+    ap.add_argument("--cluster", default="local")
+    ap.add_argument("--node", default=socket.gethostname())
+    args = ap.parse_args(argv)
+    config = EbpfConfig(
+        node=event_pb2.Node(cluster=args.cluster, name=args.node, provider=event_pb2.Node.OTHER),
+        watch_cgroups=args.watch, exclude_cgroups=args.exclude, metadata_file=args.metadata,
+        file_prefixes=args.prefix or list(DEFAULT_PREFIXES))
+    collector = EbpfCollector(config)
+    try:
+        collector.start()
+    except SensorUnavailable as exc:
+        print(f"weft sensor: {exc}", file=sys.stderr)
+        return 2
+    deadline = time.monotonic() + args.seconds if args.seconds else float("inf")
+    try:
+        while time.monotonic() < deadline:
+            for ev in collector.poll():
+                print(json_format.MessageToJson(ev, indent=None), flush=True)
+            time.sleep(config.flush_interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print(json.dumps(collector.stats()), file=sys.stderr)
+        collector.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

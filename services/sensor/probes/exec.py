@@ -1,0 +1,93 @@
+"""Process exec (exe, full argv, parent) and exit (code) — bpf/exec.c.
+
+Also keeps the table of known processes, so other events of a process carry its
+exe, argv and parent too. Processes that started before the sensor are read once
+from /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections import OrderedDict
+
+from weft.v1 import event_pb2
+
+from . import EV_EXEC, EV_EXIT, HEADER, Header, Probe, cstr, register
+
+EXEC_BODY = struct.Struct("<IIII256s")  # ppid, argc, args_len, truncated, filename
+EXIT_BODY = struct.Struct("<Ii")        # ppid, code
+KNOWN_PROCESSES = 8192
+K = event_pb2.RuntimeEvent
+
+
+@register
+class ExecProbe(Probe):
+    name = "exec"
+    event_types = (EV_EXEC, EV_EXIT)
+
+    def __init__(self, proc_root: str = "/proc"):
+        self._proc = proc_root
+        self._known: OrderedDict[int, event_pb2.Process] = OrderedDict()
+
+    def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
+        hdr = Header.decode(raw)
+        if hdr.type == EV_EXIT:
+            ppid, code = EXIT_BODY.unpack_from(raw, HEADER.size)
+            ev = hdr.event(K.PROCESS_EXIT)
+            ev.exit.code = code
+            ev.process.ppid = ppid or self._ppid_from_proc(hdr.tgid)
+            return ev
+        ppid, argc, args_len, _trunc, filename = EXEC_BODY.unpack_from(raw, HEADER.size)
+        start = HEADER.size + EXEC_BODY.size
+        args = raw[start:start + args_len].split(b"\0")[:argc]
+        ev = hdr.event(K.PROCESS_EXEC)
+        p = ev.process
+        p.exe = cstr(filename)
+        p.args.extend(a.decode(errors="replace") for a in args)
+        p.ppid = ppid or self._ppid_from_proc(hdr.tgid)
+        self._remember(hdr.tgid, p)
+        return ev
+
+    def enrich(self, event: event_pb2.RuntimeEvent) -> None:
+        if event.kind == K.PROCESS_EXEC:
+            return
+        p = event.process
+        known = self._known.get(p.pid) or self._from_proc(p.pid)
+        if known is None:
+            return
+        if not p.exe:
+            p.exe = known.exe
+            p.args[:] = known.args
+        if not p.ppid:
+            p.ppid = known.ppid
+
+    def _remember(self, pid: int, proc: event_pb2.Process) -> None:
+        self._known[pid] = proc
+        self._known.move_to_end(pid)
+        while len(self._known) > KNOWN_PROCESSES:
+            self._known.popitem(last=False)
+
+    def _from_proc(self, pid: int) -> event_pb2.Process | None:
+        """A process that exec'd before the sensor started (read once, then cached)."""
+        base = f"{self._proc}/{pid}"
+        try:
+            with open(f"{base}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            exe = os.readlink(f"{base}/exe")
+        except OSError:
+            return None
+        proc = event_pb2.Process(pid=pid, exe=exe, ppid=self._ppid_from_proc(pid))
+        proc.args.extend(a.decode(errors="replace") for a in args if a)
+        self._remember(pid, proc)
+        return proc
+
+    def _ppid_from_proc(self, pid: int) -> int:
+        try:
+            with open(f"{self._proc}/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("PPid:"):
+                        return int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+        return 0

@@ -1,0 +1,78 @@
+"""TCP connect and accept, IPv4 and IPv6, both endpoints — bpf/tcp.c.
+
+connect: src is this process's socket, dst the remote. accept: src is the remote
+peer that connected, dst the local endpoint it reached. Repeats of one
+(process, remote address, port) are counted in the kernel (map net_agg).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+
+from weft.v1 import event_pb2
+
+from . import EV_ACCEPT, EV_CONNECT, EV_UDP, HEADER, Header, Probe, register
+
+NET_KEY = struct.Struct("<IHH16sQII")  # tgid, family, port, addr, cgroup_id, kind, pad
+NET_BODY = struct.Struct("<HHI16s16s")  # sport, dport, pad, saddr, daddr
+KINDS = {
+    EV_CONNECT: (event_pb2.RuntimeEvent.NETWORK_CONNECT, event_pb2.Network.TCP),
+    EV_ACCEPT: (event_pb2.RuntimeEvent.NETWORK_ACCEPT, event_pb2.Network.TCP),
+    EV_UDP: (event_pb2.RuntimeEvent.NETWORK_CONNECT, event_pb2.Network.UDP),
+}
+UNSPECIFIED = bytes(16)
+
+
+def ip_text(addr: bytes) -> str:
+    """16 kernel bytes (IPv4 v4-mapped) as text; v4-mapped shows as plain IPv4."""
+    if addr == UNSPECIFIED:
+        return ""
+    ip = ipaddress.IPv6Address(addr)
+    return str(ip.ipv4_mapped or ip)
+
+
+def parse_net(raw: bytes) -> event_pb2.RuntimeEvent:
+    """A network record (struct net_event in bpf/common.c)."""
+    hdr = Header.decode(raw)
+    sport, dport, _pad, saddr, daddr = NET_BODY.unpack_from(raw, HEADER.size + NET_KEY.size)
+    kind, proto = KINDS[hdr.type]
+    ev = hdr.event(kind)
+    n = ev.network
+    n.src_ip, n.src_port, n.dst_ip, n.dst_port, n.protocol = (
+        ip_text(saddr), sport, ip_text(daddr), dport, proto)
+    return ev
+
+
+def net_key(raw: bytes) -> tuple[str, bytes]:
+    return "net_agg", raw[HEADER.size:HEADER.size + NET_KEY.size]
+
+
+def event_from_net_key(key: bytes) -> event_pb2.RuntimeEvent:
+    """What a key alone says, when its first record was lost."""
+    tgid, _family, port, addr, cg, kind_code, _pad = NET_KEY.unpack(key)
+    kind, proto = KINDS[kind_code]
+    ev = Header(kind_code, tgid, tgid, 0, cg, 0, "").event(kind)
+    n = ev.network
+    n.protocol = proto
+    if kind_code == EV_ACCEPT:
+        n.src_ip, n.dst_port = ip_text(addr), port
+    else:
+        n.dst_ip, n.dst_port = ip_text(addr), port
+    return ev
+
+
+@register
+class TcpProbe(Probe):
+    name = "tcp"
+    event_types = (EV_CONNECT, EV_ACCEPT)
+    agg_maps = ("net_agg",)
+
+    def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
+        return parse_net(raw)
+
+    def agg_key(self, raw: bytes) -> tuple[str, bytes] | None:
+        return net_key(raw)
+
+    def from_key(self, map_name: str, key: bytes) -> event_pb2.RuntimeEvent | None:
+        return event_from_net_key(key)
