@@ -28,7 +28,7 @@ class Entry:
 
 
 def printable(data: bytes, limit: int | None = EXCERPT_CHARS) -> str:
-    text = "".join(c if c.isprintable() else "." for c in data.decode("utf-8", "replace"))
+    text = "".join(c if c.isprintable() and c != "\ufffd" else "." for c in data.decode("utf-8", "replace"))
     if limit is not None and len(text) > limit:
         return text[:limit - 3] + "..."
     return text

@@ -20,7 +20,7 @@ from weft.v1 import event_pb2
 
 from .attribution import Attributor
 from .errors import SensorUnavailable, default_build_dir, kernel_headers, preflight
-from .probes import BPF_DIR, KernelCounts, Probe, load_all
+from .probes import BPF_DIR, KernelCounts, Probe, load_all, ns_of, set_ns
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class EbpfCollector:
             ev = probe.parse(record) if probe else None
             if ev is None:
                 continue
-            first_ts = ev.time.ToNanoseconds()
+            first_ts = ns_of(ev.time)
             out.append(self._finish(ev))
             if key := probe.agg_key(record):
                 self._counts[key[0]].first(key[1], first_ts, ev)
@@ -140,7 +140,7 @@ class EbpfCollector:
         for counts in self._counts.values():
             for template, count, last_ts, fresh in counts.drain(now):
                 if fresh:  # the first record was lost; the key alone rebuilt it
-                    template.last_seen.FromNanoseconds(last_ts)
+                    set_ns(template.last_seen, last_ts)
                     out.append(self._finish(template))
                     continue
                 if id(template) in unsent:
@@ -150,10 +150,10 @@ class EbpfCollector:
                     ev = event_pb2.RuntimeEvent()
                     ev.CopyFrom(template)
                     ev.count = count
-                    ev.time.FromNanoseconds(last_ts + self._offset)
+                    set_ns(ev.time, last_ts + self._offset)
                     out.append(ev)
                     self._stats["count_updates"] += 1
-                ev.last_seen.FromNanoseconds(last_ts + self._offset)
+                set_ns(ev.last_seen, last_ts + self._offset)
                 ev.event_id = event_id(ev)
         return out
 
@@ -161,8 +161,8 @@ class EbpfCollector:
         """Kernel-time event from a probe -> enriched, wall-time, attributed, identified."""
         for probe in self._probes:
             probe.enrich(ev)
-        ev.time.FromNanoseconds(ev.time.ToNanoseconds() + self._offset)
-        ev.last_seen.FromNanoseconds(ev.last_seen.ToNanoseconds() + self._offset)
+        set_ns(ev.time, ns_of(ev.time) + self._offset)
+        set_ns(ev.last_seen, ns_of(ev.last_seen) + self._offset)
         ev.node.CopyFrom(self.config.node)
         if workload := self._attribution.lookup(ev.process.cgroup_id):
             ev.workload.CopyFrom(workload)

@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 
 import grpc
+from opentelemetry.context import Context
 
 from weft.common import codec, tracing
 from weft.discovery.protocol import PROTOCOL_VERSION
@@ -43,7 +44,8 @@ class Uplink:
 
     # --- what the source calls -----------------------------------------------------
     async def send_events(self, events: list[event_pb2.RuntimeEvent]) -> None:
-        with self.tracer.start_as_current_span("sensor batch", context=None) as span:
+        # Each batch is the root of its own trace (not a child of whatever runs the sensor).
+        with self.tracer.start_as_current_span("sensor batch", context=Context()) as span:
             span.set_attribute("weft.cluster", self.hello.node.cluster)
             span.set_attribute("weft.node", self.hello.node.name)
             span.set_attribute("weft.batch.size", len(events))

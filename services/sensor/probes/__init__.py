@@ -50,9 +50,18 @@ class Header:
         ev = event_pb2.RuntimeEvent(kind=kind, count=1)
         p = ev.process
         p.pid, p.comm, p.uid, p.cgroup_id = self.tgid, self.comm, self.uid, self.cgroup_id
-        ev.time.FromNanoseconds(self.ts if ts is None else ts)
+        set_ns(ev.time, self.ts if ts is None else ts)
         ev.last_seen.CopyFrom(ev.time)
         return ev
+
+
+def set_ns(ts, ns: int) -> None:
+    """Timestamp from ns (protobuf's FromNanoseconds is several times slower)."""
+    ts.seconds, ts.nanos = divmod(ns, 1_000_000_000)
+
+
+def ns_of(ts) -> int:
+    return ts.seconds * 1_000_000_000 + ts.nanos
 
 
 def cstr(raw: bytes) -> str:
@@ -155,7 +164,7 @@ class KernelCounts:
                 ev = self._owner.from_key(self.name, key)
                 if ev is not None:
                     ev.count = count
-                    ev.time.FromNanoseconds(first_ts)
+                    set_ns(ev.time, first_ts)
                     self._seen[key] = [first_ts, count, ev]
                     yield ev, count, last_ts, True
         if len(self._seen) > self._max:  # keys the LRU evicted

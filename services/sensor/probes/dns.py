@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from weft.v1 import event_pb2
 
-from . import EV_DNS, EV_UDP, HEADER, Header, Probe, register
+from . import EV_DNS, EV_UDP, HEADER, Header, Probe, ns_of, register, set_ns
 from .tcp import net_key, parse_net
 
 DNS_BODY = struct.Struct("<IHHHH16s")  # fd, response, len, dst family, dst port, dst addr
@@ -117,7 +117,7 @@ class DnsProbe(Probe):
         if event.kind != K.NETWORK_CONNECT or event.network.dns_name:
             return
         hit = self._names.get((event.process.cgroup_id, event.network.dst_ip))
-        if hit and hit[1] >= event.time.ToNanoseconds():
+        if hit and hit[1] >= ns_of(event.time):
             event.network.dns_name = hit[0]
 
     def tick(self, now_ns: int) -> list[event_pb2.RuntimeEvent]:
@@ -133,8 +133,8 @@ class DnsProbe(Probe):
                 ev = K()
                 ev.CopyFrom(template)
                 ev.count = count
-                ev.time.FromNanoseconds(last)
-                ev.last_seen.FromNanoseconds(last)
+                set_ns(ev.time, last)
+                set_ns(ev.last_seen, last)
                 out.append(ev)
                 entry[1] = 0
             elif now_ns - last > REPEAT_WINDOW_NS:
