@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 from collections import deque
 
@@ -50,8 +51,10 @@ async def entries(js, since=None, limit: int = 0) -> list[view.Entry]:
         state = await jsread.stream_state(js, STREAM)
         start_seq = max(state.first_seq, state.last_seq - limit + 1)
     found: deque[view.Entry] = deque(maxlen=limit or None)
-    async for m in jsread.read(js, STREAM, subjects.DEADLETTER, since=since, start_seq=start_seq):
-        found.append(view.Entry.of(m.metadata.sequence.stream, m.metadata.timestamp, m.data))
+    feed = jsread.read(js, STREAM, subjects.DEADLETTER, since=since, start_seq=start_seq)
+    async with contextlib.aclosing(feed):
+        async for m in feed:
+            found.append(view.Entry.of(m.metadata.sequence.stream, m.metadata.timestamp, m.data))
     return list(found)
 
 

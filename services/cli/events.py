@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import sys
 import time
 from typing import TextIO
@@ -36,13 +38,22 @@ def register(p: argparse.ArgumentParser) -> None:
     tail.add_argument("--kind", type=kind_of, help="only this kind, e.g. NETWORK_CONNECT or mcp_call")
     tail.add_argument("--json", action="store_true", help="canonical JSON, one event per line")
     tail.add_argument("-n", "--count", type=int, default=0, help="stop after this many events")
-    tail.set_defaults(func=lambda a: asyncio.run(run_tail(a)))
+    tail.set_defaults(func=lambda a: piped(run_tail(a)))
     export = sub.add_parser("export", help="write stored events as JSON Lines")
     export.add_argument("--since", type=timespec.argument, help="from this time (default: everything retained)")
     export.add_argument("--until", type=timespec.argument, help="up to this time (default: the end of the stream)")
     export.add_argument("--cluster", help="only this cluster's events")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
-    export.set_defaults(func=lambda a: asyncio.run(run_export(a)))
+    export.set_defaults(func=lambda a: piped(run_export(a)))
+
+
+def piped(command) -> int:
+    """Run a command whose output may go to `head` or `jq`: a closed pipe ends it quietly."""
+    try:
+        return asyncio.run(command)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush into
+        return 0
 
 
 def kind_of(name: str) -> int:
@@ -101,15 +112,17 @@ async def run_export(args: argparse.Namespace) -> int:
 async def export(js, args: argparse.Namespace, out: TextIO, last_seq: int) -> tuple[int, int, int]:
     written = batches = skipped = 0
     started = last_report = time.monotonic()
-    async for m in jsread.read(js, STREAM, subject_of(args.cluster), since=args.since, until=args.until):
-        events = events_of(m.data)
-        if events is None:
-            skipped += 1
-            continue
-        out.writelines(codec.event_to_json(ev) + "\n" for ev in events)
-        written, batches = written + len(events), batches + 1
-        if time.monotonic() - last_report > PROGRESS_EVERY_S:
-            last_report = time.monotonic()
-            print(f"exported {written} events ({m.metadata.sequence.stream} of {last_seq} "
-                  f"stream messages, {last_report - started:.0f}s)", file=sys.stderr, flush=True)
+    feed = jsread.read(js, STREAM, subject_of(args.cluster), since=args.since, until=args.until)
+    async with contextlib.aclosing(feed):  # unsubscribe before the connection closes, even on error
+        async for m in feed:
+            events = events_of(m.data)
+            if events is None:
+                skipped += 1
+                continue
+            out.writelines(codec.event_to_json(ev) + "\n" for ev in events)
+            written, batches = written + len(events), batches + 1
+            if time.monotonic() - last_report > PROGRESS_EVERY_S:
+                last_report = time.monotonic()
+                print(f"exported {written} events ({m.metadata.sequence.stream} of {last_seq} "
+                      f"stream messages, {last_report - started:.0f}s)", file=sys.stderr, flush=True)
     return written, batches, skipped

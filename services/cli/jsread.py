@@ -87,7 +87,8 @@ async def read(js: JetStreamContext, stream: str, subject: str, since: datetime 
             if md.sequence.stream >= state.last_seq or md.num_pending == 0:
                 return
     finally:
-        await sub.unsubscribe()
+        with contextlib.suppress(nats.errors.Error):  # the connection may be gone already
+            await sub.unsubscribe()
 
 
 
@@ -107,4 +108,5 @@ async def following(js: JetStreamContext, stream: str, subject: str) -> AsyncIte
     try:
         yield messages()
     finally:
-        await sub.unsubscribe()
+        with contextlib.suppress(nats.errors.Error):  # the connection may be gone already
+            await sub.unsubscribe()

@@ -34,6 +34,7 @@ class ConsumerLag:
                 self.pending[c.durable] = None
 
     async def _loop(self) -> None:
+        await asyncio.sleep(0.5)  # the stage subscribes its consumers after entering this
         while True:
             await self.refresh()
             await asyncio.sleep(self.every_s)

@@ -41,7 +41,8 @@ class EbpfConfig:
     metadata_file: str | None = None
     flush_interval: float = 0.05
     max_batch: int = 500
-    kernel_build_dir: str | None = None  # default: $WEFT_KERNEL_BUILD_DIR or /lib/modules/$(uname -r)/build
+    # default: $WEFT_KERNEL_BUILD_DIR, else /lib/modules/$(uname -r)/build
+    kernel_build_dir: str | None = None
 
 
 def event_id(ev: event_pb2.RuntimeEvent) -> str:
@@ -71,15 +72,19 @@ class EbpfCollector:
             raise SensorUnavailable(problems)
         self._probes = [cls() for cls in load_all().values()]
         self._bpf = self._compile(build)
-        self._apply_cgroup_rules()
-        for probe in self._probes:
-            probe.configure(self._bpf, self.config)
-            probe.attach(self._bpf)
-            self._by_type.update(dict.fromkeys(probe.event_types, probe))
-            for name in probe.agg_maps:
-                self._counts[name] = KernelCounts(self._bpf[name.encode()], name, probe)
-        self._bpf[b"cg_verdict"].clear()  # verdicts cached before the rules were in
-        self._bpf[b"events"].open_ring_buffer(self._on_record)
+        try:
+            self._apply_cgroup_rules()
+            for probe in self._probes:
+                probe.configure(self._bpf, self.config)
+                probe.attach(self._bpf)
+                self._by_type.update(dict.fromkeys(probe.event_types, probe))
+                for name in probe.agg_maps:
+                    self._counts[name] = KernelCounts(self._bpf[name.encode()], name, probe)
+            self._bpf[b"cg_verdict"].clear()  # verdicts cached before the rules were in
+            self._bpf[b"events"].open_ring_buffer(self._on_record)
+        except BaseException:
+            self.close()
+            raise
         self._offset = time.clock_gettime_ns(time.CLOCK_REALTIME) - time.monotonic_ns()
 
     def _compile(self, build: str):
@@ -204,10 +209,12 @@ class EbpfCollector:
             self._bpf = None
 
 
-async def collect(config: EbpfConfig) -> AsyncIterator[list[event_pb2.RuntimeEvent]]:
-    """Batches of at most max_batch events, polled every flush_interval."""
+async def collect(config: EbpfConfig, collector: EbpfCollector | None = None
+                  ) -> AsyncIterator[list[event_pb2.RuntimeEvent]]:
+    """Non-empty batches of at most max_batch events, polled every flush_interval.
+    Pass `collector` to read its stats() meanwhile; it is started and closed here."""
     loop = asyncio.get_running_loop()
-    collector = EbpfCollector(config)
+    collector = collector or EbpfCollector(config)
     await loop.run_in_executor(None, collector.start)
     try:
         while True:

@@ -36,18 +36,29 @@ async def run_live(uplink: Uplink, collector_batches, stats_fn, stop: asyncio.Ev
     """Stream a live collector until `stop` is set."""
     conn = asyncio.create_task(uplink.run())
     started = time.monotonic()
+    reporter = asyncio.create_task(_report_status(uplink, stats_fn, started))
     try:
         async for events in collector_batches:
             await uplink.send_events(events)
-            uplink.set_status(_status(uplink, stats_fn(), started))
             _raise_if_done(conn)
             if stop.is_set():
                 break
         await uplink.flush(timeout=5.0)
     finally:
+        reporter.cancel()
         uplink.close()
         await _stop(conn)
     return dict(uplink.stats)
+
+
+async def _report_status(uplink: Uplink, stats_fn, started: float) -> None:
+    """Status goes up every second even when the node is quiet (programs loaded, drops)."""
+    while True:
+        try:
+            uplink.set_status(_status(uplink, stats_fn(), started))
+        except Exception as e:  # stats of a collector still loading its programs
+            log.debug("no sensor status yet: %s", e)
+        await asyncio.sleep(1.0)
 
 
 def _status(uplink: Uplink, collector: dict, started: float) -> sensor_pb2.SensorStatus:

@@ -132,3 +132,12 @@ TRACEPOINT_PROBE(syscalls, sys_enter_openat2) {
 TRACEPOINT_PROBE(syscalls, sys_exit_openat2) {
     return open_exit(args->ret);
 }
+
+// open(2) itself: glibc uses openat, but static and older binaries do not.
+TRACEPOINT_PROBE(syscalls, sys_enter_open) {
+    return open_enter(args->filename, args->flags);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_open) {
+    return open_exit(args->ret);
+}

@@ -135,6 +135,9 @@ class KernelCounts:
     IDLE_NS = 2_000_000_000      # entries untouched since the previous drain minus this are skipped
 
     def __init__(self, table: Any, name: str, owner: Probe):
+        from bcc.libbcc import lib
+
+        self._lookup_batch = lib.bpf_lookup_batch
         self.name, self._table, self._owner = name, table, owner
         self._ksize = ctypes.sizeof(table.Key)
         self._max = table.max_entries
@@ -151,7 +154,8 @@ class KernelCounts:
         from the key (kernel time, count set) because their first record was lost."""
         n = self._read()
         keys, since, self._since = memoryview(self._keys), self._since, now_ns - self.IDLE_NS
-        for i, (count, first_ts, last_ts) in enumerate(self.AGG.iter_unpack(self._vals[:n * 24])):
+        values = self.AGG.iter_unpack(self._vals[:n * self.AGG.size])
+        for i, (count, first_ts, last_ts) in enumerate(values):
             if last_ts < since:
                 continue
             key = bytes(keys[i * self._ksize:(i + 1) * self._ksize])
@@ -173,12 +177,10 @@ class KernelCounts:
 
     def _read(self) -> int:
         """All entries into the key/value buffers with BPF_MAP_LOOKUP_BATCH."""
-        from bcc.libbcc import lib
-
         batch, count, total = ctypes.c_uint32(0), ctypes.c_uint32(0), 0
         while total < self._max:
             count.value = self._max - total
-            res = lib.bpf_lookup_batch(
+            res = self._lookup_batch(
                 self._table.map_fd, ctypes.byref(batch) if total else None, ctypes.byref(batch),
                 ctypes.byref(self._keys, self._ksize * total),
                 ctypes.byref(self._vals, self.AGG.size * total), ctypes.byref(count))

@@ -107,7 +107,8 @@ ip = [a[4][0] for a in socket.getaddrinfo("api.payments.test", port, 0, socket.S
       if a[0] == socket.AF_INET][0]
 socket.create_connection((ip, port)).close()
 # by hand: sendto/recvfrom on an unconnected socket
-q = struct.pack("!6H", 0x4242, 0x0100, 1, 0, 0, 0) + b"\\x02db\\x08payments\\x04test\\x00\\x00\\x01\\x00\\x01"
+q = (struct.pack("!6H", 0x4242, 0x0100, 1, 0, 0, 0)
+     + b"\\x02db\\x08payments\\x04test\\x00" + struct.pack("!HH", 1, 1))
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.sendto(q, (sys.argv[2], 53))
 reply, _ = u.recvfrom(512)

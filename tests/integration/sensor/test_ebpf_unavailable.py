@@ -21,7 +21,10 @@ def run_entry(prefix: list[str] = (), env: dict | None = None) -> subprocess.Com
 
 
 def test_not_root_gets_one_clear_message():
-    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    drop = drop if os.geteuid() == 0 else []
+    if drop and subprocess.run([*drop, sys.executable, "-c", "pass"], cwd="/").returncode:
+        pytest.skip("this Python cannot be run as nobody here (e.g. it lives under /root)")
     res = run_entry(drop)
     assert res.returncode == 2, res.stderr
     assert "eBPF sensor unavailable: not running as root" in res.stderr

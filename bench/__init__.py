@@ -1,0 +1,1 @@
+"""weft benchmarks: `make bench` runs them all (see __main__.py)."""

@@ -1,0 +1,71 @@
+"""`make bench`: run every benchmark module in bench/ in turn; each prints, none asserts.
+
+    python -m bench [--only NAME] [--quick]
+
+A module is any bench/NAME.py (not starting with "_") with a main() that reads
+sys.argv. sensor_overhead loads eBPF programs, so it runs only as root.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ORDER = ["pipeline", "sensor_overhead"]   # known modules first, then any others by name
+ROOT_ONLY = {"sensor_overhead"}
+QUICK_ARGS = {"pipeline": ["--quick"], "sensor_overhead": ["--opens", "200000", "--connects", "15000"]}
+
+
+def modules() -> list[str]:
+    found = {m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+             if not m.name.startswith("_")}
+    return [n for n in ORDER if n in found] + sorted(found - set(ORDER))
+
+
+def run(name: str, quick: bool) -> None:
+    print(f"\n=== bench.{name} ===", flush=True)
+    if name in ROOT_ONLY and os.geteuid() != 0:
+        print(f"skipped: {name} loads eBPF programs and needs root (running as uid {os.geteuid()})")
+        return
+    try:
+        module = importlib.import_module(f"bench.{name}")
+    except Exception as e:  # e.g. bcc missing: say why, run the rest
+        print(f"skipped: bench.{name} does not import: {type(e).__name__}: {e}")
+        return
+    if not callable(getattr(module, "main", None)):
+        print(f"skipped: bench.{name} has no main()")
+        return
+    argv = sys.argv
+    sys.argv = [f"bench.{name}", *(QUICK_ARGS.get(name, []) if quick else [])]
+    started = time.monotonic()
+    try:
+        module.main()
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # one broken benchmark does not hide the others' figures
+        traceback.print_exc()
+        print(f"bench.{name} failed")
+    finally:
+        sys.argv = argv
+        print(f"(bench.{name}: {time.monotonic() - started:.0f} s)", flush=True)
+
+
+def main() -> int:
+    names = modules()
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=names, help="run one benchmark module")
+    ap.add_argument("--quick", action="store_true", help="shorter runs (about a minute each)")
+    args = ap.parse_args()
+    for name in [args.only] if args.only else names:
+        run(name, args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

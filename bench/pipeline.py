@@ -1,0 +1,244 @@
+"""Pipeline throughput: `python -m bench --only pipeline [--quick]` (prints, asserts nothing).
+
+A: a replay sensor (weft.sensor.uplink.Uplink, in this process) streams N events in
+   batches of 500 over gRPC to discovery (own process), which publishes them to
+   JetStream (nats-server, own process); detect (own process) consumes them.
+   Events/s into JetStream = N / time until every batch is acked at the sensor;
+   end-to-end events/s = N / time until detect has acked all of them.
+   Latency: per batch, from entering the sensor's send buffer to its ack.
+B: the floor: the same batches published straight to JetStream by one client
+   with the same window of batches in flight (no gRPC, no gateway).
+Pairs are interleaved (order alternates) and reported as the median ratio A/B
+with its min-max, since these machines vary by about ±20 %.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+import nats
+from google.protobuf.internal import api_implementation
+
+from bench import _events, _services
+from weft.common import codec, natsserver, subjects, tracing
+from weft.sensor.uplink import Uplink
+from weft.v1 import sensor_pb2
+
+BATCH = 500
+WINDOW = 64          # batches in flight: the gateway's MAX_IN_FLIGHT, and B's window
+STREAM = "WEFT_EVENTS"
+CONSUMERS = ("detect-WEFT_EVENTS", "discovery-WEFT_EVENTS")
+TARGET = 100_000
+
+
+class TimedUplink(Uplink):
+    """Records, per batch, the time from entering the send buffer to the gateway's ack."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.sent_at: dict[int, float] = {}
+        self.latencies: list[float] = []
+
+    async def _hold(self, build, n_events: int) -> None:
+        def timed(seq):
+            self.sent_at[seq] = time.perf_counter()
+            return build(seq)
+        await super()._hold(timed, n_events)
+
+    async def _acked(self, ack: sensor_pb2.BatchAck) -> None:
+        t = self.sent_at.pop(ack.seq, None)
+        if t is not None:
+            self.latencies.append(time.perf_counter() - t)
+        await super()._acked(ack)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+async def run_a(env: dict, js, batches: list, run: str) -> dict:
+    hello = sensor_pb2.Hello(sensor_id=f"bench-{run}", node=_events.NODE)  # new batch ids each run
+    up = TimedUplink(env["gateway"], hello, max_buffer=WINDOW)
+    conn = asyncio.create_task(up.run())
+    try:
+        await asyncio.wait_for(up.connected.wait(), 10)
+        cpu0 = {name: cpu_seconds(pid) for name, pid in env["pids"].items()}
+        t0 = time.perf_counter()
+        for events in batches:
+            await up.send_events(events)
+        while not await up.flush(timeout=1.0):
+            if conn.done():
+                conn.result()
+                raise ConnectionError("the uplink stopped")
+        stored = time.perf_counter() - t0
+        cores = {name: (cpu_seconds(pid) - cpu0[name]) / stored for name, pid in env["pids"].items()}
+        assert up.stats["deadlettered"] == 0, up.stats  # a bench bug, not a measurement
+        last_seq = (await js.stream_info(STREAM)).state.last_seq
+        e2e = await _consumed(js, "detect-WEFT_EVENTS", last_seq, t0, timeout=120)
+    finally:
+        up.close()
+        conn.cancel()
+        await asyncio.gather(conn, return_exceptions=True)
+    n = sum(map(len, batches))
+    return {"eps": n / stored, "e2e": n / e2e if e2e else None, "lat": up.latencies, "cores": cores}
+
+
+async def run_b(js, batches: list, run: str) -> dict:
+    subject = subjects.events(_events.NODE.cluster)
+    todo = []
+    for events in batches:  # serialized before the clock starts: B is the floor
+        b = codec.make_batch(events, f"bench-{run}", _events.NODE)
+        todo.append((b.SerializeToString(), {codec.H_TYPE: codec.type_name(b), codec.H_MSG_ID: b.batch_id}))
+    latencies: list[float] = []
+    it = iter(todo)
+
+    async def worker():
+        for data, headers in it:
+            t = time.perf_counter()
+            await js.publish(subject, data, headers=headers, timeout=30)
+            latencies.append(time.perf_counter() - t)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(WINDOW)))
+    return {"eps": sum(map(len, batches)) / (time.perf_counter() - t0), "lat": latencies}
+
+
+async def _consumed(js, durable: str, last_seq: int, t0: float, timeout: float) -> float | None:
+    """Seconds from t0 until `durable` has acked everything up to last_seq (None: timed out)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        info = await js.consumer_info(STREAM, durable)
+        if info.ack_floor.stream_seq >= last_seq and not info.num_pending and not info.num_ack_pending:
+            return time.perf_counter() - t0
+        await asyncio.sleep(0.02)
+    return None
+
+
+async def settle(js) -> None:
+    """Let every consumer of the stream catch up, then empty it: each run starts clean."""
+    last_seq = (await js.stream_info(STREAM)).state.last_seq
+    for durable in CONSUMERS:
+        if await _consumed(js, durable, last_seq, 0.0, timeout=180) is None:
+            print(f"  (warning: {durable} did not catch up within 180 s)")
+    await js.purge_stream(STREAM)
+
+
+async def bench(env: dict, n_events: int, pairs: int) -> None:
+    tracing.setup("weft-sensor", env["work"] / "sensor")  # as the real sensor does
+    batches = _events.batches(n_events, BATCH)
+    nc = await nats.connect(env["nats"], name="weft-bench")
+    js = nc.jetstream()
+    try:
+        await _wait_consumers(js)
+        warm = batches[: max(1, len(batches) // 10)]
+        await run_a(env, js, warm, "warm-a")
+        await run_b(js, warm, "warm-b")
+        await settle(js)
+        rows = []
+        for p in range(pairs):
+            order = ("A", "B") if p % 2 == 0 else ("B", "A")
+            res = {}
+            for which in order:
+                res[which] = (await run_a(env, js, batches, f"{p}a") if which == "A"
+                              else await run_b(js, batches, f"{p}b"))
+                await settle(js)
+            rows.append(res)
+            print(_row(p + 1, order, res), flush=True)
+        _summary(rows, n_events)
+    finally:
+        await nc.close()
+
+
+async def _wait_consumers(js, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    for durable in CONSUMERS:
+        while True:
+            try:
+                await js.consumer_info(STREAM, durable)
+                break
+            except nats.js.errors.NotFoundError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+
+
+def _pct(xs: list[float], q: int) -> float:
+    return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] * 1e3 if len(xs) > 1 else xs[0] * 1e3
+
+
+def _row(i: int, order, r: dict) -> str:
+    a, b = r["A"], r["B"]
+    e2e = f"{a['e2e']:>9,.0f}" if a["e2e"] else "  timeout"
+    return (f"pair {i} ({''.join(order)}): A {a['eps']:>9,.0f} ev/s  B {b['eps']:>10,.0f} ev/s  "
+            f"A/B {a['eps'] / b['eps']:.3f}  A p50/p99 {_pct(a['lat'], 50):6.1f}/{_pct(a['lat'], 99):6.1f} ms  "
+            f"B p50/p99 {_pct(b['lat'], 50):5.1f}/{_pct(b['lat'], 99):5.1f} ms  end-to-end {e2e} ev/s")
+
+
+def _spread(xs: list[float], fmt: str = ",.0f") -> str:
+    return f"{statistics.median(xs):{fmt}} [{min(xs):{fmt}}–{max(xs):{fmt}}]"
+
+
+def _summary(rows: list[dict], n_events: int) -> None:
+    a = [r["A"]["eps"] for r in rows]
+    e2e = [r["A"]["e2e"] for r in rows if r["A"]["e2e"]]
+    lat_a = [x for r in rows for x in r["A"]["lat"]]
+    lat_b = [x for r in rows for x in r["B"]["lat"]]
+    print(f"\nsummary, {len(rows)} pairs of {n_events:,} events (median [min–max]):")
+    print(f"  A sensor → gRPC → discovery → JetStream  {_spread(a)} events/s")
+    print(f"  B one client → JetStream (the floor)     {_spread([r['B']['eps'] for r in rows])} events/s")
+    print(f"  ratio A/B                                {_spread([r['A']['eps'] / r['B']['eps'] for r in rows], '.3f')}")
+    print(f"  A latency send → ack, per batch          p50 {_pct(lat_a, 50):.1f} ms  p99 {_pct(lat_a, 99):.1f} ms")
+    print(f"  B latency publish → PubAck, per batch    p50 {_pct(lat_b, 50):.1f} ms  p99 {_pct(lat_b, 99):.1f} ms")
+    print(f"  end-to-end through detect                "
+          + (f"{_spread(e2e)} events/s" if e2e else "detect never finished in time")
+          + (f" ({len(rows) - len(e2e)} runs timed out)" if len(e2e) < len(rows) else ""))
+    cores = {name: statistics.median(r["A"]["cores"][name] for r in rows) for name in rows[0]["A"]["cores"]}
+    print("  CPU during A (cores, median)            "
+          + ", ".join(f"{name} {c:.2f}" for name, c in cores.items()) + f"; total {sum(cores.values()):.2f}")
+    met = statistics.median(a) >= TARGET
+    print(f"  target ≥ {TARGET:,} events/s into JetStream: {'MET' if met else 'NOT MET'}"
+          f" (median {statistics.median(a) / TARGET:.0%} of it)")
+
+
+def machine() -> str:
+    try:
+        nats_v = subprocess.run([natsserver.binary(), "--version"], capture_output=True, text=True).stdout.strip()
+    except Exception as e:
+        nats_v = f"nats-server unknown ({e})"
+    return (f"machine: nproc {os.cpu_count()}, Python {platform.python_version()}, protobuf backend "
+            f"{api_implementation.Type()}, grpcio {grpc.__version__}, nats-py {importlib.metadata.version('nats-py')}, {nats_v}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    global WINDOW
+    ap = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer events per run (still 5 pairs)")
+    ap.add_argument("--events", type=int, help="events per run (default 200,000; --quick 50,000)")
+    ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--window", type=int, default=WINDOW, help="batches in flight, A and B (default %(default)s)")
+    args = ap.parse_args(argv)
+    WINDOW = args.window
+    n = args.events or (50_000 if args.quick else 200_000)
+    print(machine())
+    print(f"pipeline: {args.pairs} interleaved pairs of {n:,} events in batches of {BATCH}, "
+          f"{WINDOW} batches in flight\n", flush=True)
+    with tempfile.TemporaryDirectory(prefix="weft-bench-") as tmp, _services.running(Path(tmp)) as env:
+        env["pids"]["sender (bench)"] = os.getpid()
+        print(f"processes: {env['pids']}", flush=True)
+        asyncio.run(bench({**env, "work": Path(tmp)}, n, args.pairs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
