@@ -14,11 +14,10 @@ with its min-max, since these machines vary by about ±20 %.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import asyncio
+import importlib.metadata
 import os
 import platform
-import statistics
 import subprocess
 import tempfile
 import time
@@ -29,6 +28,7 @@ import nats
 from google.protobuf.internal import api_implementation
 
 from bench import _events, _services
+from bench._report import row, summary
 from weft.common import codec, natsserver, subjects, tracing
 from weft.sensor.uplink import Uplink
 from weft.v1 import sensor_pb2
@@ -81,16 +81,17 @@ async def run_a(env: dict, js, batches: list, run: str) -> dict:
                 conn.result()
                 raise ConnectionError("the uplink stopped")
         stored = time.perf_counter() - t0
-        cores = {name: (cpu_seconds(pid) - cpu0[name]) / stored for name, pid in env["pids"].items()}
         assert up.stats["deadlettered"] == 0, up.stats  # a bench bug, not a measurement
         last_seq = (await js.stream_info(STREAM)).state.last_seq
         e2e = await _consumed(js, "detect-WEFT_EVENTS", last_seq, t0, timeout=120)
+        await _consumed(js, "discovery-WEFT_EVENTS", last_seq, t0, timeout=120)  # its inventory too
+        n = sum(map(len, batches))
+        cpu = {name: (cpu_seconds(pid) - cpu0[name]) / n * 1e6 for name, pid in env["pids"].items()}
     finally:
         up.close()
         conn.cancel()
         await asyncio.gather(conn, return_exceptions=True)
-    n = sum(map(len, batches))
-    return {"eps": n / stored, "e2e": n / e2e if e2e else None, "lat": up.latencies, "cores": cores}
+    return {"eps": n / stored, "e2e": n / e2e if e2e else None, "lat": up.latencies, "cpu": cpu}
 
 
 async def run_b(js, batches: list, run: str) -> dict:
@@ -153,8 +154,8 @@ async def bench(env: dict, n_events: int, pairs: int) -> None:
                               else await run_b(js, batches, f"{p}b"))
                 await settle(js)
             rows.append(res)
-            print(_row(p + 1, order, res), flush=True)
-        _summary(rows, n_events)
+            print(row(p + 1, order, res), flush=True)
+        summary(rows, n_events, TARGET)
     finally:
         await nc.close()
 
@@ -172,51 +173,13 @@ async def _wait_consumers(js, timeout: float = 30) -> None:
                 await asyncio.sleep(0.1)
 
 
-def _pct(xs: list[float], q: int) -> float:
-    return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] * 1e3 if len(xs) > 1 else xs[0] * 1e3
-
-
-def _row(i: int, order, r: dict) -> str:
-    a, b = r["A"], r["B"]
-    e2e = f"{a['e2e']:>9,.0f}" if a["e2e"] else "  timeout"
-    return (f"pair {i} ({''.join(order)}): A {a['eps']:>9,.0f} ev/s  B {b['eps']:>10,.0f} ev/s  "
-            f"A/B {a['eps'] / b['eps']:.3f}  A p50/p99 {_pct(a['lat'], 50):6.1f}/{_pct(a['lat'], 99):6.1f} ms  "
-            f"B p50/p99 {_pct(b['lat'], 50):5.1f}/{_pct(b['lat'], 99):5.1f} ms  end-to-end {e2e} ev/s")
-
-
-def _spread(xs: list[float], fmt: str = ",.0f") -> str:
-    return f"{statistics.median(xs):{fmt}} [{min(xs):{fmt}}–{max(xs):{fmt}}]"
-
-
-def _summary(rows: list[dict], n_events: int) -> None:
-    a = [r["A"]["eps"] for r in rows]
-    e2e = [r["A"]["e2e"] for r in rows if r["A"]["e2e"]]
-    lat_a = [x for r in rows for x in r["A"]["lat"]]
-    lat_b = [x for r in rows for x in r["B"]["lat"]]
-    print(f"\nsummary, {len(rows)} pairs of {n_events:,} events (median [min–max]):")
-    print(f"  A sensor → gRPC → discovery → JetStream  {_spread(a)} events/s")
-    print(f"  B one client → JetStream (the floor)     {_spread([r['B']['eps'] for r in rows])} events/s")
-    print(f"  ratio A/B                                {_spread([r['A']['eps'] / r['B']['eps'] for r in rows], '.3f')}")
-    print(f"  A latency send → ack, per batch          p50 {_pct(lat_a, 50):.1f} ms  p99 {_pct(lat_a, 99):.1f} ms")
-    print(f"  B latency publish → PubAck, per batch    p50 {_pct(lat_b, 50):.1f} ms  p99 {_pct(lat_b, 99):.1f} ms")
-    print(f"  end-to-end through detect                "
-          + (f"{_spread(e2e)} events/s" if e2e else "detect never finished in time")
-          + (f" ({len(rows) - len(e2e)} runs timed out)" if len(e2e) < len(rows) else ""))
-    cores = {name: statistics.median(r["A"]["cores"][name] for r in rows) for name in rows[0]["A"]["cores"]}
-    print("  CPU during A (cores, median)            "
-          + ", ".join(f"{name} {c:.2f}" for name, c in cores.items()) + f"; total {sum(cores.values()):.2f}")
-    met = statistics.median(a) >= TARGET
-    print(f"  target ≥ {TARGET:,} events/s into JetStream: {'MET' if met else 'NOT MET'}"
-          f" (median {statistics.median(a) / TARGET:.0%} of it)")
-
-
 def machine() -> str:
     try:
         nats_v = subprocess.run([natsserver.binary(), "--version"], capture_output=True, text=True).stdout.strip()
     except Exception as e:
         nats_v = f"nats-server unknown ({e})"
     return (f"machine: nproc {os.cpu_count()}, Python {platform.python_version()}, protobuf backend "
-            f"{api_implementation.Type()}, grpcio {grpc.__version__}, nats-py {importlib.metadata.version('nats-py')}, {nats_v}")
+            f"{api_implementation.Type()}, load average {os.getloadavg()[0]:.1f}, grpcio {grpc.__version__}, nats-py {importlib.metadata.version('nats-py')}, {nats_v}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,11 +2,11 @@
 its consumers pull from JetStream."""
 from __future__ import annotations
 
-import argparse
-import os
 from dataclasses import dataclass
 
-from weft.common.config import ServiceConfig, add_common_flags, common_kwargs
+from weft.common import consuming
+
+DESCRIPTION = "weft detect: provider alerts and runtime events in, alerts and attack stories out."
 
 EPILOG = """\
 reads (durable JetStream consumers, explicit ack):
@@ -27,36 +27,9 @@ examples:
 
 
 @dataclass
-class DetectConfig(ServiceConfig):
+class DetectConfig(consuming.ConsumingConfig):
     service: str = "detect"
-    fetch_batch: int = 100      # messages pulled per fetch
-    max_deliver: int = 5        # tries of a failing message before it is dead-lettered
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.fetch_batch < 1 or self.max_deliver < 1:
-            raise ValueError("--fetch-batch and --max-deliver must be at least 1")
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m weft.detect", epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                description="weft detect: provider alerts and runtime events in, "
-                                            "alerts and attack stories out.")
-    add_common_flags(p)
-    env = os.environ.get
-    g = p.add_argument_group("consumers")
-    g.add_argument("--fetch-batch", type=int, default=env("WEFT_DETECT_FETCH_BATCH", "100"),
-                   help="messages pulled per fetch (WEFT_DETECT_FETCH_BATCH)")
-    g.add_argument("--max-deliver", type=int, default=env("WEFT_DETECT_MAX_DELIVER", "5"),
-                   help="tries of a failing message before it is dead-lettered (WEFT_DETECT_MAX_DELIVER)")
-    return p
 
 
 def parse(argv: list[str] | None = None) -> DetectConfig:
-    p = parser()
-    args = p.parse_args(argv)
-    try:
-        return DetectConfig(**common_kwargs(args), fetch_batch=args.fetch_batch, max_deliver=args.max_deliver)
-    except ValueError as e:
-        p.error(str(e))
+    return consuming.parse(DetectConfig, DESCRIPTION, EPILOG, argv)

@@ -1,47 +1,21 @@
 """enforce as a service: build_app(config) is the one factory __main__ and tests call."""
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
-from weft.common import bus, subjects
-from weft.common.consumerlag import ConsumerLag
-from weft.common.intake import Tally
-from weft.common.runtime import Stage
+from weft.common import subjects
+from weft.common.consuming import ConsumingStage
 from weft.enforce import store
 from weft.enforce.config import EnforceConfig
 from weft.enforce.handlers import Handlers
 
-READS = (subjects.INVENTORY, subjects.all_of(subjects.PROFILES), subjects.STORIES)
 
-
-class EnforceStage(Stage):
+class EnforceStage(ConsumingStage):
     name = "enforce"
     migrations = Path(__file__).parent / "migrations"
-    config: EnforceConfig
-
-    def __init__(self, config: EnforceConfig):
-        super().__init__(config)
-        self.tally = Tally()
-        self.handlers = Handlers(self)
-        self.lag: ConsumerLag | None = None
-        self._consumers: list[bus.Consumer] = []
-
-    async def on_start(self, stack: AsyncExitStack) -> None:
-        self._consumers = [
-            bus.Consumer(self.js, self.name, subjects.stream_for(subject).name, subject,
-                         self.handlers.handle, batch=self.config.fetch_batch,
-                         max_deliver=self.config.max_deliver)
-            for subject in READS]
-        self.lag = await stack.enter_async_context(ConsumerLag(self.js, self._consumers).watching())
-
-    def consumers(self) -> list[bus.Consumer]:
-        return self._consumers
-
-    def status(self) -> dict[str, Any]:
-        return {**self.tally.as_dict(), "lag": dict(self.lag.pending) if self.lag else {},
-                "stored": store.totals(self.engine) if self.engine else {}}
+    reads = (subjects.INVENTORY, subjects.all_of(subjects.PROFILES), subjects.STORIES)
+    store = store
+    handlers_factory = Handlers
 
 
 def build_app(config: EnforceConfig) -> EnforceStage:
