@@ -16,9 +16,10 @@ import time
 import traceback
 from pathlib import Path
 
-ORDER = ["pipeline", "sensor_overhead"]   # known modules first, then any others by name
-ROOT_ONLY = {"sensor_overhead"}
-QUICK_ARGS = {"pipeline": ["--quick"], "sensor_overhead": ["--opens", "200000", "--connects", "15000"]}
+ORDER = ["pipeline", "sensor_overhead", "sensor_realistic"]   # known modules first, then any others by name
+ROOT_ONLY = {"sensor_overhead", "sensor_realistic"}
+QUICK_ARGS = {"pipeline": ["--quick"], "sensor_overhead": ["--opens", "200000", "--connects", "15000"],
+              "sensor_realistic": ["--requests", "500", "--suite-repeats", "1"]}
 
 
 def modules() -> list[str]:

@@ -18,6 +18,7 @@ H_TYPE = "weft-type"
 H_TRACEPARENT = "traceparent"
 
 MAX_LINE_BYTES = 1 << 20  # one JSON event line; anything longer is refused
+_KINDS = frozenset(event_pb2.RuntimeEvent.Kind.values())  # built once: checked per event
 
 
 class InvalidInput(ValueError):
@@ -41,7 +42,7 @@ def check_event(ev: event_pb2.RuntimeEvent) -> None:
     """The contract's invariants for one event."""
     if ev.kind == event_pb2.RuntimeEvent.KIND_UNSPECIFIED:
         raise InvalidInput("event has no kind")
-    if ev.kind not in event_pb2.RuntimeEvent.Kind.values():
+    if ev.kind not in _KINDS:
         raise InvalidInput(f"unknown event kind {ev.kind}")
     if not ev.event_id:
         raise InvalidInput("event has no eventId")

@@ -51,14 +51,23 @@ def split_valid(batch: event_pb2.EventBatch, subject: str) -> SplitBatch:
 
 
 def count_by_kind(events: list[event_pb2.RuntimeEvent]) -> dict[str, KindCount]:
-    counts: dict[str, KindCount] = {}
+    # Per event only integers are compared; datetimes are made once per kind (hot path).
+    acc: dict[int, list] = {}  # kind -> [events, occurrences, first (s, ns), last (s, ns)]
     for ev in events:
-        first = ev.time.ToDatetime(timezone.utc)
-        last = ev.last_seen.ToDatetime(timezone.utc) if ev.HasField("last_seen") else first
-        one = KindCount(1, max(ev.count, 1), first, last)
-        name = Kind.Name(ev.kind)
-        counts[name] = merge(counts[name], one) if name in counts else one
-    return counts
+        first = (ev.time.seconds, ev.time.nanos)
+        last = (ev.last_seen.seconds, ev.last_seen.nanos) if ev.HasField("last_seen") else first
+        a = acc.get(ev.kind)
+        if a is None:
+            acc[ev.kind] = [1, max(ev.count, 1), first, last]
+            continue
+        a[0] += 1
+        a[1] += max(ev.count, 1)
+        a[2], a[3] = min(a[2], first), max(a[3], last)
+    return {Kind.Name(k): KindCount(n, occ, _datetime(*f), _datetime(*l)) for k, (n, occ, f, l) in acc.items()}
+
+
+def _datetime(seconds: int, nanos: int) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=nanos // 1000)
 
 
 def merge(a: KindCount, b: KindCount) -> KindCount:
