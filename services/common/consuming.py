@@ -3,13 +3,15 @@ their settings, and a Stage that pulls each subject it reads through one handler
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, ClassVar
 
-from weft.common import bus, subjects
+from nats.aio.msg import Msg
+
+from weft.common import bus, codec, intake, received, subjects, tracing
 from weft.common.config import ServiceConfig, add_common_flags, common_kwargs
 from weft.common.consumerlag import ConsumerLag
 from weft.common.intake import Tally
@@ -47,12 +49,50 @@ def parse(cls: type[ConsumingConfig], description: str, epilog: str,
         p.error(str(e))
 
 
+class RecordingHandlers:
+    """Decode what arrives, let the consumer dead-letter what the contract refuses,
+    record the rest once. Stages with logic for a message override `on_input`."""
+
+    def __init__(self, stage: "ConsumingStage"):
+        self.stage = stage
+
+    async def handle(self, m: Msg) -> None:
+        try:
+            inp = intake.read(m.subject, m.headers, m.data)
+        except codec.InvalidInput:
+            self.stage.tally.deadlettered += 1
+            raise
+        new, events = await self.on_input(m, inp)
+        self.count(new, inp, events)
+
+    async def on_input(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
+        """Handle one decoded input; returns (stored for the first time, events in it)."""
+        fmt = getattr(inp.message, "format", "")
+        with self.span("", "", 1):
+            row = received.row_for(self.stage.received, inp, {fmt: 1} if fmt else {})
+            return await asyncio.to_thread(received.record, self.stage.engine, row), 0
+
+    def count(self, new: bool, inp: intake.Input, events: int) -> None:
+        tally = self.stage.tally
+        if not new:
+            tally.duplicates += 1
+            return
+        tally.handled += 1
+        tally.skipped += inp.skipped
+        tally.events += events
+
+    def span(self, cluster: str, node: str, size: int):
+        name = self.stage.name
+        return tracing.tracer(name).start_as_current_span(
+            f"{name} handle batch", attributes={"weft.cluster": cluster, "weft.node": node, "weft.batch.size": size})
+
+
 class ConsumingStage(Stage):
-    """Subclasses set `name`, `migrations`, `reads` (subjects), `store` (module with
-    `totals(engine)`) and `handlers_factory` (stage -> object with `handle(msg)`)."""
+    """Subclasses set `name`, `migrations`, `reads` (subjects), `received` (their
+    ReceivedBase table) and, when they have logic, `handlers_factory`."""
     reads: ClassVar[tuple[str, ...]] = ()
-    store: ClassVar[ModuleType]
-    handlers_factory: ClassVar[Any]
+    received: ClassVar[type[received.ReceivedBase]]
+    handlers_factory: ClassVar[Any] = RecordingHandlers
     config: ConsumingConfig
 
     def __init__(self, config: ConsumingConfig):
@@ -75,4 +115,4 @@ class ConsumingStage(Stage):
 
     def status(self) -> dict[str, Any]:
         return {**self.tally.as_dict(), "lag": dict(self.lag.pending) if self.lag else {},
-                "stored": type(self).store.totals(self.engine) if self.engine else {}}
+                "stored": received.totals(self.engine, self.received) if self.engine else {}}

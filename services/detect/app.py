@@ -15,7 +15,7 @@ class DetectStage(ConsumingStage):
     migrations = Path(__file__).parent / "migrations"
     reads = (subjects.all_of(subjects.EVENTS), subjects.all_of(subjects.SIGNALS), subjects.INVENTORY,
              subjects.all_of(subjects.PROFILES), subjects.IDENTITY)
-    store = store
+    received = store.Received
     handlers_factory = Handlers
 
 

@@ -1,80 +1,36 @@
-"""detect's bus input: decode, dead-letter what the contract refuses, record the
-rest once (a redelivery changes nothing), count events per cluster and kind."""
+"""detect's bus input: event batches are validated, their bad events dead-lettered
+alone, and counted per cluster and kind — once, however often they are delivered."""
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import TYPE_CHECKING
 
 from nats.aio.msg import Msg
 
-from weft.common import bus, codec, intake, metrics, tracing
+from weft.common import bus, intake, metrics, received
+from weft.common.consuming import RecordingHandlers
 from weft.detect import store
 from weft.detect.core import batches
-from weft.v1 import bus_pb2, event_pb2
-
-if TYPE_CHECKING:
-    from weft.detect.app import DetectStage
+from weft.v1 import event_pb2
 
 
-class Handlers:
-    def __init__(self, stage: "DetectStage"):
-        self.stage = stage
-
-    async def handle(self, m: Msg) -> None:
-        tally = self.stage.tally
-        try:
-            inp = intake.read(m.subject, m.headers, m.data)
-        except codec.InvalidInput:
-            tally.deadlettered += 1
-            raise
-        if await asyncio.to_thread(store.is_recorded, self.stage.engine, inp.family, inp.content_id):
-            tally.duplicates += 1
-            return
-        if isinstance(inp.message, event_pb2.EventBatch):
-            await self.on_batch(m, inp)
-        else:
-            await self.on_record(inp)
-
-    async def on_batch(self, m: Msg, inp: intake.Input) -> None:
-        batch: event_pb2.EventBatch = inp.message  # type: ignore[assignment]
-        split = batches.split_valid(batch, m.subject)
-        with _span(split.cluster, split.node, len(batch.events)):
+class Handlers(RecordingHandlers):
+    async def on_input(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
+        if not isinstance(inp.message, event_pb2.EventBatch):
+            return await super().on_input(m, inp)
+        split = batches.split_valid(inp.message, m.subject)
+        with self.span(split.cluster, split.node, len(inp.message.events)):
+            # Dead letters first: their ids are content-derived, so a redelivery after a
+            # crash re-sends them without duplicates, and none is lost.
             for r in split.rejected:
                 await bus.dead_letter(self.stage.js, r.reason, f"detect consumer={m.metadata.consumer}",
                                       r.batch.SerializeToString(), m.subject, m.headers)
             counts = batches.count_by_kind(split.events)
-            row = _row(inp, cluster=split.cluster, node=split.node, events=len(split.events),
-                       rejected=len(split.rejected), kinds={k: c.events for k, c in counts.items()})
-            new = await asyncio.to_thread(store.record, self.stage.engine, row, counts)
-        self.stage.tally.deadlettered += len(split.rejected)
-        self._count(new, inp, len(split.events))
-
-    async def on_record(self, inp: intake.Input) -> None:
-        fmt = inp.message.format if isinstance(inp.message, bus_pb2.RawRecord) else ""
-        with _span("", "", 1):
-            row = _row(inp, kinds={fmt: 1} if fmt else {})
-            new = await asyncio.to_thread(store.record, self.stage.engine, row)
-        self._count(new, inp, 0)
-
-    def _count(self, new: bool, inp: intake.Input, events: int) -> None:
-        tally = self.stage.tally
-        if not new:
-            tally.duplicates += 1
-            return
-        tally.handled += 1
-        tally.skipped += inp.skipped
-        tally.events += events
-        if events:
-            metrics.EVENTS.labels(service="detect").inc(events)
-
-
-def _row(inp: intake.Input, kinds: dict[str, int], **fields) -> store.Received:
-    return store.Received(family=inp.family, content_id=inp.content_id, subject=inp.subject,
-                          type_name=inp.type_name, kinds=json.dumps(kinds, sort_keys=True),
-                          skipped=inp.skipped, **fields)
-
-
-def _span(cluster: str, node: str, size: int):
-    return tracing.tracer("detect").start_as_current_span(
-        "detect handle batch", attributes={"weft.cluster": cluster, "weft.node": node, "weft.batch.size": size})
+            row = received.row_for(store.Received, inp, {k: c.events for k, c in counts.items()},
+                                   cluster=split.cluster, node=split.node, events=len(split.events),
+                                   rejected=len(split.rejected))
+            new = await asyncio.to_thread(received.record, self.stage.engine, row,
+                                          store.add_counts(split.cluster, counts))
+            if new:
+                self.stage.tally.deadlettered += len(split.rejected)
+                metrics.EVENTS.labels(service="detect").inc(len(split.events))
+        return new, len(split.events)

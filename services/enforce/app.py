@@ -7,15 +7,13 @@ from weft.common import subjects
 from weft.common.consuming import ConsumingStage
 from weft.enforce import store
 from weft.enforce.config import EnforceConfig
-from weft.enforce.handlers import Handlers
 
 
 class EnforceStage(ConsumingStage):
     name = "enforce"
     migrations = Path(__file__).parent / "migrations"
     reads = (subjects.INVENTORY, subjects.all_of(subjects.PROFILES), subjects.STORIES)
-    store = store
-    handlers_factory = Handlers
+    received = store.Received
 
 
 def build_app(config: EnforceConfig) -> EnforceStage:

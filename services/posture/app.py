@@ -7,7 +7,6 @@ from weft.common import subjects
 from weft.common.consuming import ConsumingStage
 from weft.posture import store
 from weft.posture.config import PostureConfig
-from weft.posture.handlers import Handlers
 
 
 class PostureStage(ConsumingStage):
@@ -15,8 +14,7 @@ class PostureStage(ConsumingStage):
     migrations = Path(__file__).parent / "migrations"
     reads = (subjects.DECLARATIONS, subjects.all_of(subjects.AUDIT), subjects.INVENTORY,
              subjects.all_of(subjects.PROFILES))
-    store = store
-    handlers_factory = Handlers
+    received = store.Received
 
 
 def build_app(config: PostureConfig) -> PostureStage:

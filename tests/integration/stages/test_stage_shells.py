@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from stagekit import dead_letters, make_batch, publish_batch, raw_record, running, wait_for
-from weft.common import bus, codec, subjects, tracing
+from weft.common import bus, codec, received, subjects, tracing
 from weft.detect import store as detect_store
 from weft.v1 import bus_pb2, event_pb2
 
@@ -85,7 +85,7 @@ async def test_redelivered_batch_is_counted_once(build_stage, nats_client):
     assert (stage.tally.handled, stage.tally.events) == (2, 3)
     [count] = detect_store.event_counts(stage.engine, "eks")
     assert (count.kind, count.events, count.occurrences) == ("NETWORK_CONNECT", 3, 3)
-    assert detect_store.totals(stage.engine) == {"events": {"inputs": 1, "events": 3},
+    assert received.totals(stage.engine, detect_store.Received) == {"events": {"inputs": 1, "events": 3},
                                                  "signals": {"inputs": 1, "events": 0}}
 
 
@@ -148,7 +148,7 @@ async def test_restarted_detect_resumes_from_its_durable_consumer(build_stage, n
         await wait_for(lambda: second.tally.handled == 2, what="the batches published while down")
         await wait_for(lambda: all(n == 0 for n in second.lag.pending.values()), what="lag 0")
     assert (second.tally.duplicates, second.tally.events) == (0, 3)
-    assert detect_store.totals(second.engine)["events"] == {"inputs": 3, "events": 5}
+    assert received.totals(second.engine, detect_store.Received)["events"] == {"inputs": 3, "events": 5}
 
 
 async def test_detect_survives_a_nats_restart(build_stage, nats_client, nats_server):

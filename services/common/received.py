@@ -1,0 +1,57 @@
+"""The table every consuming stage keeps of what it has handled, so a redelivered
+message changes nothing. Each stage declares its own table from ReceivedBase
+(`<stage>_received`, created by the stage's own first migration)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from weft.common.intake import Input
+
+
+class ReceivedBase(SQLModel):
+    family: str = Field(primary_key=True)       # subject family: events, signals, ...
+    content_id: str = Field(primary_key=True)   # Nats-Msg-Id, else a digest of the payload
+    subject: str
+    type_name: str
+    cluster: str = ""
+    node: str = ""
+    events: int = 0
+    rejected: int = 0
+    kinds: str = "{}"                           # JSON: event kind (or record format) -> count
+    skipped: bool = False
+    received_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+def row_for(model: type[ReceivedBase], inp: Input, kinds: dict[str, int], **fields) -> ReceivedBase:
+    return model(family=inp.family, content_id=inp.content_id, subject=inp.subject, type_name=inp.type_name,
+                 kinds=json.dumps(kinds, sort_keys=True), skipped=inp.skipped, **fields)
+
+
+def record(engine: Engine, row: ReceivedBase, also: Callable[[Session], None] | None = None) -> bool:
+    """Store one handled input (and whatever `also` adds) in one transaction;
+    False if it was stored before (a redelivery), in which case nothing changes."""
+    with Session(engine) as s:
+        if s.get(type(row), (row.family, row.content_id)) is not None:
+            return False
+        s.add(row)
+        if also is not None:
+            also(s)
+        try:
+            s.commit()
+        except IntegrityError:  # another replica stored it first
+            s.rollback()
+            return False
+    return True
+
+
+def totals(engine: Engine, model: type[ReceivedBase]) -> dict[str, dict[str, int]]:
+    with Session(engine) as s:
+        rows = s.exec(select(model.family, func.count(), func.sum(model.events)).group_by(model.family)).all()
+    return {fam: {"inputs": n, "events": int(ev or 0)} for fam, n, ev in rows}
