@@ -22,6 +22,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from weft.common import cgroupfs
 from weft.sensor.ebpf import EbpfCollector, EbpfConfig
 from weft.sensor.errors import default_build_dir, kernel_headers, preflight
 from weft.sensor.probes import BPF_DIR
@@ -193,8 +194,7 @@ def main() -> int:
     if problems := preflight():
         print("sensor_overhead: cannot run:", "; ".join(problems))
         return 0
-    cg_root = Path("/sys/fs/cgroup/unified")
-    cg_root = cg_root if cg_root.is_dir() else Path("/sys/fs/cgroup")
+    cg_root = cgroupfs.v2_mount()
     cgroup = cg_root / f"weft-bench-{os.getpid()}"
     cgroup.mkdir()
     work = Path(tempfile.mkdtemp(prefix="weft-bench-"))

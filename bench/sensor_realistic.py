@@ -31,6 +31,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from weft.common import cgroupfs
 from weft.sensor.ebpf import DEFAULT_PREFIXES, EbpfCollector, EbpfConfig
 from weft.sensor.errors import preflight
 from weft.v1 import event_pb2
@@ -220,8 +221,7 @@ def main() -> int:
     if problems := preflight():
         print("sensor_realistic: cannot run:", "; ".join(problems))
         return 0
-    cg_root = Path("/sys/fs/cgroup/unified")
-    cg_root = cg_root if cg_root.is_dir() else Path("/sys/fs/cgroup")
+    cg_root = cgroupfs.v2_mount()
     parent = cg_root / f"weft-bench-real-{os.getpid()}"
     cgroups = {"on": parent / "on", "off": parent / "off"}
     work = Path(tempfile.mkdtemp(prefix="weft-bench-real-"))

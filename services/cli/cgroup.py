@@ -5,16 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from weft.common import cgroupfs
+
 NAME = "weft"
-
-
-def v2_mount(mountinfo: str) -> Path | None:
-    """The cgroup2 mount point from /proc/self/mountinfo text (unified or hybrid hierarchy)."""
-    for line in mountinfo.splitlines():
-        fields = line.split()
-        if " - " in line and fields[fields.index("-") + 1] == "cgroup2":
-            return Path(fields[4])
-    return None
 
 
 def v2_path(proc_cgroup: str) -> str:
@@ -29,7 +22,7 @@ def join_own() -> tuple[Path, Path] | None:
     """Move this process into <cgroup2 mount>/weft; returns (own, previous) cgroup dirs,
     or None where that is not possible (no cgroup2, not allowed)."""
     try:
-        mount = v2_mount(Path("/proc/self/mountinfo").read_text())
+        mount = cgroupfs.v2_mount_in(Path("/proc/self/mountinfo").read_text())
         if mount is None:
             return None
         previous = mount / v2_path(Path("/proc/self/cgroup").read_text()).lstrip("/")

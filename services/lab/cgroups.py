@@ -9,19 +9,11 @@ import signal
 import time
 from pathlib import Path
 
-
-def mount_point() -> Path:
-    """Where cgroup2 is mounted (/sys/fs/cgroup on pure v2 hosts, .../unified on hybrid ones)."""
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split()[0] == "cgroup2":
-                return Path(left.split()[4])
-    raise RuntimeError("no cgroup2 file system is mounted (see /proc/self/mountinfo)")
+from weft.common import cgroupfs
 
 
 def path(relative: str) -> Path:
-    return mount_point() / relative
+    return cgroupfs.v2_mount() / relative
 
 
 def create(relative: str) -> Path:

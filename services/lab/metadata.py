@@ -11,7 +11,8 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from weft.lab import cgroups, topology
+from weft.common import cgroupfs
+from weft.lab import topology
 
 POD_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"   # Kubernetes' suffix alphabet: no vowels
 
@@ -67,7 +68,7 @@ def _locked(path: Path):
 def upsert(lab_dir: Path, cluster: str, namespace: str, workload: str, service_account: str = "") -> dict:
     """Add the workload's entry (or update its service account); returns the entry."""
     path = file_for(lab_dir, cluster)
-    new = entry(cluster, namespace, workload, service_account, str(cgroups.mount_point()))
+    new = entry(cluster, namespace, workload, service_account, str(cgroupfs.v2_mount()))
     with _locked(path):
         current = read(path)
         old = next((w for w in current if w["cgroupPath"] == new["cgroupPath"]), None)

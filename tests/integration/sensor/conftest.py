@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from weft.common import cgroupfs
 from weft.v1 import event_pb2
 
 K = event_pb2.RuntimeEvent
@@ -29,12 +30,7 @@ NO_BCC = importlib.util.find_spec("bcc") is None
 
 
 def cgroup2_root() -> Path | None:
-    with open("/proc/self/mounts") as f:
-        mounts = [line.split()[1] for line in f if line.split()[2] == "cgroup2"]
-    for candidate in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
-        if candidate in mounts:
-            return Path(candidate)
-    return Path(mounts[0]) if mounts else None
+    return cgroupfs.v2_mount_in(Path("/proc/self/mountinfo").read_text())
 
 
 def skip_reason() -> str | None:

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from weft.cli import cgroup
+from weft.common import cgroupfs
 from weft.cli.supervisor import (NATS, SENSOR, SUPERVISOR, Options, Ports, child_env, cmdline_matches, exit_reason,
                                  plan, run_record, start_waves, still_running, stop_order, stop_waves)
 
@@ -108,7 +109,7 @@ UNIFIED = "29 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,n
 @pytest.mark.parametrize("mountinfo, mount", [
     (HYBRID, Path("/sys/fs/cgroup/unified")), (UNIFIED, Path("/sys/fs/cgroup")), (HYBRID.splitlines()[1], None)])
 def test_wefts_cgroup_lives_under_the_cgroup2_mount(mountinfo, mount):
-    assert cgroup.v2_mount(mountinfo) == mount
+    assert cgroupfs.v2_mount_in(mountinfo) == mount
 
 
 def test_own_cgroup_path_is_the_v2_line():
