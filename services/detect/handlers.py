@@ -17,20 +17,19 @@ class Handlers(RecordingHandlers):
     async def on_input(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
         if not isinstance(inp.message, event_pb2.EventBatch):
             return await super().on_input(m, inp)
-        split = batches.split_valid(inp.message, m.subject)
+        split = batches.count_batch(inp.message, m.subject)
         with self.span(split.cluster, split.node, len(inp.message.events)):
             # Dead letters first: their ids are content-derived, so a redelivery after a
             # crash re-sends them without duplicates, and none is lost.
             for r in split.rejected:
                 await bus.dead_letter(self.stage.js, r.reason, f"detect consumer={m.metadata.consumer}",
                                       r.batch.SerializeToString(), m.subject, m.headers)
-            counts = batches.count_by_kind(split.events)
-            row = received.row_for(store.Received, inp, {k: c.events for k, c in counts.items()},
-                                   cluster=split.cluster, node=split.node, events=len(split.events),
+            row = received.row_for(store.Received, inp, {k: c.events for k, c in split.counts.items()},
+                                   cluster=split.cluster, node=split.node, events=split.accepted,
                                    rejected=len(split.rejected))
             new = await asyncio.to_thread(received.record, self.stage.engine, row,
-                                          store.add_counts(split.cluster, counts))
+                                          store.add_counts(split.cluster, split.counts))
             if new:
                 self.stage.tally.deadlettered += len(split.rejected)
-                metrics.EVENTS.labels(service="detect").inc(len(split.events))
-        return new, len(split.events)
+                metrics.EVENTS.labels(service="detect").inc(split.accepted)
+        return new, split.accepted

@@ -24,7 +24,8 @@ def on_events(engine: Engine):
             span.set_attribute("weft.cluster", batch.node.cluster)
             span.set_attribute("weft.batch.size", len(batch.events))
             bid = (m.headers or {}).get(codec.H_MSG_ID) or batch.batch_id
-            await asyncio.to_thread(store.record_batch, engine, bid, tally(batch))
+            cluster = batch.node.cluster or subjects.untoken(m.subject.split(".", 3)[-1])
+            await asyncio.to_thread(store.record_batch, engine, bid, tally(batch, cluster))
     return handle
 
 

@@ -49,9 +49,9 @@ class Uplink:
             span.set_attribute("weft.cluster", self.hello.node.cluster)
             span.set_attribute("weft.node", self.hello.node.name)
             span.set_attribute("weft.batch.size", len(events))
-            batch = codec.make_batch(events, self.hello.sensor_id, self.hello.node)
-            span.set_attribute("weft.batch.id", batch.batch_id)
-            up = sensor_pb2.BatchUpload(batch=batch.SerializeToString(),
+            bid, data = codec.encode_batch(events, self.hello.sensor_id, self.hello.node)
+            span.set_attribute("weft.batch.id", bid)
+            up = sensor_pb2.BatchUpload(batch=data,
                                         traceparent=tracing.headers_with_context().get("traceparent", ""))
         self.stats["events_total"] += len(events)
         self.stats["batches"] += 1

@@ -24,27 +24,35 @@ class WorkloadTally:
     events: int = 0
 
 
-def tally(batch: event_pb2.EventBatch) -> dict[WorkloadKey, WorkloadTally]:
-    # Per event only integers are compared; datetimes are made once per workload (hot path).
-    acc: dict[WorkloadKey, list] = {}  # key -> [event, first (s, ns), last (s, ns), events]
+def tally(batch: event_pb2.EventBatch, cluster: str) -> dict[WorkloadKey, WorkloadTally]:
+    """Per event this reads the workload as bytes (one C call, the dict key), its
+    time and count; each distinct workload is decoded once (hot path)."""
+    acc: dict[bytes, list] = {}  # workload bytes -> [event, first second, last second, events]
     for ev in batch.events:
+        raw = ev.workload.SerializeToString(deterministic=True)
+        secs = ev.time.seconds
+        a = acc.get(raw)
+        if a is None:
+            acc[raw] = [ev, secs, secs, ev.count or 1]
+        else:
+            a[1], a[2] = min(a[1], secs), max(a[2], secs)
+            a[3] += ev.count or 1
+    out: dict[WorkloadKey, WorkloadTally] = {}
+    for ev, first, last, n in acc.values():
         w = ev.workload
         if not w.name:
             continue  # host processes: not a workload
-        key = WorkloadKey(ev.node.cluster or batch.node.cluster, w.namespace, w.name)
-        first = (ev.time.seconds, ev.time.nanos)
-        last = (ev.last_seen.seconds, ev.last_seen.nanos) if ev.HasField("last_seen") else first
-        a = acc.get(key)
-        if a is None:
-            acc[key] = [ev, first, last, max(ev.count, 1)]
-            continue
-        a[1], a[2] = min(a[1], first), max(a[2], last)
-        a[3] += max(ev.count, 1)
-    return {key: WorkloadTally(ev.workload.kind, ev.workload.service_account,
-                               event_pb2.Node.Provider.Name(ev.node.provider or batch.node.provider),
-                               _datetime(*first), _datetime(*last), n)
-            for key, (ev, first, last, n) in acc.items()}
+        key = WorkloadKey(ev.node.cluster or cluster, w.namespace, w.name)
+        t = out.get(key)
+        if t is None:
+            out[key] = WorkloadTally(w.kind, w.service_account,
+                                     event_pb2.Node.Provider.Name(ev.node.provider or batch.node.provider),
+                                     _at(first), _at(last), n)
+        else:  # the same workload under two pods or labels
+            t.first_seen, t.last_seen = min(t.first_seen, _at(first)), max(t.last_seen, _at(last))
+            t.events += n
+    return out
 
 
-def _datetime(seconds: int, nanos: int) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=nanos // 1000)
+def _at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone.utc)
