@@ -69,8 +69,8 @@ class RecordingHandlers:
         """Handle one decoded input; returns (stored for the first time, events in it)."""
         fmt = getattr(inp.message, "format", "")
         with self.span("", "", 1):
-            row = received.row_for(self.stage.received, inp, {fmt: 1} if fmt else {})
-            return await asyncio.to_thread(received.record, self.stage.engine, row), 0
+            row = received.row_for(inp, {fmt: 1} if fmt else {})
+            return await asyncio.to_thread(received.record, self.stage.engine, self.stage.received, row), 0
 
     def count(self, new: bool, inp: intake.Input, events: int) -> None:
         tally = self.stage.tally

@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from sqlalchemy import func
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, select
 
+from weft.common import store
 from weft.common.intake import Input
 
 
@@ -29,25 +29,23 @@ class ReceivedBase(SQLModel):
     received_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
 
 
-def row_for(model: type[ReceivedBase], inp: Input, kinds: dict[str, int], **fields) -> ReceivedBase:
-    return model(family=inp.family, content_id=inp.content_id, subject=inp.subject, type_name=inp.type_name,
-                 kinds=json.dumps(kinds, sort_keys=True), skipped=inp.skipped, **fields)
+def row_for(inp: Input, kinds: dict[str, int], **fields) -> dict:
+    return dict(family=inp.family, content_id=inp.content_id, subject=inp.subject, type_name=inp.type_name,
+                kinds=json.dumps(kinds, sort_keys=True), skipped=inp.skipped,
+                received_at=datetime.now(timezone.utc), **fields)
 
 
-def record(engine: Engine, row: ReceivedBase, also: Callable[[Session], None] | None = None) -> bool:
+def record(engine: Engine, model: type[ReceivedBase], row: dict,
+           also: Callable[[Connection], None] | None = None) -> bool:
     """Store one handled input (and whatever `also` adds) in one transaction;
-    False if it was stored before (a redelivery), in which case nothing changes."""
-    with Session(engine) as s:
-        if s.get(type(row), (row.family, row.content_id)) is not None:
+    False if it was stored before (a redelivery, or another replica), and then
+    nothing changes. Core statements: this runs once per bus message."""
+    with engine.begin() as conn:
+        insert = store.upsert(conn, model.__table__).values(**row).on_conflict_do_nothing()
+        if conn.execute(insert).rowcount == 0:
             return False
-        s.add(row)
         if also is not None:
-            also(s)
-        try:
-            s.commit()
-        except IntegrityError:  # another replica stored it first
-            s.rollback()
-            return False
+            also(conn)
     return True
 
 

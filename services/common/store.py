@@ -9,8 +9,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, case, event
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import create_engine
 
 
@@ -25,6 +25,27 @@ def make_engine(url: str) -> Engine:
             conn.execute("PRAGMA synchronous=NORMAL")
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def upsert(conn: Connection, table: Table):
+    """INSERT for this connection's dialect, with on_conflict_do_nothing/do_update
+    (SQLite and PostgreSQL, the two stores weft runs on)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise RuntimeError(f"weft stores run on SQLite or PostgreSQL, not {conn.dialect.name}")
+    return insert(table)
+
+
+def earlier(a, b):
+    """The earlier of two column expressions, portably (no LEAST/MIN(a, b) split)."""
+    return case((b < a, b), else_=a)
+
+
+def later(a, b):
+    return case((b > a, b), else_=a)
 
 
 def migrate(engine: Engine, stage: str, migrations_dir: Path) -> None:

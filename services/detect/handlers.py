@@ -24,10 +24,10 @@ class Handlers(RecordingHandlers):
             for r in split.rejected:
                 await bus.dead_letter(self.stage.js, r.reason, f"detect consumer={m.metadata.consumer}",
                                       r.batch.SerializeToString(), m.subject, m.headers)
-            row = received.row_for(store.Received, inp, {k: c.events for k, c in split.counts.items()},
+            row = received.row_for(inp, {k: c.events for k, c in split.counts.items()},
                                    cluster=split.cluster, node=split.node, events=split.accepted,
                                    rejected=len(split.rejected))
-            new = await asyncio.to_thread(received.record, self.stage.engine, row,
+            new = await asyncio.to_thread(received.record, self.stage.engine, store.Received, row,
                                           store.add_counts(split.cluster, split.counts))
             if new:
                 self.stage.tally.deadlettered += len(split.rejected)

@@ -3,12 +3,14 @@ once) and per-cluster event counts by kind."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, select
 
+from weft.common import store as cstore
 from weft.common.received import ReceivedBase
-from weft.detect.core.batches import KindCount, merge
+from weft.detect.core.batches import KindCount
 
 
 class Received(ReceivedBase, table=True):
@@ -25,18 +27,21 @@ class EventCount(SQLModel, table=True):
     last_time: datetime
 
 
-def add_counts(cluster: str, counts: dict[str, KindCount]):
-    """What `received.record` also writes for an event batch: the per-kind counts."""
-    def add(s: Session) -> None:
-        for kind, c in counts.items():
-            have = s.get(EventCount, (cluster, kind))
-            if have is None:
-                s.add(EventCount(cluster=cluster, kind=kind, events=c.events, occurrences=c.occurrences,
-                                 first_time=c.first_time, last_time=c.last_time))
-                continue
-            m = merge(KindCount(have.events, have.occurrences, have.first_time, have.last_time), c)
-            have.events, have.occurrences, have.first_time, have.last_time = (
-                m.events, m.occurrences, m.first_time, m.last_time)
+def add_counts(cluster: str, counts: dict[str, KindCount]) -> Callable[[Connection], None]:
+    """What `received.record` also writes for an event batch: the per-kind counts,
+    added in the database (one upsert) so replicas never overwrite each other."""
+    def add(conn: Connection) -> None:
+        if not counts:
+            return
+        t = EventCount.__table__
+        ins = cstore.upsert(conn, t).values([
+            dict(cluster=cluster, kind=kind, events=c.events, occurrences=c.occurrences,
+                 first_time=c.first_time, last_time=c.last_time) for kind, c in counts.items()])
+        new = ins.excluded
+        conn.execute(ins.on_conflict_do_update(index_elements=[t.c.cluster, t.c.kind], set_=dict(
+            events=t.c.events + new.events, occurrences=t.c.occurrences + new.occurrences,
+            first_time=cstore.earlier(t.c.first_time, new.first_time),
+            last_time=cstore.later(t.c.last_time, new.last_time))))
     return add
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import case
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
+from weft.common.store import earlier, later, upsert
 from weft.discovery.core.workloads import WorkloadKey, WorkloadTally
 
 
@@ -30,25 +32,27 @@ class CountedBatch(SQLModel, table=True):
 
 
 def record_batch(engine: Engine, batch_id: str, tallies: dict[WorkloadKey, WorkloadTally]) -> bool:
-    """Fold one batch's tallies into the table, once per batch id; False if seen before."""
-    with Session(engine) as db:
-        if db.get(CountedBatch, batch_id) is not None:
+    """Fold one batch's tallies into the table, once per batch id; False if seen before.
+    Core upserts, one transaction: this runs once per event batch."""
+    with engine.begin() as conn:
+        counted = upsert(conn, CountedBatch.__table__).values(batch_id=batch_id, counted_at=datetime.now(timezone.utc))
+        if conn.execute(counted.on_conflict_do_nothing()).rowcount == 0:
             return False
-        db.add(CountedBatch(batch_id=batch_id, counted_at=datetime.now(timezone.utc)))
-        for key, t in tallies.items():
-            row = db.get(Workload, (key.cluster, key.namespace, key.name))
-            if row is None:
-                row = Workload(cluster=key.cluster, namespace=key.namespace, name=key.name,
-                               first_seen=t.first_seen, last_seen=t.last_seen)
-            row.kind = t.kind or row.kind
-            row.service_account = t.service_account or row.service_account
-            row.provider = t.provider or row.provider
-            row.first_seen = min(row.first_seen, t.first_seen)
-            row.last_seen = max(row.last_seen, t.last_seen)
-            row.events += t.events
-            db.add(row)
-        db.commit()
-        return True
+        if not tallies:
+            return True
+        t = Workload.__table__
+        ins = upsert(conn, t).values([
+            dict(cluster=k.cluster, namespace=k.namespace, name=k.name, kind=v.kind,
+                 service_account=v.service_account, provider=v.provider,
+                 first_seen=v.first_seen, last_seen=v.last_seen, events=v.events) for k, v in tallies.items()])
+        new = ins.excluded
+        keep = lambda col: case((getattr(new, col) != "", getattr(new, col)), else_=getattr(t.c, col))  # noqa: E731
+        conn.execute(ins.on_conflict_do_update(
+            index_elements=[t.c.cluster, t.c.namespace, t.c.name],
+            set_=dict(kind=keep("kind"), service_account=keep("service_account"), provider=keep("provider"),
+                      first_seen=earlier(t.c.first_seen, new.first_seen),
+                      last_seen=later(t.c.last_seen, new.last_seen), events=t.c.events + new.events)))
+    return True
 
 
 def workloads(engine: Engine, cluster: str | None = None) -> list[Workload]:

@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import AsyncIterator
 
 from weft.v1 import event_pb2
@@ -51,12 +52,28 @@ def event_id(ev: event_pb2.RuntimeEvent) -> str:
     return hashlib.blake2b(ev.SerializeToString(deterministic=True), digest_size=16).hexdigest()
 
 
+def record_ids(node: event_pb2.Node):
+    """id(record) for events parsed from one kernel record: the node and the record
+    (type, thread, kernel time, payload) decide it. Cheaper than event_id, which
+    re-serializes the finished message; the person tag keeps the two apart."""
+    seed = hashlib.blake2b(node.SerializeToString(deterministic=True), digest_size=16,
+                           person=b"weft-record")
+
+    def record_id(record: bytes) -> str:
+        h = seed.copy()
+        h.update(record)
+        return h.hexdigest()
+    return record_id
+
+
 class EbpfCollector:
     def __init__(self, config: EbpfConfig):
         self.config = config
         self._bpf = None
         self._probes: list[Probe] = []
         self._by_type: dict[int, Probe] = {}
+        self._enrichers: dict[int, list] = {}  # RuntimeEvent kind -> probes' enrich methods
+        self._record_id = record_ids(config.node)
         self._counts: dict[str, KernelCounts] = {}
         self._raw: list[bytes] = []
         self._rules: dict[int, int] | None = None
@@ -71,6 +88,8 @@ class EbpfCollector:
         if problems:
             raise SensorUnavailable(problems)
         self._probes = [cls() for cls in load_all().values()]
+        self._enrichers = {kind: [p.enrich for p in self._probes if kind in p.enrich_kinds]
+                           for kind in event_pb2.RuntimeEvent.Kind.values()}
         self._bpf = self._compile(build)
         try:
             self._apply_cgroup_rules()
@@ -116,14 +135,15 @@ class EbpfCollector:
         """Everything ready now, in time order; never blocks."""
         self._bpf.ring_buffer_consume()
         raw, self._raw = self._raw, []
-        out: list[event_pb2.RuntimeEvent] = []
+        stamped: list[tuple[int, event_pb2.RuntimeEvent]] = []  # (wall ns, event)
+        by_type, finish = self._by_type, self._finish
         for record in raw:
-            probe = self._by_type.get(int.from_bytes(record[:4], "little"))
+            probe = by_type.get(int.from_bytes(record[:4], "little"))
             ev = probe.parse(record) if probe else None
             if ev is None:
                 continue
             first_ts = ns_of(ev.time)
-            out.append(self._finish(ev))
+            stamped.append((finish(ev, first_ts, record), ev))
             if key := probe.agg_key(record):
                 self._counts[key[0]].first(key[1], first_ts, ev)
         self._stats["records"] += len(raw)
@@ -133,20 +153,26 @@ class EbpfCollector:
             self._apply_cgroup_rules()
         if now >= self._next_drain:
             self._next_drain = now + DRAIN_INTERVAL_NS
-            out.extend(self._drain(now, {id(ev) for ev in out}))
-        out.sort(key=lambda e: (e.time.seconds, e.time.nanos))
-        self._stats["events_total"] += len(out)
-        return out
+            unsent = {id(ev) for _, ev in stamped}
+            stamped.extend((ns_of(ev.time), ev) for ev in self._drain(now, unsent))
+        stamped.sort(key=itemgetter(0))
+        self._stats["events_total"] += len(stamped)
+        return [ev for _, ev in stamped]
 
     def _drain(self, now: int, unsent: set[int]) -> list[event_pb2.RuntimeEvent]:
         """Events due from probe state, and the counts of repeats since the last drain.
         A repeat of a first occurrence still in this poll's output is folded into it."""
-        out = [self._finish(ev) for p in self._probes for ev in p.tick(now)]
+        out = []
+        for p in self._probes:
+            for ev in p.tick(now):
+                self._finish(ev, ns_of(ev.time))
+                out.append(ev)
         for counts in self._counts.values():
             for template, count, last_ts, fresh in counts.drain(now):
                 if fresh:  # the first record was lost; the key alone rebuilt it
                     set_ns(template.last_seen, last_ts)
-                    out.append(self._finish(template))
+                    self._finish(template, ns_of(template.time))
+                    out.append(template)
                     continue
                 if id(template) in unsent:
                     ev = template
@@ -162,17 +188,26 @@ class EbpfCollector:
                 ev.event_id = event_id(ev)
         return out
 
-    def _finish(self, ev: event_pb2.RuntimeEvent) -> event_pb2.RuntimeEvent:
-        """Kernel-time event from a probe -> enriched, wall-time, attributed, identified."""
-        for probe in self._probes:
-            probe.enrich(ev)
-        set_ns(ev.time, ns_of(ev.time) + self._offset)
-        set_ns(ev.last_seen, ns_of(ev.last_seen) + self._offset)
+    def _finish(self, ev: event_pb2.RuntimeEvent, kernel_ts: int, record: bytes | None = None
+                ) -> int:
+        """Kernel-time event from a probe -> enriched, wall-time, attributed, identified
+        (by its record when it came from one). Returns its wall time in ns."""
+        for enrich in self._enrichers.get(ev.kind, ()):
+            enrich(ev)
+        wall = kernel_ts + self._offset
+        seconds, nanos = divmod(wall, 1_000_000_000)
+        t = ev.time
+        t.seconds, t.nanos = seconds, nanos
+        last = ev.last_seen
+        if ev.HasField("last_seen"):
+            set_ns(last, ns_of(last) + self._offset)
+        else:  # probes leave it unset when it equals time
+            last.seconds, last.nanos = seconds, nanos
         ev.node.CopyFrom(self.config.node)
         if workload := self._attribution.lookup(ev.process.cgroup_id):
             ev.workload.CopyFrom(workload)
-        ev.event_id = event_id(ev)
-        return ev
+        ev.event_id = self._record_id(record) if record else event_id(ev)
+        return wall
 
     def _apply_cgroup_rules(self) -> None:
         """(Re)resolve watched/excluded paths: a cgroup may appear, or be recreated."""

@@ -73,8 +73,3 @@ def _rejected(batch: event_pb2.EventBatch, i: int, ev: event_pb2.RuntimeEvent, w
 
 def _at(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, timezone.utc)
-
-
-def merge(a: KindCount, b: KindCount) -> KindCount:
-    return KindCount(a.events + b.events, a.occurrences + b.occurrences,
-                     min(a.first_time, b.first_time), max(a.last_time, b.last_time))

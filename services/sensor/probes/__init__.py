@@ -5,7 +5,8 @@ all of them, after bpf/common.c, into one BPF object (clang costs ~1 s per
 compile) sharing one ring buffer whose records start with `struct hdr`.
 
 Probes stamp events in kernel time (CLOCK_MONOTONIC ns in the Timestamp
-fields); the collector converts to wall time, attributes and identifies them.
+fields; last_seen left unset means "same as time"); the collector converts to
+wall time, attributes and identifies them.
 """
 
 from __future__ import annotations
@@ -43,16 +44,40 @@ class Header:
     @classmethod
     def decode(cls, raw: bytes) -> Header:
         t, pid, tgid, uid, cg, ts, comm = HEADER.unpack_from(raw)
-        return cls(t, pid, tgid, uid, cg, ts, comm.split(b"\0", 1)[0].decode(errors="replace"))
+        return cls(t, pid, tgid, uid, cg, ts, comm_text(comm))
 
     def event(self, kind: int, ts: int | None = None) -> event_pb2.RuntimeEvent:
         """A new event of this process, stamped in kernel time."""
-        ev = event_pb2.RuntimeEvent(kind=kind, count=1)
-        p = ev.process
-        p.pid, p.comm, p.uid, p.cgroup_id = self.tgid, self.comm, self.uid, self.cgroup_id
-        set_ns(ev.time, self.ts if ts is None else ts)
-        ev.last_seen.CopyFrom(ev.time)
-        return ev
+        return _event(kind, self.tgid, self.uid, self.cgroup_id, self.ts if ts is None else ts,
+                      self.comm)
+
+
+def record_event(raw: bytes, kind: int) -> event_pb2.RuntimeEvent:
+    """Header.decode(raw).event(kind) without the Header: the per-record hot path."""
+    _t, _pid, tgid, uid, cg, ts, comm = HEADER.unpack_from(raw)
+    return _event(kind, tgid, uid, cg, ts, comm_text(comm))
+
+
+def _event(kind: int, tgid: int, uid: int, cg: int, ts: int, comm: str) -> event_pb2.RuntimeEvent:
+    # last_seen stays unset: the collector stamps it equal to time (one set, not two).
+    ev = event_pb2.RuntimeEvent(kind=kind, count=1)
+    p = ev.process
+    p.pid, p.comm, p.uid, p.cgroup_id = tgid, comm, uid, cg
+    t = ev.time
+    t.seconds, t.nanos = divmod(ts, 1_000_000_000)
+    return ev
+
+
+_COMMS: dict[bytes, str] = {}  # raw comm -> text; a node runs few distinct commands
+
+
+def comm_text(raw: bytes) -> str:
+    text = _COMMS.get(raw)
+    if text is None:
+        if len(_COMMS) >= 4096:
+            _COMMS.clear()
+        text = _COMMS[raw] = cstr(raw)
+    return text
 
 
 def set_ns(ts, ns: int) -> None:
@@ -76,6 +101,8 @@ class Probe:
     event_types: ClassVar[tuple[int, ...]] = ()
     # LRU aggregation maps whose counts this probe reports (drained by the collector).
     agg_maps: ClassVar[tuple[str, ...]] = ()
+    # RuntimeEvent kinds enrich() adds to; the collector calls it for those only.
+    enrich_kinds: ClassVar[frozenset[int]] = frozenset()
 
     def bpf_source(self) -> str:
         return (BPF_DIR / f"{self.name}.c").read_text()
@@ -98,7 +125,8 @@ class Probe:
         return None
 
     def enrich(self, event: event_pb2.RuntimeEvent) -> None:
-        """Add what this probe knows to any event (after parse, before stamping)."""
+        """Add what this probe knows to an event of one of `enrich_kinds` (after parse,
+        before stamping)."""
 
     def tick(self, now_ns: int) -> list[event_pb2.RuntimeEvent]:
         """Events due from user-space state (timeouts, counters), in kernel time."""

@@ -82,6 +82,7 @@ def parse_message(buf: bytes) -> Message | None:
 class DnsProbe(Probe):
     name = "dns"
     event_types = (EV_DNS, EV_UDP)
+    enrich_kinds = frozenset({K.NETWORK_CONNECT})
 
     def __init__(self) -> None:
         self._pending: dict[tuple[int, int], tuple[Header, Message]] = {}
@@ -89,9 +90,9 @@ class DnsProbe(Probe):
         self._repeats: dict[tuple, list] = {}  # key -> [template, pending count, last ts]
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
-        hdr = Header.decode(raw)
-        if hdr.type == EV_UDP:
+        if int.from_bytes(raw[:4], "little") == EV_UDP:
             return parse_net(raw)
+        hdr = Header.decode(raw)
         _fd, response, length, _fam, _port, _addr = DNS_BODY.unpack_from(raw, HEADER.size)
         start = HEADER.size + DNS_BODY.size
         msg = parse_message(raw[start:start + length])
@@ -111,10 +112,10 @@ class DnsProbe(Probe):
         return self._report(asked[0], hdr.ts, msg.name, [ip for ip, _ in msg.answers])
 
     def agg_key(self, raw: bytes) -> tuple[str, bytes] | None:
-        return net_key(raw) if Header.decode(raw).type == EV_UDP else None
+        return net_key(raw) if int.from_bytes(raw[:4], "little") == EV_UDP else None
 
     def enrich(self, event: event_pb2.RuntimeEvent) -> None:
-        if event.kind != K.NETWORK_CONNECT or event.network.dns_name:
+        if event.network.dns_name:
             return
         hit = self._names.get((event.process.cgroup_id, event.network.dst_ip))
         if hit and hit[1] >= ns_of(event.time):

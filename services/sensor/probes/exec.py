@@ -25,6 +25,8 @@ K = event_pb2.RuntimeEvent
 class ExecProbe(Probe):
     name = "exec"
     event_types = (EV_EXEC, EV_EXIT)
+    # Every kind but exec, which carries its own process fields.
+    enrich_kinds = frozenset(K.Kind.values()) - {K.PROCESS_EXEC}
 
     def __init__(self, proc_root: str = "/proc"):
         self._proc = proc_root
@@ -50,20 +52,23 @@ class ExecProbe(Probe):
         return ev
 
     def enrich(self, event: event_pb2.RuntimeEvent) -> None:
-        if event.kind == K.PROCESS_EXEC:
-            return
         p = event.process
         known = self._known.get(p.pid) or self._from_proc(p.pid)
         if known is None:
             return
-        if not p.exe:
-            p.exe = known.exe
-            p.args[:] = known.args
-        if not p.ppid:
-            p.ppid = known.ppid
+        if p.exe:
+            if not p.ppid:
+                p.ppid = known.ppid
+        elif p.ppid:  # an exit carries its own parent
+            ppid = p.ppid
+            p.MergeFrom(known)
+            p.ppid = ppid
+        else:
+            p.MergeFrom(known)  # exe, args, ppid: one call, not three field copies
 
     def _remember(self, pid: int, proc: event_pb2.Process) -> None:
-        self._known[pid] = proc
+        """Keep what enrich adds to other events of pid (exe, args, ppid), only that."""
+        self._known[pid] = event_pb2.Process(exe=proc.exe, args=proc.args, ppid=proc.ppid)
         self._known.move_to_end(pid)
         while len(self._known) > KNOWN_PROCESSES:
             self._known.popitem(last=False)
@@ -80,7 +85,7 @@ class ExecProbe(Probe):
         proc = event_pb2.Process(pid=pid, exe=exe, ppid=self._ppid_from_proc(pid))
         proc.args.extend(a.decode(errors="replace") for a in args if a)
         self._remember(pid, proc)
-        return proc
+        return self._known[pid]
 
     def _ppid_from_proc(self, pid: int) -> int:
         try:

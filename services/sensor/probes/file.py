@@ -7,12 +7,13 @@ of one file by one process with the same flags are counted there.
 from __future__ import annotations
 
 import ctypes
+import functools
 import struct
 from typing import Any
 
 from weft.v1 import event_pb2
 
-from . import EV_FILE, HEADER, Header, Probe, cstr, register
+from . import EV_FILE, HEADER, Header, Probe, cstr, record_event, register
 
 FILE_KEY = struct.Struct("<IIQ256s")  # tgid, flags, cgroup_id, path
 N_PREFIXES, PREFIX_LEN = 8, 64        # as in bpf/file.c
@@ -28,6 +29,11 @@ FLAGS = [  # Linux generic/x86 values
 
 def open_flags(flags: int) -> list[str]:
     return [ACCESS.get(flags & 3, "O_ACCMODE")] + [n for bit, n in FLAGS if flags & bit]
+
+
+@functools.lru_cache(maxsize=1024)  # a node opens files with a few dozen flag values
+def _flag_names(flags: int) -> tuple[str, ...]:
+    return tuple(open_flags(flags))
 
 
 @register
@@ -51,20 +57,22 @@ class FileProbe(Probe):
             table[ctypes.c_int(i)] = leaf
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
-        hdr = Header.decode(raw)
-        return self._event(hdr, raw[HEADER.size:HEADER.size + FILE_KEY.size])
+        ev = record_event(raw, event_pb2.RuntimeEvent.FILE_OPEN)
+        _tgid, flags, _cg, path = FILE_KEY.unpack_from(raw, HEADER.size)
+        _fill(ev, flags, path)
+        return ev
 
     def agg_key(self, raw: bytes) -> tuple[str, bytes] | None:
         return "file_agg", raw[HEADER.size:HEADER.size + FILE_KEY.size]
 
     def from_key(self, map_name: str, key: bytes) -> event_pb2.RuntimeEvent | None:
-        tgid, _flags, cg, _path = FILE_KEY.unpack(key)
-        return self._event(Header(EV_FILE, tgid, tgid, 0, cg, 0, ""), key)
-
-    @staticmethod
-    def _event(hdr: Header, key: bytes) -> event_pb2.RuntimeEvent:
-        _tgid, flags, _cg, path = FILE_KEY.unpack(key)
-        ev = hdr.event(event_pb2.RuntimeEvent.FILE_OPEN)
-        ev.file.path = cstr(path)
-        ev.file.flags.extend(open_flags(flags))
+        tgid, flags, cg, path = FILE_KEY.unpack(key)
+        ev = Header(EV_FILE, tgid, tgid, 0, cg, 0, "").event(event_pb2.RuntimeEvent.FILE_OPEN)
+        _fill(ev, flags, path)
         return ev
+
+
+def _fill(ev: event_pb2.RuntimeEvent, flags: int, path: bytes) -> None:
+    f = ev.file
+    f.path = cstr(path)
+    f.flags.extend(_flag_names(flags))

@@ -7,12 +7,13 @@ peer that connected, dst the local endpoint it reached. Repeats of one
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 
 from weft.v1 import event_pb2
 
-from . import EV_ACCEPT, EV_CONNECT, EV_UDP, HEADER, Header, Probe, register
+from . import EV_ACCEPT, EV_CONNECT, EV_UDP, HEADER, Header, Probe, record_event, register
 
 NET_KEY = struct.Struct("<IHH16sQII")  # tgid, family, port, addr, cgroup_id, kind, pad
 NET_BODY = struct.Struct("<HHI16s16s")  # sport, dport, pad, saddr, daddr
@@ -24,6 +25,7 @@ KINDS = {
 UNSPECIFIED = bytes(16)
 
 
+@functools.lru_cache(maxsize=4096)  # a process talks to few addresses, many times
 def ip_text(addr: bytes) -> str:
     """16 kernel bytes (IPv4 v4-mapped) as text; v4-mapped shows as plain IPv4."""
     if addr == UNSPECIFIED:
@@ -34,10 +36,9 @@ def ip_text(addr: bytes) -> str:
 
 def parse_net(raw: bytes) -> event_pb2.RuntimeEvent:
     """A network record (struct net_event in bpf/common.c)."""
-    hdr = Header.decode(raw)
+    kind, proto = KINDS[int.from_bytes(raw[:4], "little")]
     sport, dport, _pad, saddr, daddr = NET_BODY.unpack_from(raw, HEADER.size + NET_KEY.size)
-    kind, proto = KINDS[hdr.type]
-    ev = hdr.event(kind)
+    ev = record_event(raw, kind)
     n = ev.network
     n.src_ip, n.src_port, n.dst_ip, n.dst_port, n.protocol = (
         ip_text(saddr), sport, ip_text(daddr), dport, proto)
