@@ -41,8 +41,8 @@ def record(engine: Engine, model: type[ReceivedBase], row: dict,
     False if it was stored before (a redelivery, or another replica), and then
     nothing changes. Core statements: this runs once per bus message."""
     with engine.begin() as conn:
-        insert = store.upsert(conn, model.__table__).values(**row).on_conflict_do_nothing()
-        if conn.execute(insert).rowcount == 0:
+        insert = store.upsert(conn, model.__table__).on_conflict_do_nothing()
+        if conn.execute(insert, row).rowcount == 0:
             return False
         if also is not None:
             also(conn)

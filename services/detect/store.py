@@ -34,14 +34,14 @@ def add_counts(cluster: str, counts: dict[str, KindCount]) -> Callable[[Connecti
         if not counts:
             return
         t = EventCount.__table__
-        ins = cstore.upsert(conn, t).values([
-            dict(cluster=cluster, kind=kind, events=c.events, occurrences=c.occurrences,
-                 first_time=c.first_time, last_time=c.last_time) for kind, c in counts.items()])
+        ins = cstore.upsert(conn, t)
         new = ins.excluded
         conn.execute(ins.on_conflict_do_update(index_elements=[t.c.cluster, t.c.kind], set_=dict(
             events=t.c.events + new.events, occurrences=t.c.occurrences + new.occurrences,
             first_time=cstore.earlier(t.c.first_time, new.first_time),
-            last_time=cstore.later(t.c.last_time, new.last_time))))
+            last_time=cstore.later(t.c.last_time, new.last_time))),
+            [dict(cluster=cluster, kind=kind, events=c.events, occurrences=c.occurrences,
+                  first_time=c.first_time, last_time=c.last_time) for kind, c in counts.items()])
     return add
 
 

@@ -35,23 +35,23 @@ def record_batch(engine: Engine, batch_id: str, tallies: dict[WorkloadKey, Workl
     """Fold one batch's tallies into the table, once per batch id; False if seen before.
     Core upserts, one transaction: this runs once per event batch."""
     with engine.begin() as conn:
-        counted = upsert(conn, CountedBatch.__table__).values(batch_id=batch_id, counted_at=datetime.now(timezone.utc))
-        if conn.execute(counted.on_conflict_do_nothing()).rowcount == 0:
+        counted = upsert(conn, CountedBatch.__table__).on_conflict_do_nothing()
+        if conn.execute(counted, dict(batch_id=batch_id, counted_at=datetime.now(timezone.utc))).rowcount == 0:
             return False
         if not tallies:
             return True
         t = Workload.__table__
-        ins = upsert(conn, t).values([
-            dict(cluster=k.cluster, namespace=k.namespace, name=k.name, kind=v.kind,
-                 service_account=v.service_account, provider=v.provider,
-                 first_seen=v.first_seen, last_seen=v.last_seen, events=v.events) for k, v in tallies.items()])
+        ins = upsert(conn, t)
         new = ins.excluded
         keep = lambda col: case((getattr(new, col) != "", getattr(new, col)), else_=getattr(t.c, col))  # noqa: E731
         conn.execute(ins.on_conflict_do_update(
             index_elements=[t.c.cluster, t.c.namespace, t.c.name],
             set_=dict(kind=keep("kind"), service_account=keep("service_account"), provider=keep("provider"),
                       first_seen=earlier(t.c.first_seen, new.first_seen),
-                      last_seen=later(t.c.last_seen, new.last_seen), events=t.c.events + new.events)))
+                      last_seen=later(t.c.last_seen, new.last_seen), events=t.c.events + new.events)),
+            [dict(cluster=k.cluster, namespace=k.namespace, name=k.name, kind=v.kind,
+                  service_account=v.service_account, provider=v.provider,
+                  first_seen=v.first_seen, last_seen=v.last_seen, events=v.events) for k, v in tallies.items()])
     return True
 
 
