@@ -29,6 +29,9 @@ RINGBUF_PAGES = 1024        # 4 MiB: ~14 k file records between two polls
 AGG_ENTRIES = 8192          # per aggregation map
 DRAIN_INTERVAL_NS = 500_000_000
 RULES_INTERVAL_NS = 2_000_000_000
+# After the kernel counts a lost record, drains look for first records never seen
+# this long (> KernelCounts.LOST_GRACE_NS + IDLE_NS + a drain interval).
+UNSEEN_CHECK_NS = 4_000_000_000
 CG_WATCH, CG_EXCLUDE = 1, 2
 DEFAULT_PREFIXES = ["/etc/", "/var/run/secrets/", "/root/", "/home/", "/srv/", "/data/"]
 
@@ -80,6 +83,7 @@ class EbpfCollector:
         self._attribution = Attributor(config.metadata_file)
         self._offset = 0
         self._next_drain = self._next_rules = 0
+        self._lost, self._check_unseen_until = 0, 0
         self._stats = {"events_total": 0, "records": 0, "count_updates": 0}
 
     def start(self) -> None:
@@ -167,8 +171,12 @@ class EbpfCollector:
             for ev in p.tick(now):
                 self._finish(ev, ns_of(ev.time))
                 out.append(ev)
+        lost = self._lost_records()
+        if lost != self._lost:
+            self._lost, self._check_unseen_until = lost, now + UNSEEN_CHECK_NS
+        check_unseen = now <= self._check_unseen_until
         for counts in self._counts.values():
-            for template, count, last_ts, fresh in counts.drain(now):
+            for template, count, last_ts, fresh in counts.drain(now, check_unseen):
                 if fresh:  # the first record was lost; the key alone rebuilt it
                     set_ns(template.last_seen, last_ts)
                     self._finish(template, ns_of(template.time))
@@ -231,8 +239,11 @@ class EbpfCollector:
         self._bpf[b"cg_verdict"].clear()
         self._rules = rules
 
+    def _lost_records(self) -> int:
+        return int(self._bpf[b"lost"].sum(0).value)
+
     def stats(self) -> dict:
-        lost = int(self._bpf[b"lost"].sum(0).value) if self._bpf else 0
+        lost = self._lost_records() if self._bpf else 0
         return {**self._stats, "events_lost": lost,
                 "programs_loaded": [p.name for p in self._probes] if self._bpf else [],
                 "tracepoints": self._bpf.num_open_tracepoints() if self._bpf else 0,

@@ -52,7 +52,10 @@ def count_batch(batch: event_pb2.EventBatch, subject: str) -> CountedBatch:
         else:
             a[0] += 1
             a[1] += n
-            a[2], a[3] = min(a[2], secs), max(a[3], secs)
+            if secs < a[2]:
+                a[2] = secs
+            elif secs > a[3]:
+                a[3] = secs
     counts = {Kind.Name(k): KindCount(e, n, _at(f), _at(l)) for k, (e, n, f, l) in acc.items()}
     cluster = batch.node.cluster or subjects.untoken(subject.split(".", 3)[-1])
     return CountedBatch(cluster, batch.node.name, sum(c.events for c in counts.values()), counts, rejected)

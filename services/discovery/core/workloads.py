@@ -35,7 +35,10 @@ def tally(batch: event_pb2.EventBatch, cluster: str) -> dict[WorkloadKey, Worklo
         if a is None:
             acc[raw] = [ev, secs, secs, ev.count or 1]
         else:
-            a[1], a[2] = min(a[1], secs), max(a[2], secs)
+            if secs < a[1]:
+                a[1] = secs
+            elif secs > a[2]:
+                a[2] = secs
             a[3] += ev.count or 1
     out: dict[WorkloadKey, WorkloadTally] = {}
     for ev, first, last, n in acc.values():

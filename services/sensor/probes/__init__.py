@@ -177,17 +177,21 @@ class KernelCounts:
     def first(self, key: bytes, first_ts: int, template: event_pb2.RuntimeEvent) -> None:
         self._seen[key] = [first_ts, 1, template]
 
-    def drain(self, now_ns: int):
+    def drain(self, now_ns: int, check_unseen: bool = True):
         """Yield (template, new count, last_ts, fresh); fresh templates were rebuilt
-        from the key (kernel time, count set) because their first record was lost."""
+        from the key (kernel time, count set) because their first record was lost.
+
+        A key counted once and never again yields only when its first record was
+        lost; check_unseen=False (no record lost lately) skips those keys unread."""
         n = self._read()
         keys, since, self._since = memoryview(self._keys), self._since, now_ns - self.IDLE_NS
+        ksize, seen_keys = self._ksize, self._seen
         values = self.AGG.iter_unpack(self._vals[:n * self.AGG.size])
         for i, (count, first_ts, last_ts) in enumerate(values):
-            if last_ts < since:
+            if last_ts < since or (count == 1 and not check_unseen):
                 continue
-            key = bytes(keys[i * self._ksize:(i + 1) * self._ksize])
-            seen = self._seen.get(key)
+            key = bytes(keys[i * ksize:(i + 1) * ksize])
+            seen = seen_keys.get(key)
             if seen is not None and seen[0] == first_ts:
                 if count > seen[1]:
                     yield seen[2], count - seen[1], last_ts, False
@@ -197,10 +201,11 @@ class KernelCounts:
                 if ev is not None:
                     ev.count = count
                     set_ns(ev.time, first_ts)
-                    self._seen[key] = [first_ts, count, ev]
+                    seen_keys[key] = [first_ts, count, ev]
                     yield ev, count, last_ts, True
-        if len(self._seen) > self._max:  # keys the LRU evicted
-            live = {bytes(keys[i * self._ksize:(i + 1) * self._ksize]) for i in range(n)}
+        # Forget keys the LRU evicted; with some slack, so not on every drain of a full map.
+        if len(self._seen) > self._max + self._max // 4:
+            live = {bytes(keys[i * ksize:(i + 1) * ksize]) for i in range(n)}
             self._seen = {k: v for k, v in self._seen.items() if k in live}
 
     def _read(self) -> int:
