@@ -15,7 +15,6 @@ from weft.v1 import event_pb2
 
 H_MSG_ID = "Nats-Msg-Id"
 H_TYPE = "weft-type"
-H_TRACEPARENT = "traceparent"
 
 MAX_LINE_BYTES = 1 << 20  # one JSON event line; anything longer is refused
 # Built once: checked per event on every hot path.

@@ -16,7 +16,6 @@ from opentelemetry.propagate import extract, inject
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.trace import Link, SpanContext
 
 _configured = False
 
@@ -97,9 +96,3 @@ def context_from(carrier: Mapping[str, str] | Iterable[tuple[str, str]] | None):
     if not isinstance(carrier, Mapping):
         carrier = {k: v for k, v in carrier}
     return extract(carrier)
-
-
-def link_to(traceparent: str) -> Link | None:
-    """A span link to the trace a traceparent header names (stories link their inputs)."""
-    ctx = trace.get_current_span(extract({"traceparent": traceparent})).get_span_context()
-    return Link(ctx) if isinstance(ctx, SpanContext) and ctx.is_valid else None

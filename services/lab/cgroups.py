@@ -22,10 +22,6 @@ def create(relative: str) -> Path:
     return p
 
 
-def move(pid: int, relative: str) -> None:
-    (path(relative) / "cgroup.procs").write_text(f"{pid}\n")
-
-
 def pids(relative: str) -> list[int]:
     """Every process in the subtree."""
     found: list[int] = []

@@ -5,7 +5,6 @@ All addresses are inside LAB_SUPERNET and exist only in namespaces the lab creat
 clusters route only that range, so nothing they send can leave the machine."""
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -120,7 +119,3 @@ def resolv_conf(c: Cluster) -> str:
     return (f"# written by `weft lab up`; removed by `weft lab down`\n"
             f"nameserver {DNS_ADDRESS}\nsearch svc.{c.domain} {c.domain}\n"
             "options timeout:1 attempts:2\n")
-
-
-def in_lab(address: str) -> bool:
-    return ipaddress.ip_address(address) in ipaddress.ip_network(LAB_SUPERNET)

@@ -33,6 +33,7 @@ class Uplink:
         self.target, self.hello, self.credentials = target, hello, credentials
         self.max_buffer, self.block_when_full = max_buffer, block_when_full
         self.unacked: OrderedDict[int, sensor_pb2.SensorMessage] = OrderedDict()
+        self._sizes: dict[int, int] = {}  # seq -> events in it, to count what an overflow drops
         self.seq = 0
         self.stats = {"events_total": 0, "batches": 0, "rejects": 0, "overflow_batches": 0,
                       "overflow_events": 0, "reconnects": 0, "acked": 0, "deadlettered": 0}
@@ -89,15 +90,17 @@ class Uplink:
                 if self.block_when_full:
                     await self._changed.wait_for(lambda: len(self.unacked) < self.max_buffer)
                 else:  # a live sensor cannot stop the kernel: drop the oldest, and count it
-                    _, old = self.unacked.popitem(last=False)
+                    seq, _ = self.unacked.popitem(last=False)
                     self.stats["overflow_batches"] += 1
-                    self.stats["overflow_events"] += _events_in(old)
+                    self.stats["overflow_events"] += self._sizes.pop(seq)
             self.seq += 1
             self.unacked[self.seq] = build(self.seq)
+            self._sizes[self.seq] = n_events
             self._changed.notify_all()
 
     async def _acked(self, ack: sensor_pb2.BatchAck) -> None:
         async with self._changed:
+            self._sizes.pop(ack.seq, None)
             if self.unacked.pop(ack.seq, None) is not None:
                 self.stats["acked"] += 1
                 if not ack.stored:
@@ -172,9 +175,3 @@ def _newest_of(unacked: OrderedDict) -> int:
 def _with_seq(up: sensor_pb2.BatchUpload, seq: int) -> sensor_pb2.BatchUpload:
     up.seq = seq
     return up
-
-
-def _events_in(m: sensor_pb2.SensorMessage) -> int:
-    if m.WhichOneof("msg") != "batch":
-        return 0
-    return len(codec.decode(event_pb2.EventBatch, m.batch.batch).events)

@@ -18,11 +18,10 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 class Batch:
     subject: str
     batch: event_pb2.EventBatch
-    locations: tuple[str, ...]
 
 
 def event_batches(records: list[Record], default_cluster: str) -> tuple[list[Batch], list[Problem]]:
-    groups: dict[tuple[str, str], list[tuple[event_pb2.RuntimeEvent, str]]] = {}
+    groups: dict[tuple[str, str], list[event_pb2.RuntimeEvent]] = {}
     problems: list[Problem] = []
     for r in records:
         line = r.data if r.content_type == JSON else json.dumps(r.value)
@@ -32,27 +31,26 @@ def event_batches(records: list[Record], default_cluster: str) -> tuple[list[Bat
             problems.append(Problem(r.location, str(e), r.data))
             continue
         cluster = ev.node.cluster or default_cluster
-        groups.setdefault((cluster, ev.node.name), []).append((ev, r.location))
+        groups.setdefault((cluster, ev.node.name), []).append(ev)
     batches = [_batch(cluster, chunk) for (cluster, _), events in groups.items() for chunk in _chunks(events)]
     return batches, problems
 
 
-def _chunks(events: list[tuple[event_pb2.RuntimeEvent, str]]):
+def _chunks(events: list[event_pb2.RuntimeEvent]):
     chunk, size = [], 0
-    for ev, location in events:
+    for ev in events:
         ev_size = ev.ByteSize()
         if chunk and (len(chunk) == MAX_EVENTS or size + ev_size > MAX_BATCH_BYTES):
             yield chunk
             chunk, size = [], 0
-        chunk.append((ev, location))
+        chunk.append(ev)
         size += ev_size
     if chunk:
         yield chunk
 
 
-def _batch(cluster: str, chunk: list[tuple[event_pb2.RuntimeEvent, str]]) -> Batch:
+def _batch(cluster: str, chunk: list[event_pb2.RuntimeEvent]) -> Batch:
     node = event_pb2.Node()
-    node.CopyFrom(chunk[0][0].node)
+    node.CopyFrom(chunk[0].node)
     node.cluster = cluster
-    batch = codec.make_batch([ev for ev, _ in chunk], INGEST_SENSOR_ID, node)
-    return Batch(subjects.events(cluster), batch, tuple(loc for _, loc in chunk))
+    return Batch(subjects.events(cluster), codec.make_batch(chunk, INGEST_SENSOR_ID, node))
