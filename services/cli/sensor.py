@@ -55,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     logs.setup("sensor", os.environ.get("WEFT_LOG_LEVEL", "WARNING"))
     if not args.cluster:
         raise CliError("--cluster is required (the cluster this sensor reports for)")
+    if args.source == "ebpf":  # say what is missing before dialling anyone
+        from weft.sensor.errors import SensorUnavailable, preflight
+        if problems := preflight():
+            raise CliError(str(SensorUnavailable(problems)), code=2)
     tracing.setup("weft-sensor", _data_dir())
     try:
         summary = asyncio.run(_main(args))

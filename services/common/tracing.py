@@ -6,6 +6,7 @@ otherwise spans are written as JSON lines to a local file (one per service).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -64,13 +65,21 @@ def setup(service: str, data_dir: str | os.PathLike | None) -> None:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
         exporter: SpanExporter = OTLPSpanExporter()
     elif data_dir is not None:
-        exporter = JsonFileExporter(Path(data_dir) / "traces" / f"{service}.jsonl")
+        exporter = _file_exporter(Path(data_dir) / "traces" / f"{service}.jsonl")
     else:
         exporter = None  # type: ignore[assignment]
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(provider)
     _configured = True
+
+
+def _file_exporter(path: Path) -> SpanExporter | None:
+    try:
+        return JsonFileExporter(path)
+    except OSError as e:  # tracing is never a reason for a service not to run
+        logging.getLogger(__name__).warning("traces not written: cannot open %s (%s)", path, e.strerror)
+        return None
 
 
 def flush() -> None:

@@ -57,3 +57,17 @@ def test_this_machine_passes_preflight():
     if os.geteuid() != 0:
         pytest.skip("real eBPF needs root")
     assert preflight() == []
+
+
+def test_weft_sensor_says_what_is_missing_before_it_dials_the_gateway(tmp_path):
+    """The user-facing command, not only the module: one line, exit 2, no traceback."""
+    weft = [sys.executable, "-m", "weft.cli.main", "sensor", "--source", "ebpf", "--cluster", "x",
+            "--gateway", "127.0.0.1:1"]
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    for prefix, env, expected in ((drop, {}, "not running as root"),
+                                  ([], {"WEFT_KERNEL_BUILD_DIR": str(tmp_path / "none")}, "kernel headers link missing")):
+        res = subprocess.run([*prefix, *weft], capture_output=True, text=True, timeout=30, cwd="/",
+                             env={**os.environ, "WEFT_DATA_DIR": str(tmp_path), **env})
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        [line] = res.stderr.strip().splitlines()
+        assert line.startswith("weft sensor: eBPF sensor unavailable:") and expected in line
