@@ -18,11 +18,12 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from weft.common import codec, metrics, subjects, tracing
+from weft.common.natsserver import MAX_PAYLOAD
 from weft.v1 import bus_pb2
 
 log = logging.getLogger(__name__)
 
-MAX_PAYLOAD = 8 * 1024 * 1024  # what weft.common.natsserver configures; publishers stay under it
+MAX_BATCH_BYTES = MAX_PAYLOAD - 64 * 1024  # an event batch with its headers fits one bus message
 
 
 async def connect(url: str, name: str, token: str = "") -> NATS:

@@ -113,6 +113,9 @@ class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
             span.set_attribute("weft.node", s.node.name)
             origin = f"discovery gateway sensor={s.sensor_id}"
             try:
+                if len(up.batch) > bus.MAX_BATCH_BYTES:  # would never fit the bus: refuse, don't loop
+                    raise codec.InvalidInput(f"batch of {len(up.batch)} bytes exceeds the bus limit "
+                                             f"of {bus.MAX_BATCH_BYTES}")
                 checked = check_batch(up.batch)
             except codec.InvalidInput as e:
                 await bus.dead_letter(self.js, str(e), origin, up.batch)

@@ -17,6 +17,7 @@ import grpc
 from opentelemetry.context import Context
 
 from weft.common import codec, tracing
+from weft.common.bus import MAX_BATCH_BYTES
 from weft.discovery.protocol import PROTOCOL_VERSION
 from weft.v1 import event_pb2, sensor_pb2, sensor_pb2_grpc
 
@@ -45,12 +46,21 @@ class Uplink:
 
     # --- what the source calls -----------------------------------------------------
     async def send_events(self, events: list[event_pb2.RuntimeEvent]) -> None:
+        bid, data = codec.encode_batch(events, self.hello.sensor_id, self.hello.node)
+        if len(data) > MAX_BATCH_BYTES:  # halve until it fits the bus; one event too large is a reject
+            if len(events) == 1:
+                await self.send_reject(data[:64 * 1024], f"event {events[0].event_id} of {len(data)} bytes "
+                                       f"exceeds the bus limit of {MAX_BATCH_BYTES}", "sensor")
+                return
+            half = len(events) // 2
+            await self.send_events(events[:half])
+            await self.send_events(events[half:])
+            return
         # Each batch is the root of its own trace (not a child of whatever runs the sensor).
         with self.tracer.start_as_current_span("sensor batch", context=Context()) as span:
             span.set_attribute("weft.cluster", self.hello.node.cluster)
             span.set_attribute("weft.node", self.hello.node.name)
             span.set_attribute("weft.batch.size", len(events))
-            bid, data = codec.encode_batch(events, self.hello.sensor_id, self.hello.node)
             span.set_attribute("weft.batch.id", bid)
             up = sensor_pb2.BatchUpload(batch=data,
                                         traceparent=tracing.headers_with_context().get("traceparent", ""))

@@ -121,3 +121,18 @@ async def test_sensor_resends_unacknowledged_after_gateway_restart(discovery, na
         assert uplink.stats["reconnects"] >= 1
     finally:
         await again.stop()
+
+
+async def test_a_batch_too_large_for_the_bus_is_refused_not_retried_forever(discovery, nats_server):
+    uplink = Uplink(discovery.gateway, hello())
+    conn = asyncio.create_task(uplink.run())
+    await uplink._hold(lambda seq: sensor_pb2.SensorMessage(
+        batch=sensor_pb2.BatchUpload(seq=seq, batch=b"\x0a" + b"x" * (9 * 1024 * 1024))), 0)
+    await uplink.send_events([codec.event_from_json(l) for l in RECORDED.read_text().splitlines()[:5]])
+    assert await uplink.flush(timeout=15)
+    uplink.close()
+    await asyncio.wait_for(conn, 10)
+    assert uplink.stats["deadlettered"] == 1 and uplink.stats["reconnects"] == 0
+    assert len(await stream_events(nats_server.url, 5)) == 5
+    [dl] = await dead_letters(nats_server.url, 1)
+    assert "exceeds the bus limit" in dl.reason

@@ -38,3 +38,21 @@ async def test_a_replay_waits_for_room_instead_of_dropping():
     await up._acked(sensor_pb2.BatchAck(seq=1, stored=True))
     await asyncio.wait_for(third, 2)
     assert list(up.unacked) == [2, 3]
+
+
+async def test_a_batch_too_large_for_the_bus_is_split_and_an_oversized_event_rejected():
+    up = Uplink("127.0.0.1:1", hello(), max_buffer=100)
+    big = events(6, 0)
+    for ev in big:
+        ev.process.args.append("x" * 1_500_000)
+    huge = events(1, 50)[0]
+    huge.process.args.append("y" * 9_000_000)
+    await up.send_events(big + [huge])
+    kinds = [m.WhichOneof("msg") for m in up.unacked.values()]
+    sizes = [len(codec.decode(event_pb2.EventBatch, m.batch.batch).events) for m in up.unacked.values()
+             if m.WhichOneof("msg") == "batch"]
+    assert sum(sizes) == 6 and all(len(m.batch.batch) < 8 * 1024 * 1024 for m in up.unacked.values()
+                                   if m.WhichOneof("msg") == "batch")
+    [reject] = [m.reject for m in up.unacked.values() if m.WhichOneof("msg") == "reject"]
+    assert "e50" in reject.reason and "exceeds the bus limit" in reject.reason
+    assert kinds.count("reject") == 1
