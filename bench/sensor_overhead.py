@@ -3,7 +3,11 @@
 Interleaved A/B runs of two C loops (open+close of one file; connect+accept+close
 over loopback) with (a) nothing attached, (b) the floor: a counting-only program
 on the same tracepoints, (c) the weft sensor polling on its timer. Then the
-sensor's CPU at a paced ~1,100 events/s (unique file creations, each one event).
+collector's CPU at a paced ~1,100 events/s (unique file creations, each one event):
+the poll thread's own CPU time (CLOCK_THREAD_CPUTIME_ID) between its polls just
+before the paced run and just after its last event arrived, divided by the wall
+time between those same two polls, against the issue's target (PACED_TARGET cores).
+The uplink is not part of this process and not counted.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from weft.sensor.ebpf import EbpfCollector, EbpfConfig
 from weft.sensor.errors import default_build_dir, kernel_headers, preflight
 from weft.sensor.probes import BPF_DIR
 from weft.v1 import event_pb2
+
+PACED_RATE, PACED_SECONDS = 1100, 5
+PACED_TARGET = 0.03  # cores: the issue's target for the collector at ~1,100 events/s
 
 PROGRAMS = {
     "open_loop": r"""
@@ -143,23 +150,45 @@ def floor():
         bpf.cleanup()
 
 
+class PollState:
+    """What the poll thread has done so far: events received, and its own CPU time and
+    the wall clock as of its last poll (both read in the thread, after that poll)."""
+
+    def __init__(self) -> None:
+        self.received, self.cpu, self.wall, self.polls = 0, 0.0, time.monotonic(), 0
+        self.changed = threading.Condition()
+
+    def after_poll(self, n: int) -> None:
+        with self.changed:
+            self.received += n
+            self.cpu, self.wall, self.polls = time.thread_time(), time.monotonic(), self.polls + 1
+            self.changed.notify_all()
+
+    def snapshot(self, after_polls: int = 1) -> tuple[int, float, float, int]:
+        """(received, thread CPU, wall, polls) as of a poll that ends after this call."""
+        with self.changed:
+            target = self.polls + after_polls
+            self.changed.wait_for(lambda: self.polls >= target, timeout=5)
+            return self.received, self.cpu, self.wall, self.polls
+
+
 @contextmanager
 def sensor(config: EbpfConfig):
     """The weft sensor, polled on its timer in a thread, as `collect()` does."""
     collector = EbpfCollector(config)
     collector.start()
-    stop, received = threading.Event(), [0]
+    stop, state = threading.Event(), PollState()
 
     def loop():
         while not stop.is_set():
-            received[0] += len(collector.poll())
+            state.after_poll(len(collector.poll()))
             time.sleep(config.flush_interval)
-        received[0] += len(collector.poll())
+        state.after_poll(len(collector.poll()))
 
     thread = threading.Thread(target=loop)
     thread.start()
     try:
-        yield collector, received
+        yield collector, state
     finally:
         stop.set()
         thread.join()
@@ -183,6 +212,33 @@ def run(cgroup: Path, argv: list[str]) -> float:
 
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):6.3f} ({min(values):.3f}–{max(values):.3f})"
+
+
+def paced(config: EbpfConfig, cgroup: Path, program: Path, directory: Path) -> None:
+    """The collector's CPU per second while ~PACED_RATE unique events/s arrive."""
+    with sensor(config) as (collector, state):
+        time.sleep(0.3)  # past start-up (the first polls, /proc reads)
+        n0, cpu0, wall0, _ = state.snapshot()
+        proc0 = cpu()
+        rate = run(cgroup, [str(program), str(directory), str(PACED_RATE), str(PACED_SECONDS)])
+        expected = int(PACED_RATE * PACED_SECONDS)
+        deadline = time.monotonic() + 2
+        while True:  # until the poll that delivers the run's last event (or 2 s)
+            n1, cpu1, wall1, _ = state.snapshot()
+            if n1 - n0 >= expected or time.monotonic() > deadline:
+                break
+        proc = cpu() - proc0
+        window, used, got = wall1 - wall0, cpu1 - cpu0, n1 - n0
+        cores = used / window
+        print(f"\npaced: {rate:,.0f} creates/s for {PACED_SECONDS} s; {got:,} events delivered "
+              f"in a {window:.2f} s window ({got / window:,.0f} events/s); "
+              f"lost {collector.stats()['events_lost']}")
+        print(f"  collector (poll thread) CPU {used:.3f} s = {cores:.4f} cores "
+              f"({used / max(got, 1) * 1e6:.1f} µs per event); whole bench process "
+              f"{proc / window:.4f} cores (includes starting the paced program)")
+        verdict = "met" if cores < PACED_TARGET else "NOT met"
+        print(f"  target: collector under {PACED_TARGET} cores at ~{PACED_RATE:,} events/s: "
+              f"{verdict} ({cores:.4f}; uplink not included)")
 
 
 def main() -> int:
@@ -238,18 +294,7 @@ def main() -> int:
             print(f"  sensor CPU per million {workload}s: {spread(sensor_cpu[workload])} s")
         print(f"events lost (ring buffer full), all sensor runs: {lost}")
 
-        with sensor(config) as (collector, received):
-            time.sleep(0.3)
-            start_cpu, start_wall, start_n = cpu(), time.monotonic(), received[0]
-            rate = run(cgroup, [str(bins["paced_creates"]), str(target.parent), "1100", "5"])
-            time.sleep(0.3)  # the last poll
-            wall = time.monotonic() - start_wall
-            used = cpu() - start_cpu
-            got = received[0] - start_n
-            print(f"\npaced: {rate:,.0f} creates/s for 5 s -> {got / wall:,.0f} events/s "
-                  f"delivered; sensor CPU {used / wall:.3f} cores "
-                  f"({used / max(got, 1) * 1e6:.0f} µs per event); "
-                  f"lost {collector.stats()['events_lost']}")
+        paced(config, cgroup, bins["paced_creates"], target.parent)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for _ in range(50):

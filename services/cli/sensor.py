@@ -100,6 +100,8 @@ async def _live(args, uplink, runner) -> dict:
         return await runner.run_live(uplink, collect(cfg, collector=collector), collector.stats, stop)
     except SensorUnavailable as e:
         raise CliError(str(e), code=2) from None
+    except ValueError as e:  # a configuration the kernel programs cannot take (prefix too long, ...)
+        raise CliError(str(e), code=2) from None
 
 
 def _hello(args) -> sensor_pb2.Hello:

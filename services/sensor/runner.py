@@ -33,18 +33,27 @@ async def run_replay(uplink: Uplink, f, origin: str, speed: float) -> dict:
 
 
 async def run_live(uplink: Uplink, collector_batches, stats_fn, stop: asyncio.Event) -> dict:
-    """Stream a live collector until `stop` is set."""
+    """Stream a live collector until `stop` is set (a quiet node stops at once too)."""
     conn = asyncio.create_task(uplink.run())
-    started = time.monotonic()
-    reporter = asyncio.create_task(_report_status(uplink, stats_fn, started))
-    try:
+    reporter = asyncio.create_task(_report_status(uplink, stats_fn, time.monotonic()))
+
+    async def pump() -> None:
         async for events in collector_batches:
             await uplink.send_events(events)
-            _raise_if_done(conn)
-            if stop.is_set():
-                break
+
+    pumping = asyncio.create_task(pump())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({pumping, stopping, conn}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (pumping, conn):
+            if task.done():
+                task.result()  # the collector failed, or the gateway refused us
+        pumping.cancel()
+        await asyncio.gather(pumping, return_exceptions=True)
+        await collector_batches.aclose()  # detaches the kernel programs
         await uplink.flush(timeout=5.0)
     finally:
+        stopping.cancel()
         reporter.cancel()
         uplink.close()
         await _stop(conn)
