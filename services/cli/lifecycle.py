@@ -20,6 +20,7 @@ from weft.cli.runlock import DataDirLock, leftovers
 from weft.cli.supervisor import (NATS, STOP_TIMEOUT_S, SUPERVISOR, Options, Part, Ports, child_env, exit_reason,
                                  plan, run_record, start_waves, stop_waves)
 from weft.common import natsserver
+from weft.lab import topology
 
 WATCH_S = 0.25
 
@@ -38,6 +39,12 @@ def say(line: str) -> None:
 
 def warn(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def not_watched(own_cgroup: Path | None) -> tuple[str, ...]:
+    if own_cgroup is None:
+        return ()
+    return (str(own_cgroup), str(own_cgroup.parent / topology.CGROUP_ROOT))
 
 
 class Session:
@@ -77,7 +84,7 @@ class Session:
     def _run(self, own_cgroup: Path | None, on_healthy: Callable[[endpoint.Endpoint], None]) -> int:
         self.logs.mkdir(parents=True, exist_ok=True)
         ports, token = children.pick_ports(), secrets.token_urlsafe(32)
-        self.parts = plan(replace(self.req.options, exclude_cgroup=str(own_cgroup or "")), ports)
+        self.parts = plan(replace(self.req.options, exclude_cgroups=not_watched(own_cgroup)), ports)
         nats_url = f"nats://127.0.0.1:{ports.nats}"
         env = child_env(os.environ, self.req.data_dir, nats_url, token, self.req.log_level)
         try:

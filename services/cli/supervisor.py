@@ -54,7 +54,9 @@ class Options:
     sensor_cluster: str = "local"
     provider: str = ""
     region: str = ""
-    exclude_cgroup: str = ""          # weft's own cgroup, which the local sensor must not watch
+    # Subtrees the local sensor must not watch: weft's own cgroup, and the lab's, whose
+    # clusters have sensors of their own (else each lab event would be reported twice).
+    exclude_cgroups: tuple[str, ...] = ()
 
 
 def plan(opts: Options, ports: Ports) -> list[Part]:
@@ -73,8 +75,9 @@ def plan(opts: Options, ports: Ports) -> list[Part]:
 def sensor_argv(opts: Options, grpc_port: int) -> tuple[str, ...]:
     argv = [opts.python, "-m", "weft.cli.main", "sensor", "--source", "ebpf",
             "--gateway", f"127.0.0.1:{grpc_port}", "--cluster", opts.sensor_cluster]
-    for flag, value in (("--exclude-cgroup", opts.exclude_cgroup), ("--provider", opts.provider),
-                        ("--region", opts.region)):
+    for path in opts.exclude_cgroups:
+        argv += ["--exclude-cgroup", path]
+    for flag, value in (("--provider", opts.provider), ("--region", opts.region)):
         if value:
             argv += [flag, value]
     return tuple(argv)

@@ -37,10 +37,11 @@ def test_every_service_gets_the_ports_picked_for_it():
 
 def test_sensor_dials_the_gateway_and_leaves_out_wefts_own_cgroup():
     opts = Options(python=PY, sensor_cluster="eks", provider="aws", region="eu-west-1",
-                   exclude_cgroup="/sys/fs/cgroup/weft")
+                   exclude_cgroups=("/sys/fs/cgroup/weft", "/sys/fs/cgroup/weft-lab"))
     sensor = next(p for p in plan(opts, PORTS) if p.name == SENSOR)
     assert sensor.argv == (PY, "-m", "weft.cli.main", "sensor", "--source", "ebpf", "--gateway", "127.0.0.1:7000",
                            "--cluster", "eks", "--exclude-cgroup", "/sys/fs/cgroup/weft",
+                           "--exclude-cgroup", "/sys/fs/cgroup/weft-lab",
                            "--provider", "aws", "--region", "eu-west-1")
     assert sensor.optional and not sensor.ready_url
 
