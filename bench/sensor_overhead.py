@@ -291,6 +291,11 @@ def main() -> int:
                 ratios = [m / b for m, b in zip(ops[(workload, mode)], bare)]
                 print(f"  {mode:6s} {statistics.median(ops[(workload, mode)]):>10,.0f} ops/s"
                       f"   ratio to bare {spread(ratios)}")
+            to_floor = [m / f for m, f in zip(ops[(workload, "sensor")], ops[(workload, "floor")])]
+            print(f"  sensor / floor, same pair: {spread(to_floor)}"
+                  + (f"   (target: within 10 % of the floor: "
+                     f"{'met' if statistics.median(to_floor) >= 0.9 else 'NOT met'})"
+                     if workload == "open" else ""))
             print(f"  sensor CPU per million {workload}s: {spread(sensor_cpu[workload])} s")
         print(f"events lost (ring buffer full), all sensor runs: {lost}")
 

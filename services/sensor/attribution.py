@@ -95,11 +95,12 @@ class Attributor:
     def lookup(self, cgroup_id: int) -> event_pb2.Workload | None:
         if not self._path:
             return None
-        self._reload_if_changed()
+        now = self._clock()  # one clock read per event, not three
+        if now - self._checked >= RECHECK_INTERVAL:
+            self._reload_if_changed(now)
         found = self._index.lookup(cgroup_id)
         # A cgroup created after the last walk (a new container) is found by walking
         # again: at once for an id never seen, then only now and then.
-        now = self._clock()
         if found is None and now - self._missed.get(cgroup_id, float("-inf")) > MISS_RETRY:
             if len(self._missed) > 10000:
                 self._missed.clear()
@@ -108,10 +109,8 @@ class Attributor:
             found = self._index.lookup(cgroup_id)
         return found
 
-    def _reload_if_changed(self) -> None:
-        if self._clock() - self._checked < RECHECK_INTERVAL:
-            return
-        self._checked = self._clock()
+    def _reload_if_changed(self, now: float) -> None:
+        self._checked = now
         try:
             mtime = os.stat(self._path).st_mtime
         except OSError:
