@@ -47,6 +47,11 @@ class EbpfConfig:
     max_batch: int = 500
     # default: $WEFT_KERNEL_BUILD_DIR, else /lib/modules/$(uname -r)/build
     kernel_build_dir: str | None = None
+    # Agent sight: HTTP, TLS plaintext and MCP over stdio (probes payload and tls).
+    sight: bool = True
+    tls: bool = True
+    excerpt_bytes: int = 256              # bounded prompt/response/argument excerpts; 0 = none
+    redact_patterns: list[str] = field(default_factory=list)   # regexes removed besides the built-in ones
 
 
 def event_id(ev: event_pb2.RuntimeEvent) -> str:
@@ -91,7 +96,9 @@ class EbpfCollector:
         problems = preflight(kernel_build_dir=build)
         if problems:
             raise SensorUnavailable(problems)
-        self._probes = [cls() for cls in load_all().values()]
+        self._probes = [cls() for cls in load_all().values() if cls.enabled(self.config)]
+        for probe in self._probes:
+            probe.bind({p.name: p for p in self._probes})
         self._enrichers = {kind: [p.enrich for p in self._probes if kind in p.enrich_kinds]
                            for kind in event_pb2.RuntimeEvent.Kind.values()}
         self._bpf = self._compile(build)
@@ -145,6 +152,9 @@ class EbpfCollector:
             probe = by_type.get(int.from_bytes(record[:4], "little"))
             ev = probe.parse(record) if probe else None
             if ev is None:
+                continue
+            if ev.__class__ is list:
+                stamped.extend((finish(e, ns_of(e.time)), e) for e in ev)
                 continue
             first_ts = ns_of(ev.time)
             stamped.append((finish(ev, first_ts, record), ev))

@@ -175,3 +175,76 @@ static __always_inline int read_user_sa(const void *sa, u16 *family, u16 *port, 
     *port = (port_be >> 8) | ((port_be & 0xff) << 8);
     return 0;
 }
+
+// Application data (HTTP heads and bodies, JSON-RPC), shared by the payload
+// (syscalls) and TLS (OpenSSL uprobes) probes. Only buffers whose first bytes
+// look like an HTTP message or a JSON object are captured.
+#define EV_DATA 8
+#define DATA_CAP 4096          // captured bytes < DATA_CAP (the mask keeps the verifier sure)
+#define DIR_WRITE 0
+#define DIR_READ 1
+#define VIA_SYSCALL 0
+#define VIA_TLS 1
+
+struct data_event {
+    struct hdr h;
+    u64 stream;     // fd (syscalls) or the SSL * (TLS): one connection or pipe
+    u32 len;        // bytes the call moved
+    u32 captured;   // bytes in data
+    u8 dir;
+    u8 via;
+    u8 pad[6];
+    char data[DATA_CAP];
+};
+
+// Syscall tracepoint records: the format every syscalls:* tracepoint shares
+// (common fields, __syscall_nr, then one 8-byte slot per argument).
+struct syscall_enter {
+    u64 common;
+    int nr;
+    int pad;
+    u64 args[6];
+};
+
+struct syscall_exit {
+    u64 common;
+    int nr;
+    int pad;
+    long ret;
+};
+
+// "GET ", "POST", "PUT ", "DELE", "PATC", "HEAD", "OPTI", "HTTP" (a response) or '{'.
+static __always_inline int data_interesting(u32 first4) {
+    if ((first4 & 0xff) == '{')
+        return 1;
+    switch (first4) {
+    case 0x20544547: case 0x54534f50: case 0x20545550: case 0x454c4544:
+    case 0x43544150: case 0x44414548: case 0x4954504f: case 0x50545448:
+        return 1;
+    }
+    return 0;
+}
+
+static __always_inline void emit_data(u64 cg, u8 dir, u8 via, u64 stream, const char *buf, u64 len) {
+    u32 first4 = 0;
+    if (!buf || len < 2 || bpf_probe_read_user(&first4, len < 4 ? 1 : 4, buf))
+        return;
+    if (!data_interesting(first4))
+        return;
+    struct data_event *e = events.ringbuf_reserve(sizeof(struct data_event));
+    if (!e) {
+        count_lost();
+        return;
+    }
+    fill_hdr(&e->h, EV_DATA, cg, bpf_ktime_get_ns());
+    u32 n = len > DATA_CAP - 1 ? DATA_CAP - 1 : len;
+    n &= DATA_CAP - 1;
+    e->stream = stream;
+    e->len = len > 0xffffffff ? 0xffffffff : len;
+    e->dir = dir;
+    e->via = via;
+    if (bpf_probe_read_user(e->data, n, buf))
+        n = 0;
+    e->captured = n;
+    events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}

@@ -104,8 +104,16 @@ class Probe:
     # RuntimeEvent kinds enrich() adds to; the collector calls it for those only.
     enrich_kinds: ClassVar[frozenset[int]] = frozenset()
 
+    @classmethod
+    def enabled(cls, config: Any) -> bool:
+        """Whether the collector loads this probe at all with this configuration."""
+        return True
+
     def bpf_source(self) -> str:
         return (BPF_DIR / f"{self.name}.c").read_text()
+
+    def bind(self, probes: dict[str, "Probe"]) -> None:
+        """Meet the other loaded probes (by name), before configure."""
 
     def configure(self, bpf: Any, config: Any) -> None:
         """Fill the probe's configuration maps (after load, before events count)."""
@@ -113,7 +121,9 @@ class Probe:
     def attach(self, bpf: Any) -> None:
         """Attach programs bcc does not auto-attach (TRACEPOINT_PROBE ones it does)."""
 
-    def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
+    def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | list[event_pb2.RuntimeEvent] | None:
+        """One record -> its event; a probe whose records make several (or join
+        earlier ones) returns a list, and those events are identified by content."""
         raise NotImplementedError
 
     def agg_key(self, raw: bytes) -> tuple[str, bytes] | None:

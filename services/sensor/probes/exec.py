@@ -66,6 +66,14 @@ class ExecProbe(Probe):
         else:
             p.MergeFrom(known)  # exe, args, ppid: one call, not three field copies
 
+    def args_of(self, pid: int) -> list[str]:
+        known = self._known.get(pid) or self._from_proc(pid)
+        return list(known.args) if known else []
+
+    def children_of(self, pid: int) -> list[int]:
+        """Children seen to exec, oldest first (they may have exited since)."""
+        return [child for child, proc in self._known.items() if proc.ppid == pid]
+
     def _remember(self, pid: int, proc: event_pb2.Process) -> None:
         """Keep what enrich adds to other events of pid (exe, args, ppid), only that."""
         self._known[pid] = event_pb2.Process(exe=proc.exe, args=proc.args, ppid=proc.ppid)

@@ -1,0 +1,58 @@
+"""What watched processes say over sockets and pipes — bpf/payload.c.
+
+Plain HTTP heads and bodies (in-cluster MCP over streamable HTTP, local
+inference servers) and MCP's JSON-RPC over stdio; TLS plaintext arrives as the
+same records from the tls probe. The sight assembler turns them into events."""
+from __future__ import annotations
+
+from typing import Any
+
+from weft.v1 import event_pb2
+
+from weft.sensor.sight.assembler import Assembler, SightConfig
+from weft.sensor.sight.records import DataRecord
+
+from . import Probe, register
+
+EV_DATA = 8   # as in bpf/common.c
+# (tracepoint, program): sendto and recvfrom take the same first three arguments
+# as write and read (fd, buffer, length).
+TRACEPOINTS = (
+    ("syscalls:sys_enter_write", "payload_write"),
+    ("syscalls:sys_enter_sendto", "payload_write"),
+    ("syscalls:sys_enter_read", "payload_read_enter"),
+    ("syscalls:sys_exit_read", "payload_read_exit"),
+    ("syscalls:sys_enter_recvfrom", "payload_read_enter"),
+    ("syscalls:sys_exit_recvfrom", "payload_read_exit"),
+)
+
+
+@register
+class PayloadProbe(Probe):
+    name = "payload"
+    event_types = (EV_DATA,)
+
+    @classmethod
+    def enabled(cls, config: Any) -> bool:
+        return getattr(config, "sight", True)
+
+    def __init__(self):
+        self.assembler = Assembler()
+        self._lineage = None
+
+    def bind(self, probes: dict[str, Probe]) -> None:
+        self._lineage = probes.get("exec")   # its process table: who spawned which MCP server
+
+    def configure(self, bpf: Any, config: Any) -> None:
+        self.assembler = Assembler(SightConfig(config.excerpt_bytes, tuple(config.redact_patterns)),
+                                   lineage=self._lineage)
+
+    def attach(self, bpf: Any) -> None:
+        for tp, fn in TRACEPOINTS:
+            bpf.attach_tracepoint(tp=tp.encode(), fn_name=fn.encode())
+
+    def parse(self, raw: bytes) -> list[event_pb2.RuntimeEvent]:
+        return self.assembler.feed(DataRecord.decode(raw))
+
+    def tick(self, now_ns: int) -> list[event_pb2.RuntimeEvent]:
+        return self.assembler.tick(now_ns)

@@ -1,0 +1,114 @@
+"""TLS plaintext through OpenSSL uprobes — bpf/tls.c.
+
+Uprobes attach to a library file (an inode), so each distinct libssl is found
+and attached once: the host's at start, and every other one a watched process
+has mapped (a container's own image brings its own), found by reading the
+maps of watched processes every RESCAN_NS. Records are the payload probe's."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from . import Probe, register
+
+log = logging.getLogger(__name__)
+
+RESCAN_NS = 2_000_000_000
+MAX_SCANS = 5
+HOST_LIBSSL = ("/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+               "/lib/aarch64-linux-gnu/libssl.so.3", "/usr/lib64/libssl.so.3", "/usr/lib/libssl.so.3")
+_LIBSSL = re.compile(r"\s(/\S*/libssl\.so[.\d]*)$")
+# (symbol, program, on return)
+UPROBES = (
+    ("SSL_write", "tls_write_enter", False), ("SSL_write_ex", "tls_write_enter", False),
+    ("SSL_read", "tls_read_enter", False), ("SSL_read_ex", "tls_read_ex_enter", False),
+    ("SSL_read", "tls_read_return", True), ("SSL_read_ex", "tls_read_return", True),
+)
+
+
+@register
+class TlsProbe(Probe):
+    name = "tls"
+
+    @classmethod
+    def enabled(cls, config: Any) -> bool:
+        return getattr(config, "sight", True) and getattr(config, "tls", True)
+
+    def __init__(self, proc: str = "/proc"):
+        self._proc = proc
+        self._bpf = None
+        self._attached: set[tuple[int, int]] = set()   # (st_dev, st_ino) of each libssl
+        self._scans: dict[int, int] = {}   # pid -> scans so far (a process loads libssl late)
+        self._cgroups: list[str] = []
+        self._next_scan = 0
+        self.libraries: list[str] = []
+
+    def configure(self, bpf: Any, config: Any) -> None:
+        self._cgroups = list(config.watch_cgroups)
+
+    def attach(self, bpf: Any) -> None:
+        self._bpf = bpf
+        for path in HOST_LIBSSL:
+            if os.path.exists(path):
+                self._attach(path)
+        self._rescan()
+
+    def tick(self, now_ns: int):
+        if now_ns >= self._next_scan:
+            self._next_scan = now_ns + RESCAN_NS
+            self._rescan()
+        return []
+
+    def _attach(self, path: str) -> None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) in self._attached:
+            return
+        self._attached.add((st.st_dev, st.st_ino))
+        try:
+            for sym, fn, on_return in UPROBES:
+                attach = self._bpf.attach_uretprobe if on_return else self._bpf.attach_uprobe
+                attach(name=path.encode(), sym=sym.encode(), fn_name=fn.encode())
+        except Exception as e:  # a stripped or foreign libssl: say so, keep the rest
+            log.warning("TLS sight: cannot attach to %s: %s", path, e)
+            return
+        self.libraries.append(path)
+        log.info("TLS sight: attached to %s", path)
+
+    def _rescan(self) -> None:
+        """libssl files mapped by watched processes, each looked at until it maps
+        one or for MAX_SCANS rescans."""
+        scans = self._scans
+        for pid in self._watched_pids():
+            if scans.get(pid, 0) >= MAX_SCANS:
+                continue
+            libs = self._libssl_of(pid)
+            for lib in libs:
+                self._attach(f"{self._proc}/{pid}/root{lib}")
+            scans[pid] = MAX_SCANS if libs else scans.get(pid, 0) + 1
+        if len(scans) > 65536:
+            scans.clear()
+
+    def _watched_pids(self) -> set[int]:
+        if not self._cgroups:   # every cgroup watched
+            return {int(p) for p in os.listdir(self._proc) if p.isdigit()}
+        pids = set()
+        for root in self._cgroups:
+            for procs in Path(root).rglob("cgroup.procs"):
+                try:
+                    pids.update(int(p) for p in procs.read_text().split())
+                except (OSError, ValueError):
+                    pass
+        return pids
+
+    def _libssl_of(self, pid: int) -> set[str]:
+        try:
+            with open(f"{self._proc}/{pid}/maps") as maps:
+                return {m.group(1) for line in maps if (m := _LIBSSL.search(line.rstrip()))}
+        except OSError:
+            return set()
