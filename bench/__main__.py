@@ -16,10 +16,11 @@ import time
 import traceback
 from pathlib import Path
 
-ORDER = ["pipeline", "sensor_overhead", "sensor_realistic"]   # known modules first, then any others by name
-ROOT_ONLY = {"sensor_overhead", "sensor_realistic"}
+ORDER = ["pipeline", "sensor_overhead", "sensor_realistic", "agent_sight"]   # known modules first, then any others by name
+ROOT_ONLY = {"sensor_overhead", "sensor_realistic", "agent_sight"}
 QUICK_ARGS = {"pipeline": ["--quick"], "sensor_overhead": ["--opens", "200000", "--connects", "15000"],
-              "sensor_realistic": ["--requests", "500", "--suite-repeats", "1"]}
+              "sensor_realistic": ["--requests", "500", "--suite-repeats", "1"],
+              "agent_sight": ["--pairs", "5", "--requests", "1000"]}
 
 
 def modules() -> list[str]:

@@ -129,8 +129,13 @@ def build(work: Path) -> dict[str, Path]:
 
 
 def tracepoints() -> list[tuple[str, str]]:
+    """Every tracepoint the sensor attaches to: bcc's TRACEPOINT_PROBEs, and the
+    payload probe's, attached by hand (the same tracepoint once)."""
+    from weft.sensor.probes.payload import TRACEPOINTS
     text = "".join(p.read_text() for p in sorted(BPF_DIR.glob("*.c")))
-    return re.findall(r"TRACEPOINT_PROBE\((\w+), (\w+)\)", text)
+    found = re.findall(r"TRACEPOINT_PROBE\((\w+), (\w+)\)", text)
+    found += [tuple(tp.split(":")) for tp, _fn in TRACEPOINTS]
+    return sorted(set(found))
 
 
 @contextmanager

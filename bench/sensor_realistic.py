@@ -182,7 +182,7 @@ class Sensor:
         self._bpf = self.collector._bpf  # bench-only reach-in: to detach/re-attach
         self._tps = sorted(self._bpf.tracepoint_fds)
         self._prog_fds = [fn.fd for fn in self._bpf.funcs.values()]
-        self.received = 0
+        self.received = self.llm_requests = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -191,7 +191,9 @@ class Sensor:
     def _loop(self) -> None:
         while not self._stop.is_set():
             with self._lock:
-                self.received += len(self.collector.poll())
+                events = self.collector.poll()
+                self.received += len(events)
+                self.llm_requests += sum(e.kind == event_pb2.RuntimeEvent.LLM_REQUEST for e in events)
             time.sleep(self.collector.config.flush_interval)
 
     @contextmanager
@@ -199,6 +201,8 @@ class Sensor:
         with self._lock:
             for tp in self._tps:
                 self._bpf.detach_tracepoint(tp=tp)
+            for probe in self.collector._probes:   # what probes attached by hand (sight, TLS)
+                probe.detach(self._bpf)
         try:
             yield
         finally:
@@ -207,6 +211,8 @@ class Sensor:
                     category, event = tp.split(b":")
                     self._bpf.attach_tracepoint(
                         tp=tp, fn_name=b"tracepoint__" + category + b"__" + event)
+                for probe in self.collector._probes:
+                    probe.attach(self._bpf)
 
     def kernel_ns(self) -> int:
         """Nanoseconds the sensor's BPF programs have run so far, all CPUs (the kernel

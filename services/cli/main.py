@@ -16,6 +16,9 @@ COMMANDS = [
     ("events", "weft.cli.events", "tail live runtime events or export them as JSON Lines"),
     ("deadletter", "weft.cli.deadletter", "inspect and retry input that a stage could not accept"),
     ("lab", "weft.cli.lab", "the three-cloud lab: clusters eks, aks and gke on this machine"),
+    ("agents", "weft.cli.agents", "the AI agents, inference servers, MCP servers and tools found at runtime"),
+    ("policy", "weft.cli.policy", "AgentPolicy intents: validate, compile to every provider's primitives"),
+    ("analyze", "weft.cli.analyze", "run the stages' logic offline over files: inventory, findings, alerts"),
 ]
 
 EPILOG = """\

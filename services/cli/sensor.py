@@ -43,6 +43,16 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude-cgroup", action="append", default=[], help="cgroup v2 subtree never watched (ebpf)")
     p.add_argument("--file-prefix", action="append", default=[], help="path prefix whose opens are reported (ebpf)")
     p.add_argument("--metadata-file", default="", help="workload metadata JSON (cgroup -> pod, workload, service account)")
+    sight = p.add_argument_group("agent sight (ebpf): HTTP, TLS plaintext and MCP, redacted before sending")
+    sight.add_argument("--no-sight", dest="sight", action="store_false",
+                       help="do not look at what processes send (no HTTP, LLM or MCP events)")
+    sight.add_argument("--no-tls", dest="tls", action="store_false",
+                       help="no OpenSSL uprobes (plain HTTP and stdio only)")
+    sight.add_argument("--excerpt-bytes", type=int, default=int(env("WEFT_EXCERPT_BYTES", "256")),
+                       help="length of prompt, response and argument excerpts; 0 for none (WEFT_EXCERPT_BYTES)")
+    sight.add_argument("--redact", action="append", default=[], metavar="REGEX",
+                       help="also remove text matching REGEX (repeatable; keys, tokens, cookies and "
+                            "Authorization are always removed)")
     p.add_argument("--tls-cert", default=env("WEFT_SENSOR_TLS_CERT", ""), help="client certificate (mutual TLS)")
     p.add_argument("--tls-key", default=env("WEFT_SENSOR_TLS_KEY", ""))
     p.add_argument("--tls-ca", default=env("WEFT_SENSOR_TLS_CA", ""), help="CA of the gateway's certificate")
@@ -59,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
         from weft.sensor.errors import SensorUnavailable, preflight
         if problems := preflight():
             raise CliError(str(SensorUnavailable(problems)), code=2)
+        from weft.sensor.sight.redact import Redactor
+        try:
+            Redactor(tuple(args.redact))
+        except ValueError as e:
+            raise CliError(str(e), code=2) from None
     tracing.setup("weft-sensor", _data_dir())
     try:
         summary = asyncio.run(_main(args))
@@ -88,7 +103,9 @@ async def _live(args, uplink, runner) -> dict:
     from weft.sensor.ebpf import EbpfCollector, EbpfConfig, collect
     from weft.sensor.errors import SensorUnavailable
     cfg = EbpfConfig(node=uplink.hello.node, watch_cgroups=args.watch_cgroup,
-                     exclude_cgroups=args.exclude_cgroup, metadata_file=args.metadata_file or None)
+                     exclude_cgroups=args.exclude_cgroup, metadata_file=args.metadata_file or None,
+                     sight=args.sight, tls=args.tls, excerpt_bytes=max(0, args.excerpt_bytes),
+                     redact_patterns=args.redact)
     if args.file_prefix:
         cfg.file_prefixes = args.file_prefix
     stop = asyncio.Event()

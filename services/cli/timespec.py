@@ -3,11 +3,10 @@ RFC 3339 time with its zone (2025-06-01T10:00:00Z)."""
 from __future__ import annotations
 
 import argparse
-import re
 from datetime import datetime, timedelta, timezone
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+from weft.common import durations
+
 HELP = "a duration back from now (30s, 10m, 1h, 2d) or an RFC 3339 time (2025-06-01T10:00:00Z)"
 
 
@@ -15,8 +14,8 @@ def parse(spec: str, now: datetime | None = None) -> datetime:
     """The UTC instant `spec` names; ValueError with a one-line reason otherwise."""
     now = now or datetime.now(timezone.utc)
     spec = spec.strip()
-    if m := _DURATION.match(spec):
-        return now - timedelta(seconds=float(m.group(1)) * _UNIT_S[m.group(2)])
+    if durations.is_duration(spec):
+        return now - timedelta(seconds=durations.seconds(spec))
     try:
         t = datetime.fromisoformat(spec)
     except ValueError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable
@@ -17,7 +18,7 @@ from nats.js.errors import BadRequestError
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from weft.common import codec, metrics, subjects, tracing
+from weft.common import codec, durations, metrics, subjects, tracing
 from weft.common.natsserver import MAX_PAYLOAD
 from weft.v1 import bus_pb2
 
@@ -46,12 +47,24 @@ async def connect(url: str, name: str, token: str = "") -> NATS:
 async def ensure_streams(js: JetStreamContext) -> None:
     """Create or update every weft stream (idempotent; any service may call it)."""
     for s in subjects.STREAMS:
-        cfg = StreamConfig(name=s.name, subjects=list(s.subjects), max_age=s.max_age_s,
+        cfg = StreamConfig(name=s.name, subjects=list(s.subjects), max_age=retention_s(s),
                            max_bytes=s.max_bytes, duplicate_window=120.0)
         try:
             await js.add_stream(cfg)
         except BadRequestError:
             await js.update_stream(cfg)
+
+
+def retention_s(stream: subjects.Stream) -> float:
+    """The stream's max age; the events stream's (and with it every prompt, response
+    and argument excerpt the sensors captured) is WEFT_EVENTS_RETENTION when set."""
+    spec = os.environ.get("WEFT_EVENTS_RETENTION", "") if stream.name == subjects.EVENTS_STREAM else ""
+    if not spec:
+        return stream.max_age_s
+    try:
+        return durations.seconds(spec)
+    except ValueError as e:
+        raise ValueError(f"WEFT_EVENTS_RETENTION: {e}") from None
 
 
 def headers_for(msg: Message, msg_id: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:

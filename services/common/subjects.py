@@ -74,8 +74,9 @@ class Stream:
 
 # One stream per subject family. Duplicate windows default to 2 minutes, which
 # covers a sensor re-sending unacknowledged batches after a reconnect.
+EVENTS_STREAM = "WEFT_EVENTS"
 STREAMS: tuple[Stream, ...] = (
-    Stream("WEFT_EVENTS", (all_of(EVENTS),)),
+    Stream(EVENTS_STREAM, (all_of(EVENTS),)),
     Stream("WEFT_SIGNALS", (all_of(SIGNALS),)),
     Stream("WEFT_DECLARATIONS", (DECLARATIONS,)),
     Stream("WEFT_AUDIT", (all_of(AUDIT),)),

@@ -261,6 +261,8 @@ class EbpfCollector:
 
     def close(self) -> None:
         if self._bpf is not None:
+            for probe in self._probes:
+                probe.detach(self._bpf)
             self._bpf.cleanup()
             self._bpf = None
 

@@ -213,29 +213,36 @@ struct syscall_exit {
     long ret;
 };
 
-// "GET ", "POST", "PUT ", "DELE", "PATC", "HEAD", "OPTI", "HTTP" (a response) or '{'.
-static __always_inline int data_interesting(u32 first4) {
+// Requests ("GET ", "POST", "PUT ", "DELE", "PATC", "HEAD", "OPTI") and JSON ('{')
+// either way; responses ("HTTP") only as read: what a process sends back is not
+// what it says.
+static __always_inline int data_interesting(u32 first4, u8 dir) {
     if ((first4 & 0xff) == '{')
         return 1;
     switch (first4) {
     case 0x20544547: case 0x54534f50: case 0x20545550: case 0x454c4544:
-    case 0x43544150: case 0x44414548: case 0x4954504f: case 0x50545448:
+    case 0x43544150: case 0x44414548: case 0x4954504f:
         return 1;
+    case 0x50545448:
+        return dir == DIR_READ;
     }
     return 0;
 }
+
+// Built in a per-CPU scratch record and copied out at its used size, so the ring
+// holds what was captured, not DATA_CAP per record.
+BPF_PERCPU_ARRAY(data_scratch, struct data_event, 1);
 
 static __always_inline void emit_data(u64 cg, u8 dir, u8 via, u64 stream, const char *buf, u64 len) {
     u32 first4 = 0;
     if (!buf || len < 2 || bpf_probe_read_user(&first4, len < 4 ? 1 : 4, buf))
         return;
-    if (!data_interesting(first4))
+    if (!data_interesting(first4, dir))
         return;
-    struct data_event *e = events.ringbuf_reserve(sizeof(struct data_event));
-    if (!e) {
-        count_lost();
+    int zero = 0;
+    struct data_event *e = data_scratch.lookup(&zero);
+    if (!e)
         return;
-    }
     fill_hdr(&e->h, EV_DATA, cg, bpf_ktime_get_ns());
     u32 n = len > DATA_CAP - 1 ? DATA_CAP - 1 : len;
     n &= DATA_CAP - 1;
@@ -246,5 +253,7 @@ static __always_inline void emit_data(u64 cg, u8 dir, u8 via, u64 stream, const 
     if (bpf_probe_read_user(e->data, n, buf))
         n = 0;
     e->captured = n;
-    events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+    u32 size = offsetof(struct data_event, data) + (n & (DATA_CAP - 1));
+    if (events.ringbuf_output(e, size, BPF_RB_NO_WAKEUP))
+        count_lost();
 }

@@ -121,6 +121,9 @@ class Probe:
     def attach(self, bpf: Any) -> None:
         """Attach programs bcc does not auto-attach (TRACEPOINT_PROBE ones it does)."""
 
+    def detach(self, bpf: Any) -> None:
+        """Undo what attach() did (bcc's cleanup undoes what it attached itself)."""
+
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | list[event_pb2.RuntimeEvent] | None:
         """One record -> its event; a probe whose records make several (or join
         earlier ones) returns a list, and those events are identified by content."""

@@ -39,6 +39,7 @@ class PayloadProbe(Probe):
     def __init__(self):
         self.assembler = Assembler()
         self._lineage = None
+        self._links: list[int] = []   # perf event fds of the attached tracepoints
 
     def bind(self, probes: dict[str, Probe]) -> None:
         self._lineage = probes.get("exec")   # its process table: who spawned which MCP server
@@ -48,8 +49,22 @@ class PayloadProbe(Probe):
                                    lineage=self._lineage)
 
     def attach(self, bpf: Any) -> None:
+        """By hand rather than bpf.attach_tracepoint: bcc keeps one link per tracepoint
+        name, and dns.c's programs already hold sendto's and recvfrom's."""
+        from bcc import BPF
+        from bcc.libbcc import lib
         for tp, fn in TRACEPOINTS:
-            bpf.attach_tracepoint(tp=tp.encode(), fn_name=fn.encode())
+            prog = bpf.load_func(fn.encode(), BPF.TRACEPOINT)
+            category, event = tp.encode().split(b":")
+            fd = lib.bpf_attach_tracepoint(prog.fd, category, event)
+            if fd < 0:
+                raise OSError(f"cannot attach {fn} to tracepoint {tp}")
+            self._links.append(fd)
+
+    def detach(self, bpf: Any) -> None:
+        from bcc.libbcc import lib
+        while self._links:
+            lib.bpf_close_perf_event_fd(self._links.pop())
 
     def parse(self, raw: bytes) -> list[event_pb2.RuntimeEvent]:
         return self.assembler.feed(DataRecord.decode(raw))

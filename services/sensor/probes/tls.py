@@ -51,10 +51,24 @@ class TlsProbe(Probe):
 
     def attach(self, bpf: Any) -> None:
         self._bpf = bpf
+        self._next_scan = 0
         for path in HOST_LIBSSL:
             if os.path.exists(path):
                 self._attach(path)
         self._rescan()
+
+    def detach(self, bpf: Any) -> None:
+        for path in self.libraries:
+            for sym, _fn, on_return in UPROBES:
+                detach = bpf.detach_uretprobe if on_return else bpf.detach_uprobe
+                try:
+                    detach(name=path.encode(), sym=sym.encode())
+                except Exception:   # detached already (both SSL_read probes share a name)
+                    pass
+        self.libraries.clear()
+        self._attached.clear()
+        self._scans.clear()
+        self._next_scan = float("inf")   # detached stays detached: no rescan attaches again
 
     def tick(self, now_ns: int):
         if now_ns >= self._next_scan:

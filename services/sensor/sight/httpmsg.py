@@ -1,4 +1,4 @@
-"""HTTP/1.x message heads from captured bytes (h11 parses them).
+"""HTTP/1.x message heads from captured bytes (llhttp, through httptools, parses them).
 
 A capture may stop inside the head (the kernel keeps the first few KiB): the
 head is then cut back to its last complete header line and parsed as is."""
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import h11
+import httptools
 
 END = b"\r\n\r\n"
 
@@ -16,7 +16,7 @@ class Head:
     method: str            # "" for a response
     target: str            # request target, "" for a response
     status: int            # 0 for a request
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]   # names lower-cased
     body: bytes            # what followed the head in the same capture
     content_length: int    # -1 when unknown (chunked or absent)
 
@@ -28,6 +28,20 @@ class Head:
         return self.target.split("?", 1)[0]
 
 
+class _Fields:
+    """httptools' callbacks: the target and the headers, nothing else."""
+    __slots__ = ("target", "headers")
+
+    def __init__(self):
+        self.target, self.headers = b"", []
+
+    def on_url(self, url: bytes) -> None:
+        self.target += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
+
+
 def parse(data: bytes, *, request: bool) -> Head | None:
     end = data.find(END)
     if end >= 0:
@@ -37,20 +51,16 @@ def parse(data: bytes, *, request: bool) -> Head | None:
         if cut < 0:
             return None
         head, body = data[:cut + 2] + b"\r\n", b""
-    conn = h11.Connection(h11.SERVER if request else h11.CLIENT)
-    if not request:
-        # A client-side connection only accepts a response after sending a request.
-        conn.send(h11.Request(method="GET", target="/", headers=[("host", "x")]))
+    fields = _Fields()
+    parser = (httptools.HttpRequestParser if request else httptools.HttpResponseParser)(fields)
     try:
-        conn.receive_data(head)
-        event = conn.next_event()
-    except h11.RemoteProtocolError:
+        parser.feed_data(head)
+    except (httptools.HttpParserError, httptools.HttpParserUpgrade):
         return None
-    if not isinstance(event, (h11.Request, h11.Response)):
-        return None
-    headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in event.headers)
+    headers = tuple(fields.headers)
     length = next((v for k, v in headers if k == "content-length"), "")
+    length_n = int(length) if length.isdigit() else -1
     if request:
-        return Head(event.method.decode(), event.target.decode("latin-1"), 0, headers, body,
-                    int(length) if length.isdigit() else -1)
-    return Head("", "", event.status_code, headers, body, int(length) if length.isdigit() else -1)
+        return Head(parser.get_method().decode("latin-1"), fields.target.decode("latin-1"), 0,
+                    headers, body, length_n)
+    return Head("", "", parser.get_status_code(), headers, body, length_n)

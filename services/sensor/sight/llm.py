@@ -39,7 +39,7 @@ def provider_of(host: str, path: str) -> str | None:
     """The provider of a model call, or None when this is not one."""
     name = host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
     for suffix, provider in HOSTS:
-        if name == suffix or name.endswith("." + suffix):
+        if name == suffix or name.endswith(("." + suffix, "-" + suffix)):   # regional: us-central1-aiplatform
             return provider
     if _BEDROCK.match(name):
         return "bedrock"

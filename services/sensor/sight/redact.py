@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 MARK = "[REDACTED]"
+EXCERPT_MARGIN = 64   # scrubbed past an excerpt's end: context for the JSON-field patterns
 
 SAFE_HEADERS = frozenset({
     "host", "content-type", "content-length", "accept", "user-agent", "mcp-session-id",
@@ -17,37 +18,52 @@ SAFE_HEADERS = frozenset({
     "anthropic-version", "openai-beta",
 })
 
-# Credential shapes: OpenAI/Anthropic-style keys, AWS access key ids, bearer and
-# basic tokens, JWTs, and JSON fields whose names say they hold a secret.
-BUILTIN_PATTERNS = (
-    r"\bsk-[A-Za-z0-9_\-]+",
-    r"\b(?:AKIA|ASIA)[0-9A-Z]{4,}",
-    r"(?i:\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=\-]+)",
-    r"\beyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*){0,2}",
-    r"(?i:(?<=\")(?:api[_-]?key|apikey|password|passwd|secret|client[_-]?secret|token"
-    r"|access[_-]?token|refresh[_-]?token|authorization)\"\s*:\s*\"[^\"]*\"?)",
-    r"(?i:\b(?:x-api-key|api-key|authorization|cookie|set-cookie)\s*:\s*[^\r\n]*)",
+# Credential shapes, each with the lower-case text that must be present for it to
+# match (a cheap test first: most bodies hold none, and re scans slowly): keys
+# (OpenAI/Anthropic style, AWS access key ids), bearer and basic tokens, JWTs,
+# JSON fields whose names say they hold a secret, header lines.
+BUILTIN = (
+    (("sk-",), r"\bsk-[A-Za-z0-9_\-]+"),
+    (("akia", "asia"), r"\b(?:AKIA|ASIA)[0-9A-Z]{4,}"),
+    (("bearer", "basic"), r"(?i:\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=\-]+)"),
+    (("eyj",), r"\beyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*){0,2}"),
+    (("key", "passw", "secret", "token", "authorization"),
+     r"\"(?i:api[_-]?key|apikey|password|passwd|secret|client[_-]?secret|token|access[_-]?token"
+     r"|refresh[_-]?token|authorization)\"\s*:\s*\"[^\"]*\"?"),
+    (("api-key", "authorization", "cookie"),
+     r"(?i:\b(?:x-api-key|api-key|authorization|cookie|set-cookie)\s*:\s*[^\r\n]*)"),
 )
+BUILTIN_PATTERNS = tuple(p for _t, p in BUILTIN)
 
 
 @dataclass(frozen=True)
 class Redactor:
     extra_patterns: tuple[str, ...] = ()
-    _regex: re.Pattern = field(init=False, repr=False, compare=False)
+    _builtin: tuple = field(init=False, repr=False, compare=False)
+    _extra: re.Pattern | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        try:
-            regex = re.compile("|".join(f"(?:{p})" for p in (*BUILTIN_PATTERNS, *self.extra_patterns)))
-        except re.error as e:
-            raise ValueError(f"redaction pattern does not compile: {e}") from e
-        object.__setattr__(self, "_regex", regex)
+        for p in self.extra_patterns:
+            try:
+                re.compile(p)
+            except re.error as e:
+                raise ValueError(f"redaction pattern {p!r} does not compile: {e}") from None
+        extra = re.compile("|".join(f"(?:{p})" for p in self.extra_patterns)) if self.extra_patterns else None
+        object.__setattr__(self, "_builtin", tuple((t, re.compile(p)) for t, p in BUILTIN))
+        object.__setattr__(self, "_extra", extra)
 
     def text(self, s: str) -> str:
-        return self._regex.sub(MARK, s)
+        low = s.lower()
+        for triggers, pattern in self._builtin:
+            if any(t in low for t in triggers):
+                s = pattern.sub(MARK, s)
+        return self._extra.sub(MARK, s) if self._extra else s
 
     def excerpt(self, s: str, limit: int) -> str:
-        """Scrubbed first, then cut: a cut never leaves half a secret behind."""
-        return self.text(s)[:limit] if limit > 0 else ""
+        """Scrubbed first, then cut: a cut never leaves half a secret behind. Only the
+        excerpt's window is scrubbed: every pattern also matches a secret's start, so
+        one that runs past the window is still caught."""
+        return self.text(s[:limit + EXCERPT_MARGIN])[:limit] if limit > 0 else ""
 
     def headers(self, pairs) -> dict[str, str]:
         return {name: self.text(value) for name, value in pairs if name in SAFE_HEADERS}

@@ -3,74 +3,18 @@ opens a watched file and connects by name to a listener in `gke` shows up in
 JetStream with the right identity; a process outside the lab shows up not at all."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from weft.lab import netns, topology
+from lab_support import exported, wait_for, weft, why_not
 
-LAB_NETNS = [topology.CORE_NETNS] + [c.netns for c in topology.CLUSTERS]
-
-
-def _why_not() -> str:
-    if os.geteuid() != 0:
-        return "the lab and the eBPF sensor need root"
-    if not shutil.which("ip"):
-        return "iproute2's `ip` is not installed"
-    if any(netns.exists(n) for n in LAB_NETNS):
-        return "another lab is up on this machine (`weft lab status`)"
-    try:
-        import bcc  # noqa: F401
-    except ImportError:
-        return "bcc is not importable (make setup)"
-    return ""
-
-
-pytestmark = [pytest.mark.skipif(bool(_why_not()), reason=_why_not() or "-"), pytest.mark.ebpf,
+pytestmark = [pytest.mark.skipif(bool(why_not()), reason=why_not() or "-"), pytest.mark.ebpf,
               pytest.mark.slow, pytest.mark.timeout(240)]
-
-
-def weft(env, *args, timeout=120, check=True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "weft.cli.main", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
-    if check and done.returncode:
-        raise AssertionError(f"weft {' '.join(args)} -> {done.returncode}: {done.stdout}{done.stderr}")
-    return done
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.3)
-    return value
-
-
-@pytest.fixture
-def lab_with_sensors(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
-    env["WEFT_DATA_DIR"] = str(tmp_path / "weft")
-    try:
-        weft(env, "lab", "up", timeout=180)
-        sensors = lambda: json.loads(weft(env, "status", "--json", check=False).stdout or "{}").get("sensors", [])
-        loaded = lambda: {s.get("cluster") for s in sensors() if s.get("programs")}
-        wait_for(lambda: loaded() >= {"eks", "aks", "gke"}, 120, "three lab sensors with their programs loaded")
-        yield env
-    finally:
-        weft(env, "lab", "down", check=False)
-        weft(env, "down", check=False)
-
-
-def exported(env) -> list[dict]:
-    out = weft(env, "events", "export", "--since", "10m").stdout
-    return [json.loads(l) for l in out.splitlines() if l.strip()]
 
 
 def test_lab_workload_events_reach_jetstream_attributed(lab_with_sensors, tmp_path):

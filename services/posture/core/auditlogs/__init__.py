@@ -1,0 +1,1 @@
+"""Cloud audit logs in: one parser per log (what was actually used)."""

@@ -1,0 +1,1 @@
+"""Declarations in: one parser per format (what each identity link grants)."""
