@@ -17,6 +17,10 @@ COMMANDS = [
     ("deadletter", "weft.cli.deadletter", "inspect and retry input that a stage could not accept"),
     ("lab", "weft.cli.lab", "the three-cloud lab: clusters eks, aks and gke on this machine"),
     ("agents", "weft.cli.agents", "the AI agents, inference servers, MCP servers and tools found at runtime"),
+    ("agent", "weft.cli.agent", "one agent: what it is, where it runs, why, and its behaviour profile"),
+    ("profile", "weft.cli.profile", "an agent's behaviour profile: show, export for Kubescape, accept new behaviour"),
+    ("graph", "weft.cli.graph", "the cross-cloud execution graph: json, dot or mermaid"),
+    ("aibom", "weft.cli.aibom", "an agent's AI-BOM (CycloneDX 1.6), or the fleet's"),
     ("policy", "weft.cli.policy", "AgentPolicy intents: validate, compile to every provider's primitives"),
     ("analyze", "weft.cli.analyze", "run the stages' logic offline over files: inventory, findings, alerts"),
 ]

@@ -1,6 +1,7 @@
 """build_app(config): discovery as one Stage — gateway, ingest, inventory consumers."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -11,7 +12,9 @@ from weft.common import bus, subjects
 from weft.common.runtime import Stage
 from weft.discovery import handlers, store
 from weft.discovery.config import DiscoveryConfig
+from weft.discovery.api import add_observe_routes
 from weft.discovery.gateway import Gateway
+from weft.discovery.observing import Observing, declared, observer_for
 from weft.discovery.sessions import Registry
 from weft.v1 import sensor_pb2_grpc
 
@@ -28,11 +31,13 @@ class Discovery(Stage):
         self.config: DiscoveryConfig = config
         self.sensors = Registry()
         self.grpc_port = 0
+        self.observing = Observing(observer_for(config.fingerprints, config.learning_window,
+                                                config.learning_quiet), declared(config.inventory_file))
 
     def consumers(self) -> list[bus.Consumer]:
         return [
             bus.Consumer(self.js, self.name, "WEFT_EVENTS", subjects.all_of(subjects.EVENTS),
-                         handlers.on_events(self.engine)),
+                         handlers.on_events(self.engine, self.observing)),
             bus.Consumer(self.js, self.name, "WEFT_ENFORCE", subjects.all_of(subjects.ENFORCE),
                          handlers.on_enforcement(self.sensors), max_deliver=20),
         ]
@@ -45,8 +50,13 @@ class Discovery(Stage):
             return
         add_ingest_routes(app, self.js, default_cluster=self.config.default_cluster,
                           max_bytes=self.config.max_ingest_bytes, token=self.config.ingest_token)
+        add_observe_routes(app, self.observing)
 
     async def on_start(self, stack: AsyncExitStack) -> None:
+        profiles, entries = await asyncio.to_thread(store.load_observe, self.engine)
+        self.observing.restore(profiles, entries)
+        publisher = asyncio.create_task(publish_observe(self, self.config.publish_interval), name="observe-publisher")
+        stack.push_async_callback(_cancel, publisher)
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", GRPC_MAX_MESSAGE),
                                           ("grpc.max_send_message_length", GRPC_MAX_MESSAGE)])
         sensor_pb2_grpc.add_SensorGatewayServicer_to_server(Gateway(self.js, self.sensors), server)
@@ -73,7 +83,41 @@ class Discovery(Stage):
 
     def status(self) -> dict:
         return {"gateway": self.gateway, "sensors": self.sensors.view(),
-                "workloads": len(store.workloads(self.engine)) if self.engine else 0}
+                "workloads": len(store.workloads(self.engine)) if self.engine else 0,
+                "agents": len(self.observing.profiles())}
+
+
+async def publish_observe(stage: Discovery, interval: float) -> None:
+    """What Observe learnt, stored and published when it changed; a failure is retried next round."""
+    while not stage.stop_event.is_set():
+        try:
+            await asyncio.wait_for(stage.stop_event.wait(), interval)
+        except asyncio.TimeoutError:
+            pass
+        try:
+            inventory, profiles = await asyncio.to_thread(stage.observing.changes)
+            await asyncio.to_thread(store.save_observe, stage.engine,
+                                    list(inventory.entries) if inventory else [], profiles)
+            for p in profiles:
+                await bus.publish(stage.js, subjects.profiles(p.name), p, msg_id=f"{p.id}-{hash_of(p)}")
+            if inventory is not None:
+                await bus.publish(stage.js, subjects.INVENTORY, inventory, msg_id=f"inventory-{hash_of(inventory)}")
+        except Exception as e:   # NATS down, store busy: the next round ships the then-current state
+            stage.observing.forget_published()
+            log.warning("observe: publishing failed (%s); retrying", e)
+
+
+def hash_of(msg) -> str:
+    import hashlib
+    return hashlib.blake2b(msg.SerializeToString(deterministic=True), digest_size=12).hexdigest()
+
+
+async def _cancel(task: asyncio.Task) -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
 
 
 def build_app(config: DiscoveryConfig) -> Discovery:

@@ -17,7 +17,12 @@ class NoSensor(RuntimeError):
     """Retryable: the program's node has no sensor connected right now."""
 
 
-def on_events(engine: Engine):
+def on_events(engine: Engine, observing=None):
+    def fold(bid: str, batch, cluster: str) -> None:
+        store.record_batch(engine, bid, tally(batch, cluster))
+        if observing is not None:   # idempotent: profiles keep first-seen times, so a redelivery adds nothing
+            observing.observe(batch.events)
+
     async def handle(m: Msg) -> None:
         batch = codec.decode(event_pb2.EventBatch, m.data)
         with tracing.tracer("weft-discovery").start_as_current_span("discovery inventory batch") as span:
@@ -25,7 +30,7 @@ def on_events(engine: Engine):
             span.set_attribute("weft.batch.size", len(batch.events))
             bid = (m.headers or {}).get(codec.H_MSG_ID) or batch.batch_id
             cluster = batch.node.cluster or subjects.untoken(m.subject.split(".", 3)[-1])
-            await asyncio.to_thread(store.record_batch, engine, bid, tally(batch, cluster))
+            await asyncio.to_thread(fold, bid, batch, cluster)
     return handle
 
 

@@ -61,3 +61,44 @@ def workloads(engine: Engine, cluster: str | None = None) -> list[Workload]:
         if cluster:
             q = q.where(Workload.cluster == cluster)
         return list(db.exec(q.order_by(Workload.cluster, Workload.namespace, Workload.name)))
+
+
+class StoredProfile(SQLModel, table=True):
+    __tablename__ = "discovery_profiles"
+    agent: str = Field(primary_key=True)
+    document: str
+    updated_at: datetime
+
+
+class StoredEntry(SQLModel, table=True):
+    __tablename__ = "discovery_inventory"
+    id: str = Field(primary_key=True)
+    entry: bytes
+    updated_at: datetime
+
+
+def save_observe(engine: Engine, entries: list, profiles: list) -> None:
+    """Inventory entries (protobuf) and profile messages, upserted in one transaction."""
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        if entries:
+            t = StoredEntry.__table__
+            ins = upsert(conn, t)
+            conn.execute(ins.on_conflict_do_update(index_elements=[t.c.id], set_=dict(
+                entry=ins.excluded.entry, updated_at=ins.excluded.updated_at)),
+                [dict(id=e.id, entry=e.SerializeToString(deterministic=True), updated_at=now) for e in entries])
+        if profiles:
+            t = StoredProfile.__table__
+            ins = upsert(conn, t)
+            conn.execute(ins.on_conflict_do_update(index_elements=[t.c.agent], set_=dict(
+                document=ins.excluded.document, updated_at=ins.excluded.updated_at)),
+                [dict(agent=p.name, document=p.document_json, updated_at=now) for p in profiles])
+
+
+def load_observe(engine: Engine) -> tuple[list[dict], list]:
+    import json
+    from weft.v1 import inventory_pb2
+    with Session(engine) as db:
+        profiles = [json.loads(p.document) for p in db.exec(select(StoredProfile))]
+        entries = [inventory_pb2.InventoryEntry.FromString(e.entry) for e in db.exec(select(StoredEntry))]
+    return profiles, entries

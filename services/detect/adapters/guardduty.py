@@ -38,8 +38,9 @@ class GuardDutyAdapter(Adapter):
         archived = service.get("archived") is True
         role = _ROLES.get(str(service.get("resourceRole", "")).upper(), ocsf.ROLE_TARGET)
         resource = obj(r, "resource")
+        sequence = obj(service, "detection", "sequence")
         actor = evidence.principal(r)
-        d = Detection(
+        return Detection(
             uid=fields.required_text(r, "id", what="the finding id"),
             title=text(r, "title") or finding_type,
             desc=text(r, "description"),
@@ -57,16 +58,15 @@ class GuardDutyAdapter(Adapter):
                              account=ocsf.account(text(r, "accountId"), ocsf.AWS_ACCOUNT)),
             actor=ocsf.actor(user=actor),
             device=_device(resource, text(r, "region")),
-            resources=resources(resource, role, text(r, "region")),
+            resources=[*resources(resource, role, text(r, "region")),
+                       *evidence.kubernetes_api_target(obj(service, "action", "kubernetesApiCallAction")),
+                       *evidence.sequence_resources(sequence)],
             evidences=[*evidence.action(obj(service, "action"), actor),
                        evidence.runtime(service, resource),
-                       *evidence.sequence(obj(service, "detection", "sequence"))],
-            attacks=_attacks(finding_type, obj(service, "detection", "sequence")),
+                       *evidence.sequence(sequence)],
+            attacks=_attacks(finding_type, sequence),
             raw=r,
         )
-        d.resources.extend(evidence.sequence_resources(obj(service, "detection", "sequence")))
-        d.resources.extend(evidence.kubernetes_api_target(obj(service, "action", "kubernetesApiCallAction")))
-        return d
 
 
 def resources(resource: dict, role: int, region: str | None) -> list[dict | None]:

@@ -80,12 +80,11 @@ def _kubernetes_call(call: dict, actor: dict | None) -> dict | None:
 
 
 def kubernetes_api_target(call: dict) -> list[dict | None]:
-    """The object a Kubernetes API call was made on, and the service account that made it."""
-    out = []
-    if text(call, "resource") and text(call, "resourceName"):
-        out.append(kubernetes.k8s_object(text(call, "resource"), text(call, "resourceName"),
-                                         namespace=text(call, "namespace"), role_id=ocsf.ROLE_TARGET))
-    return out
+    """The object a Kubernetes API call was made on ("pods" "planner-1" in "agents")."""
+    if not (text(call, "resource") and text(call, "resourceName")):
+        return []
+    return [kubernetes.k8s_object(text(call, "resource"), text(call, "resourceName"),
+                                  namespace=text(call, "namespace"), role_id=ocsf.ROLE_TARGET)]
 
 
 def runtime(service: dict, resource: dict) -> dict | None:

@@ -42,7 +42,6 @@ class SccAdapter(Adapter):
         status_id = (ocsf.STATUS_SUPPRESSED if mute == "MUTED" else
                      ocsf.STATUS_RESOLVED if state == "INACTIVE" else ocsf.STATUS_NEW)
         category = text(f, "category")
-        containers = items(f, "containers")
         return Detection(
             uid=uid, title=category or text(f, "moduleName") or uid, desc=text(f, "description"), time=time,
             severity=severity.from_table(severity.SCC, f.get("severity")),
@@ -53,15 +52,8 @@ class SccAdapter(Adapter):
             activity_id=ocsf.ACTIVITY_CLOSE if state == "INACTIVE" else ocsf.ACTIVITY_CREATE,
             status_id=status_id,
             cloud=_cloud(f, res, uid),
-            resources=[*_resources(f, res), *_kubernetes(obj(f, "kubernetes"), text(f, "resourceName"))],
-            evidences=[*_access(obj(f, "access")),
-                       *(_process(p, containers[0] if len(containers) == 1 else None) for p in items(f, "processes")),
-                       *(_connection(c) for c in items(f, "connections")),
-                       *_indicators(obj(f, "indicator")),
-                       *(_container_evidence(c) for c in containers if not items(f, "processes")),
-                       *(ocsf.evidence(file=ocsf.file(path=text(x, "path"), size=integer(x, "size"),
-                                                      hashes=[ocsf.fingerprint("sha256", text(x, "sha256"))]))
-                         for x in items(f, "files"))],
+            resources=[*_resources(f, res), *_kubernetes(obj(f, "kubernetes"))],
+            evidences=_evidences(f),
             attacks=_attacks(obj(f, "mitreAttack")),
             remediation=text(f, "nextSteps"), src_url=text(f, "externalUri"),
             raw=record,
@@ -106,7 +98,7 @@ def _resources(f: dict, res: dict) -> list[dict | None]:
     return out
 
 
-def _kubernetes(k8s: dict, resource_name: str | None) -> list[dict | None]:
+def _kubernetes(k8s: dict) -> list[dict | None]:
     out: list[dict | None] = []
     for pod in items(k8s, "pods"):
         out.append(kubernetes.k8s_object(kubernetes.POD, text(pod, "name"), namespace=text(pod, "ns"),
@@ -125,6 +117,22 @@ def _kubernetes(k8s: dict, resource_name: str | None) -> list[dict | None]:
     namespaces = {text(p, "ns") for p in items(k8s, "pods") + items(k8s, "objects")} - {None}
     out.extend(kubernetes.k8s_object(kubernetes.NAMESPACE, ns, role_id=ocsf.ROLE_RELATED) for ns in sorted(namespaces))
     return out
+
+
+def _evidences(f: dict) -> list[dict | None]:
+    """Who acted (access), what ran (processes, in the finding's container when it names
+    one), where it connected, the indicators it matched, and the files involved."""
+    containers = items(f, "containers")
+    processes = items(f, "processes")
+    only_container = containers[0] if len(containers) == 1 else None
+    return [*_access(obj(f, "access")),
+            *(_process(p, only_container) for p in processes),
+            *(_connection(c) for c in items(f, "connections")),
+            *_indicators(obj(f, "indicator")),
+            *(_container_evidence(c) for c in containers if not processes),
+            *(ocsf.evidence(file=ocsf.file(path=text(x, "path"), size=integer(x, "size"),
+                                           hashes=[ocsf.fingerprint("sha256", text(x, "sha256"))]))
+              for x in items(f, "files"))]
 
 
 def _principal(email: str | None, subject: str | None, name: str | None = None,

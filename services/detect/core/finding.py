@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+
+import orjson
 from dataclasses import dataclass, field
 
 from weft.detect.core import ocsf
@@ -58,8 +60,12 @@ class Detection:
 
 def raw_json(record: dict) -> str:
     """The original record as compact JSON with sorted keys: the same content always
-    gives the same text, so content-derived ids can hash it."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    gives the same text, so content-derived ids can hash it. orjson writes it ten times
+    faster than json; json takes the integers orjson refuses (beyond 64 bits)."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def content_id(raw: str) -> str:

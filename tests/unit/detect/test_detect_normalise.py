@@ -146,3 +146,11 @@ def test_an_adapter_bug_is_reported_not_raised(monkeypatch):
 def test_the_same_input_gives_the_same_findings():
     data = (FIXTURES / "runtime-exports/tetragon/testdata/events.json").read_bytes()
     assert normalise(data) == normalise(data)
+
+
+def test_integers_beyond_64_bits_are_kept_exactly_in_raw_data():
+    line = ('{"rule": "r", "priority": "Notice", "time": "2026-03-02T09:15:00Z", "output": "o", '
+            '"output_fields": {"evt.num": 123456789012345678901234567890, "proc.pid": 7}}')
+    [finding], errors = normalise(line)
+    assert errors == []
+    assert '"evt.num":123456789012345678901234567890' in finding["raw_data"]

@@ -1,5 +1,7 @@
 """Runtime events for discovery's Observe tests, built with the protobuf types: an Actor
-is one workload in one cluster; its methods make that workload's events at T0 + seconds."""
+is one workload in one cluster; its methods make that workload's events at T0 + seconds.
+As in the lab, each cluster's workloads share one address, which is also the cluster's
+egress IP (ADDRESSES): peers in other clusters see it as the source of its traffic."""
 from __future__ import annotations
 
 import hashlib
@@ -9,15 +11,18 @@ from weft.v1 import event_pb2 as pb
 E = pb.RuntimeEvent
 T0 = 1_750_000_000
 PROVIDERS = {"eks": pb.Node.AWS, "aks": pb.Node.AZURE, "gke": pb.Node.GCP}
+ADDRESSES = {"eks": "10.77.1.10", "aks": "10.77.2.10", "gke": "10.77.3.10"}
 
 
 class Actor:
     def __init__(self, cluster: str, namespace: str, name: str, *, image: str = "", container: str = "",
                  labels: dict[str, str] | None = None, kind: str = "Deployment", exe: str = "/usr/bin/python3"):
         self.cluster, self.namespace, self.name, self.exe = cluster, namespace, name, exe
+        self.address = ADDRESSES.get(cluster, "10.77.9.10")
         container = container or name
         cid = hashlib.sha256(f"{cluster}/{namespace}/{name}/{container}".encode()).hexdigest()
-        self.node = pb.Node(cluster=cluster, provider=PROVIDERS.get(cluster, pb.Node.OTHER), name=f"{cluster}-node-1")
+        self.node = pb.Node(cluster=cluster, provider=PROVIDERS.get(cluster, pb.Node.OTHER), name=f"{cluster}-node-1",
+                            egress_ips=[self.address])
         self.workload = pb.Workload(namespace=namespace, pod=f"{name}-0", container=container, container_id=cid,
                                     kind=kind, name=name, service_account=name, image=image, labels=labels or {})
         self._n = 0
@@ -40,12 +45,14 @@ class Actor:
         return self.event(t, E.FILE_OPEN, file=pb.File(path=path, flags=list(flags or ("O_RDONLY",))))
 
     def connect(self, t: int, host: str, port: int, ip: str = "203.0.113.10") -> E:
+        """To `host` (the name resolved first; "" for none) at `ip`, from this cluster's address."""
         return self.event(t, E.NETWORK_CONNECT, network=pb.Network(
-            src_ip="10.77.1.10", src_port=40000, dst_ip=ip, dst_port=port, protocol=pb.Network.TCP, dns_name=host))
+            src_ip=self.address, src_port=40000, dst_ip=ip, dst_port=port, protocol=pb.Network.TCP, dns_name=host))
 
     def accept(self, t: int, port: int, peer: str = "10.77.1.10") -> E:
+        """A connection from `peer` (another cluster's egress IP, or an address) on this cluster's address."""
         return self.event(t, E.NETWORK_ACCEPT, network=pb.Network(
-            src_ip=peer, src_port=40000, dst_ip="10.77.2.10", dst_port=port, protocol=pb.Network.TCP))
+            src_ip=peer, src_port=40000, dst_ip=self.address, dst_port=port, protocol=pb.Network.TCP))
 
     def dns(self, t: int, name: str) -> E:
         return self.event(t, E.DNS_QUERY, dns=pb.Dns(query=name, answers=["203.0.113.10"]))
@@ -54,8 +61,11 @@ class Actor:
         return self.event(t, E.LLM_REQUEST, llm=pb.Llm(provider=provider, host=host, model=model,
                                                        path="/v1/chat/completions"))
 
-    def mcp(self, t: int, server: str, tool: str = "", method: str = "tools/call", transport: str = "http") -> E:
-        return self.event(t, E.MCP_CALL, mcp=pb.Mcp(transport=transport, server=server, method=method, tool=tool))
+    def mcp(self, t: int, server: str, tool: str = "", method: str = "tools/call", transport: str = "http", *,
+            side: str = "", session: str = "", request: str = "") -> E:
+        """An MCP request; `side` "client" (sent) or "server" (received), as the sensor says."""
+        return self.event(t, E.MCP_CALL, mcp=pb.Mcp(transport=transport, server=server, method=method, tool=tool,
+                                                    side=side, session_id=session, request_id=request))
 
     def http(self, t: int, host: str, path: str = "/", method: str = "GET") -> E:
         return self.event(t, E.HTTP_REQUEST, http=pb.Http(method=method, host=host, path=path))
@@ -107,3 +117,73 @@ def langchain_agent(cluster: str = "eks", name: str = "support-bot", t: int = 0,
             bot.dns(t + 2, "api.openai.com"), bot.connect(t + 2, "api.openai.com", 443, ip="162.159.140.245"),
             bot.llm(t + 3, "api.openai.com"),
             bot.mcp(t + 4, "http://records-mcp.tools.svc.aks.lab:8080/mcp", tool="read_records")]
+
+
+NPX = "/root/.npm/_npx/4a1b/node_modules"
+FILESYSTEM_MCP = "@modelcontextprotocol/server-filesystem"    # as the sensor names a stdio server
+RECORDS_URL = "records-mcp.tools.svc.aks.lab:8080/mcp"         # as the sensor names an HTTP one: Host + path
+
+
+def fleet_agent(cluster: str, t: int) -> tuple[Actor, list[E]]:
+    """The reference agent's replica in one cluster: LangChain, the OpenAI and MCP SDKs,
+    and a filesystem MCP server it runs over stdio with npx."""
+    bot = Actor(cluster, "agents", "agent", image="lab/agent:1")
+    return bot, [
+        bot.exec(t, "python3", "/app/agent.py"),
+        bot.open(t + 1, f"{SITE}/langchain_core/__init__.py"), bot.open(t + 1, f"{SITE}/langchain_openai/chat.py"),
+        bot.open(t + 1, f"{SITE}/langchain_core-0.3.15.dist-info/METADATA"),
+        bot.open(t + 1, f"{SITE}/openai/__init__.py"), bot.open(t + 1, f"{SITE}/mcp/client/streamable_http.py"),
+        bot.exec(t + 2, "npx", "-y", FILESYSTEM_MCP, "/data"),
+        bot.open(t + 2, f"{NPX}/{FILESYSTEM_MCP}/dist/index.js"),
+        bot.open(t + 2, f"{NPX}/@modelcontextprotocol/sdk/dist/cjs/server/stdio.js"),
+        bot.mcp(t + 3, FILESYSTEM_MCP, "read_file", transport="stdio", side="client", request="1")]
+
+
+def cross_cloud_fleet() -> list[E]:
+    """The reference deployment: the agent runs in EKS and AKS; its model server is in
+    EKS, its MCP server (HTTP) in AKS with the payments API behind it, a storage service
+    in GKE; the AKS replica also calls OpenAI, the EKS one an outside paste site. A
+    nightly job in EKS uses the same storage (no AI takes part: not in the graph)."""
+    eks, eks_events = fleet_agent("eks", 0)
+    aks, aks_events = fleet_agent("aks", 0)
+    model = Actor("eks", "agents", "model", image="vllm/vllm-openai:v0.9.1")
+    records = Actor("aks", "tools", "records-mcp", image="lab/records-mcp:1")
+    payments = Actor("aks", "payments", "api", image="lab/payments:1")
+    storage = Actor("gke", "data", "storage", image="minio/minio:2025")
+    job = Actor("eks", "data", "nightly-export", image="lab/export:3", kind="CronJob")
+    eks_ip, aks_ip, gke_ip = ADDRESSES["eks"], ADDRESSES["aks"], ADDRESSES["gke"]
+    model_url = "model.agents.svc.eks.lab:8000"
+    return [
+        *eks_events, *aks_events,
+        model.exec(0, "python3", "-m", "vllm.entrypoints.openai.api_server", "--model", "meta-llama/Llama-3.1-8B"),
+        records.exec(0, "mcp", "run", "/app/records.py"), payments.exec(0, "python3", "/app/api.py"),
+        storage.exec(0, "/usr/bin/minio", "server", "/data"),
+        # EKS agent -> its model server (same cluster, by name)
+        eks.connect(10, "model.agents.svc.eks.lab", 8000, ip=eks_ip), model.accept(10, 8000, peer=eks_ip),
+        eks.llm(10, model_url, model="meta-llama/Llama-3.1-8B", provider="vllm"),
+        eks.llm(11, model_url, model="meta-llama/Llama-3.1-8B", provider="vllm"),
+        # EKS agent -> the MCP server in AKS, both ends of one session seen
+        eks.connect(20, "records-mcp.tools.svc.aks.lab", 8080, ip=aks_ip), records.accept(20, 8080, peer=eks_ip),
+        eks.mcp(20, RECORDS_URL, "read_records", transport="streamable-http", side="client", session="s-eks", request="1"),
+        records.mcp(20, RECORDS_URL, "read_records", transport="streamable-http", side="server", session="s-eks",
+                    request="1"),
+        eks.mcp(21, RECORDS_URL, "read_records", transport="streamable-http", side="client", session="s-eks", request="2"),
+        records.mcp(21, RECORDS_URL, "read_records", transport="streamable-http", side="server", session="s-eks",
+                    request="2"),
+        # AKS agent -> the same MCP server, inside AKS
+        aks.connect(22, "records-mcp.tools.svc.cluster.local", 8080, ip=aks_ip), records.accept(22, 8080, peer=aks_ip),
+        aks.mcp(22, "records-mcp.tools.svc.cluster.local:8080/mcp", "read_records", transport="streamable-http",
+                side="client", session="s-aks", request="7"),
+        records.mcp(22, "records-mcp.tools.svc.cluster.local:8080/mcp", "read_records", transport="streamable-http",
+                    side="server", session="s-aks", request="7"),
+        # the MCP server -> the payments API (AKS, by name)
+        records.connect(23, "api.payments.svc.aks.lab", 8443, ip=aks_ip), payments.accept(23, 8443, peer=aks_ip),
+        # EKS agent -> GKE storage by address only: told by the accept from EKS's egress IP
+        eks.connect(30, "", 9000, ip=gke_ip), storage.accept(30, 9000, peer=eks_ip),
+        # AKS agent -> OpenAI
+        aks.connect(12, "api.openai.com", 443, ip="162.159.140.245"), aks.llm(12, "api.openai.com"),
+        # EKS agent -> somewhere outside
+        eks.connect(40, "paste.example.org", 443, ip="198.51.100.7"),
+        # no AI: the nightly job writes to the same storage
+        job.connect(50, "", 9000, ip=gke_ip), storage.accept(50, 9000, peer=eks_ip),
+    ]

@@ -1,0 +1,48 @@
+"""Calls to a running weft's HTTP API (discovery's): JSON in, JSON out, errors as CliError."""
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from weft.cli import endpoint
+
+TIMEOUT_S = 30
+
+
+def call(path: str, *, method: str = "GET", body: dict | None = None, query: dict | None = None,
+         data_dir: str | None = None, raw: bool = False):
+    """The decoded JSON response (or text when raw) of discovery's `path`."""
+    from weft.cli.main import CliError
+    base = endpoint.load(data_dir).ingest
+    if not base:
+        raise CliError("the running weft has no discovery HTTP endpoint in its run file")
+    url = f"{base.rstrip('/')}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+    headers = {"Accept": "application/json"}
+    if token := os.environ.get("WEFT_INGEST_TOKEN"):
+        headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            text = response.read().decode()
+    except urllib.error.HTTPError as e:
+        raise CliError(_reason(e), code=1 if e.code != 404 else 3) from None
+    except (urllib.error.URLError, OSError) as e:
+        raise CliError(f"cannot reach discovery at {base}: {getattr(e, 'reason', e)} (is `weft up` running?)") from None
+    return text if raw else json.loads(text)
+
+
+def quote(part: str) -> str:
+    return urllib.parse.quote(part, safe="")
+
+
+def _reason(e: urllib.error.HTTPError) -> str:
+    try:
+        return json.loads(e.read()).get("error", f"HTTP {e.code}")
+    except ValueError:
+        return f"HTTP {e.code} {e.reason}"

@@ -1,0 +1,107 @@
+"""The cross-cloud execution graph, built incrementally from event batches: `add(events)`
+as they come, `snapshot(inventory)` whenever a picture is wanted. Pure logic.
+
+Nodes are workloads per cluster (agents, MCP servers, tools, inference servers, data
+services), the models hosted APIs answered for, and addresses: a fleet cluster's whose
+workload was not told (`endpoint`) or nobody's (`external`). Edges are observed calls,
+with counts and first/last event times; an edge between two clouds is `crossProvider`.
+
+Where a call went is decided at snapshot time, from everything seen so far, so the
+order batches arrive in never changes the answer (graph_resolve.py says how). State is
+one entry per distinct (workload, destination) and per MCP session, never per event.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from weft.discovery.core.agents import WorkloadRef, host_of, logical_name, names_itself
+from weft.discovery.core.classify import Discovered
+from weft.discovery.core.graph_build import build
+from weft.discovery.core.graph_model import Graph
+from weft.discovery.core.graph_observations import Call, ClusterFacts, Observations, split_address
+from weft.v1 import event_pb2
+
+E = event_pb2.RuntimeEvent
+PROVIDERS = {event_pb2.Node.AWS: "aws", event_pb2.Node.AZURE: "azure", event_pb2.Node.GCP: "gcp",
+             event_pb2.Node.OTHER: "other"}
+
+
+class ExecutionGraph:
+    def __init__(self) -> None:
+        self.observations = Observations()
+        self._nodes: set[tuple] = set()                       # (cluster, provider, egress ips) already noted
+        self._refs: dict[object, WorkloadRef | None] = {}     # container id (or identity) -> its workload
+
+    def add(self, events: Iterable[E]) -> None:
+        obs = self.observations
+        for ev in events:
+            self._note_node(ev.node)
+            ref = self._ref(ev)
+            if ref is None:
+                continue
+            start = ev.time.seconds
+            end = max(start, ev.last_seen.seconds)
+            count = ev.count or 1
+            k = ev.kind
+            if k == E.NETWORK_CONNECT:
+                n = ev.network
+                call = Call(ref, "tcp", host_of(n.dns_name) if n.dns_name else "", n.dst_port, n.dst_ip, n.src_ip)
+                obs.sighting(obs.calls, call).add(start, end, count)
+            elif k == E.NETWORK_ACCEPT:
+                n = ev.network
+                obs.sighting(obs.accepts, (ref, n.src_ip, n.dst_port)).add(start, end, count)
+                if n.dst_ip:
+                    obs.clusters[ref.cluster].addresses.add(n.dst_ip)
+            elif k == E.LLM_REQUEST:
+                m = ev.llm
+                host, port = split_address(m.host)
+                call = Call(ref, "llm", host, port, endpoint=m.host + m.path, provider=m.provider, model=m.model)
+                obs.sighting(obs.calls, call).add(start, end, count)
+            elif k == E.MCP_CALL:
+                self._mcp(ref, ev.mcp, start, end, count)
+            elif k == E.HTTP_REQUEST and ev.http.side != "server":
+                host, port = split_address(ev.http.host)
+                obs.sighting(obs.calls, Call(ref, "http", host, port, endpoint=ev.http.host)).add(start, end, count)
+
+    def snapshot(self, inventory: Iterable[Discovered] = ()) -> Graph:
+        """The graph as it stands; workload kinds from Observe's inventory (a workload it
+        does not list, or lists as none, is a `service`)."""
+        kinds = {ref: d.kind for d in inventory for ref in d.workloads}
+        names = {ref: d.name for d in inventory for ref in d.workloads}
+        return build(self.observations, kinds, names)
+
+    def _mcp(self, ref: WorkloadRef, m, start: int, end: int, count: int) -> None:
+        obs = self.observations
+        side = m.side or ("server" if names_itself(ref, host_of(m.server)) else "client")
+        if m.session_id and m.request_id:
+            obs.request(m.session_id, side, ref, m.request_id)
+        if side == "client":
+            host, port = ("", 0) if m.transport == "stdio" else split_address(m.server)
+            call = Call(ref, "mcp", host, port, endpoint=m.server, transport=m.transport, session=m.session_id)
+            obs.sighting(obs.calls, call).add(start, end, count)
+
+    def _note_node(self, node) -> None:
+        key = (node.cluster, node.provider, tuple(node.egress_ips))
+        if key in self._nodes or not node.cluster:
+            return
+        self._nodes.add(key)
+        facts = self.observations.clusters.setdefault(node.cluster, ClusterFacts())
+        provider = PROVIDERS.get(node.provider, "")
+        if provider and (not facts.provider or provider < facts.provider):
+            facts.provider = provider
+        facts.egress_ips.update(node.egress_ips)
+
+    def _ref(self, ev: E) -> WorkloadRef | None:
+        """The event's workload (None for host processes); its logical name noted once."""
+        w = ev.workload
+        key = w.container_id or (ev.node.cluster, w.namespace, w.name, w.container)
+        if key in self._refs:
+            return self._refs[key]
+        ref = WorkloadRef(ev.node.cluster, w.namespace, w.name) if w.name and ev.node.cluster else None
+        if ref is not None:
+            name = logical_name(w.namespace, w.name, dict(w.labels))
+            names = self.observations.names
+            if ref not in names or name < names[ref]:
+                names[ref] = name
+        self._refs[key] = ref
+        return ref
