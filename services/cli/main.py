@@ -23,6 +23,7 @@ COMMANDS = [
     ("aibom", "weft.cli.aibom", "an agent's AI-BOM (CycloneDX 1.6), or the fleet's"),
     ("policy", "weft.cli.policy", "AgentPolicy intents: validate, compile to every provider's primitives"),
     ("analyze", "weft.cli.analyze", "run the stages' logic offline over files: inventory, findings, alerts"),
+    ("vex", "weft.cli.vex", "mark vulnerable packages reachable or not from runtime behaviour; write OpenVEX"),
 ]
 
 EPILOG = """\

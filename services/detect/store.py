@@ -2,7 +2,7 @@
 once) and per-cluster event counts by kind."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable
 
 from sqlalchemy.engine import Connection, Engine
@@ -43,6 +43,31 @@ def add_counts(cluster: str, counts: dict[str, KindCount]) -> Callable[[Connecti
             [dict(cluster=cluster, kind=kind, events=c.events, occurrences=c.occurrences,
                   first_time=c.first_time, last_time=c.last_time) for kind, c in counts.items()])
     return add
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "detect_alerts"
+    source: str = Field(primary_key=True)
+    id: str = Field(primary_key=True)
+    severity_id: int
+    time: datetime
+    ocsf: str
+
+
+def add_alerts(alerts: list) -> Callable[[Connection], None]:
+    """Alerts (weft.v1.Alert) stored with the input they came from; an alert already
+    stored (the same finding ingested twice) keeps its first copy."""
+    def add(conn: Connection) -> None:
+        if alerts:
+            conn.execute(cstore.upsert(conn, Alert.__table__).on_conflict_do_nothing(),
+                         [dict(source=a.source, id=a.id, severity_id=a.severity_id,
+                               time=a.time.ToDatetime(timezone.utc), ocsf=a.ocsf_json) for a in alerts])
+    return add
+
+
+def alerts(engine: Engine, limit: int = 1000) -> list[Alert]:
+    with Session(engine) as s:
+        return list(s.exec(select(Alert).order_by(Alert.time.desc()).limit(limit)).all())
 
 
 def event_counts(engine: Engine, cluster: str | None = None) -> list[EventCount]:

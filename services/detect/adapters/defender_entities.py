@@ -21,6 +21,7 @@ class References:
     def __init__(self, document: Any):
         self._ids: dict[str, dict] = {}
         self._targets: dict[int, dict] = {}
+        self._lowered: dict[int, dict] = {}
         pending: list[dict] = []
         self._walk(document, pending)
         for ref in pending:
@@ -48,10 +49,14 @@ class References:
 
     def get(self, value: Any) -> dict:
         """`value` itself, or what it refers to; {} for anything else or a dangling reference."""
-        if isinstance(value, dict):
-            found = self._targets.get(id(value), value) if "$ref" in value else value
-            return {k.lower(): v for k, v in found.items() if isinstance(k, str) and k != "$ref"}
-        return {}
+        if not isinstance(value, dict):
+            return {}
+        found = self._targets.get(id(value), value) if "$ref" in value else value
+        lowered = self._lowered.get(id(found))
+        if lowered is None:   # entities are read many times through references: lower-case once
+            lowered = {k.lower(): v for k, v in found.items() if isinstance(k, str) and k != "$ref"}
+            self._lowered[id(found)] = lowered
+        return lowered
 
 
 Found = tuple[list[dict | None], list[dict | None]]   # resources, evidences

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import gc
 import json
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
-
-import orjson
 
 from weft.detect import adapters as _adapters  # noqa: F401 - registers every adapter
 from weft.detect.adapters.envelopes import BrokenEnvelope, open_all
@@ -26,7 +23,6 @@ from weft.detect.core.fields import NotAnAlert, RecordInvalid, describe
 from weft.detect.core.finding import raw_json, to_ocsf
 
 _KEYS_SHOWN = 10
-_LONG_NUMBER = re.compile(r"\d{20}")
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,7 @@ def _documents(payload: bytes | str | dict | list, source: str) -> Iterator[tupl
     if not text.strip():
         return
     try:
-        yield f"{source}:{_first_line(text)}", parse_json(text)
+        yield f"{source}:{_first_line(text)}", json.loads(text)
         return
     except (ValueError, RecursionError) as whole:
         lines = text.splitlines()
@@ -133,17 +129,9 @@ def _documents(payload: bytes | str | dict | list, source: str) -> Iterator[tupl
         if not line.strip():
             continue
         try:
-            yield f"{source}:{number}", parse_json(line)
+            yield f"{source}:{number}", json.loads(line)
         except (ValueError, RecursionError) as e:
             yield RecordError(f"{source}:{number}", f"not valid JSON: {_reason(e)}")
-
-
-def parse_json(text: str) -> Any:
-    """orjson, which parses twice as fast as json, unless the text holds an integer of 20
-    digits or more: orjson reads those beyond 64 bits as floats, json keeps them exact."""
-    if _LONG_NUMBER.search(text):
-        return json.loads(text)
-    return orjson.loads(text)
 
 
 def _is_json_lines(lines: list[str]) -> bool:

@@ -60,7 +60,11 @@ def _fold(obs: Observations, fleet: Fleet) -> dict[tuple[Key, Key], _Folded]:
 
 
 def _endpoint(call: Call) -> str:
-    return f"{call.host or call.ip}:{call.port}" if call.layer == "tcp" else call.endpoint
+    """A connection as `tcp://host:port`; a request as the caller addressed it."""
+    if call.layer != "tcp":
+        return call.endpoint
+    host = call.host or call.ip
+    return f"tcp://[{host}]:{call.port}" if ":" in host else f"tcp://{host}:{call.port}"
 
 
 def _node(key: Key, fleet: Fleet, kinds: Mapping[WorkloadRef, str], names: Mapping[WorkloadRef, str]) -> Node:

@@ -23,7 +23,8 @@ SAMPLE = {
     "posture": (subjects.DECLARATIONS, raw_record("kubernetes", b"kind: Pod")),
     "enforce": (subjects.INVENTORY, bus_pb2.WorkloadSeen(cluster="eks", name="agent")),
 }
-TABLES = {"detect": {"detect_received", "detect_event_counts"}, "posture": {"posture_received"},
+LATEST = {"detect": "0002", "posture": "0001", "enforce": "0001"}
+TABLES = {"detect": {"detect_received", "detect_event_counts", "detect_alerts"}, "posture": {"posture_received"},
           "enforce": {"enforce_received"}}
 
 
@@ -60,7 +61,7 @@ async def test_stage_serves_health_readiness_metrics_and_status(name, build_stag
     with sqlite3.connect(stage.config.data_dir / f"{name}.db") as db:
         tables = {r[0] for r in db.execute("select name from sqlite_master where type='table'")}
         assert TABLES[name] | {f"alembic_version_{name}"} <= tables
-        assert db.execute(f"select version_num from alembic_version_{name}").fetchall() == [("0001",)]
+        assert db.execute(f"select version_num from alembic_version_{name}").fetchall() == [(LATEST[name],)]
 
 
 async def test_redelivered_batch_is_counted_once(build_stage, nats_client):

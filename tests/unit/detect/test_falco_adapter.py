@@ -1,5 +1,5 @@
 """Falco JSON alerts to OCSF: golden outputs for real alerts (plain, with Kubernetes and
-network fields, without `output`), content-derived ids, Kubernetes audit fields."""
+network fields, with its fields only in `output`), content-derived ids, Kubernetes audit fields."""
 import copy
 
 import pytest
@@ -14,7 +14,7 @@ REAL = {  # case: line
     "read_sensitive_file_kubernetes_pod": 12,
     "read_sensitive_file_network_fields": 15,
     "terminal_shell_in_container": 18,
-    "drop_and_execute_without_output": 19,
+    "drop_and_execute_fields_only_in_output": 19,   # output_fields holds only evt_time
 }
 
 

@@ -1,0 +1,152 @@
+"""The AWS links of a service account: roles named by its IRSA annotation or a Pod
+Identity association, and roles the logs show it assumed. Each link's declared side is
+the annotation or association plus the trust statements that admit the account; its
+observed side is the STS calls that started its sessions; the calls it then made are
+joined by the access key id each session was issued."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from weft.posture.core.auditlogs.model import ApiCall, AssumptionMethod, RoleAssumption
+from weft.posture.core.chain.clusters import NOT_CHECKED, Clusters
+from weft.posture.core.chain.evidence import declared, grouped, outcome
+from weft.posture.core.chain.inventory import Inventory
+from weft.posture.core.chain.model import Evidence, Link, LinkFacts, LinkStatus, Via
+from weft.posture.core.chain.trust import WebIdentityTrust, oidc_issuer, web_identity_trusts
+from weft.posture.core.declarations.model import AwsPolicy, AwsRole, LinkKind, PodIdentityAssociation
+from weft.posture.core.identifiers import role_name
+from weft.posture.core.model import Cloud, Declaration, KubernetesSubject
+
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+
+
+@dataclass
+class _Role:
+    arn: str
+    via: Via
+    parent: str
+    declared: list[Evidence]
+    disagreements: list[str]
+    assumptions: list[RoleAssumption]
+
+
+def aws_links(subject: KubernetesSubject, inventory: Inventory, clusters: Clusters) -> list[tuple[Link, LinkFacts]]:
+    account = (subject.namespace, subject.service_account)
+    roles: dict[str, _Role] = {}
+    for link in inventory.annotations.get(account, []):
+        if link.kind is LinkKind.IRSA:
+            role = roles.setdefault(link.target, _Role(link.target, Via.IRSA, subject.sub, [], [], []))
+            role.declared.append(declared("ServiceAccount annotation eks.amazonaws.com/role-arn", link))
+    for association in _associations(subject, inventory):
+        _associate(roles, subject, association)
+    for assumption in _assumptions(subject, inventory, clusters):
+        via = Via.POD_IDENTITY if assumption.method is AssumptionMethod.POD_IDENTITY else Via.IRSA
+        roles.setdefault(assumption.role_arn, _Role(assumption.role_arn, via, subject.sub, [], [], [])
+                         ).assumptions.append(assumption)
+    return [_link(role, subject, inventory, clusters) for _, role in sorted(roles.items())]
+
+
+def role_grants(arn: str, inventory: Inventory) -> tuple[list[Declaration], list[str]]:
+    """The role and the policies that grant it permissions; names of policies it has
+    that are not in the inputs."""
+    roles = inventory.roles.get(arn, [])
+    grants: list[Declaration] = [r for r in roles if r.permissions]
+    name = role_name(arn)
+    grants += [p for p in inventory.policies_by_role.get(name, []) if not _duplicate(p, grants)]
+    missing = [] if roles else [f"role {arn} is not in the inputs"]
+    for attached in sorted({a for r in roles for a in r.attached_policy_arns}):
+        found = inventory.policies_by_arn.get(attached, [])
+        grants += found[:1]
+        if not found:
+            missing.append(f"attached policy {attached} is not in the inputs")
+    return grants, missing
+
+
+def _link(role: _Role, subject: KubernetesSubject, inventory: Inventory,
+          clusters: Clusters) -> tuple[Link, LinkFacts]:
+    declared_by = list(role.declared)
+    disagreements = list(role.disagreements)
+    trusts = [t for r in inventory.roles.get(role.arn, []) for t in web_identity_trusts(r)]
+    if role.via is Via.IRSA:
+        admitting = [t for t in trusts if t.admits(subject.sub) and clusters.admits(subject.cluster, t.issuer)]
+        declared_by += [declared(f"trust statement {t.statement.sid or i} admits {subject.sub} from {t.issuer}",
+                                 t.role) for i, t in enumerate(admitting)]
+        disagreements += _trust_disagreements(role, subject, trusts, admitting, inventory, clusters)
+    succeeded = [a for a in role.assumptions if a.success]
+    if role.assumptions and not role.declared:
+        disagreements.append(f"{subject.sub} assumed {role.arn} but no annotation or association names it")
+    if failed := [a for a in role.assumptions if not a.success]:
+        codes = sorted({a.error_code or "failed" for a in failed})
+        disagreements.append(f"{len(failed)} role session(s) failed to start ({', '.join(codes)})")
+    status = (LinkStatus.CONFIRMED if role.declared and succeeded
+              else LinkStatus.DECLARED if role.declared else LinkStatus.OBSERVED)
+    evidence = declared_by + grouped(role.assumptions, lambda a: f"{_call_name(a)} {outcome(a.success)}")
+    grants, missing = role_grants(role.arn, inventory)
+    calls, note = _calls(role.arn, succeeded, inventory)
+    if note:
+        disagreements.append(note)
+    link = Link(Cloud.AWS, role.arn, role.via, role.parent, status, tuple(evidence), tuple(disagreements),
+                aliases=tuple(sorted({("session", a.session_arn) for a in succeeded if a.session_arn})))
+    return link, LinkFacts(grants=tuple(grants), calls=tuple(calls), missing=tuple(missing))
+
+
+def _trust_disagreements(role: _Role, subject: KubernetesSubject, trusts: list[WebIdentityTrust],
+                         admitting: list[WebIdentityTrust], inventory: Inventory, clusters: Clusters) -> list[str]:
+    if not role.declared:
+        return []
+    if not inventory.roles.get(role.arn):
+        return [f"the trust policy of {role.arn} is not in the inputs: not checked"]
+    out = []
+    if not admitting:
+        out.append(f"no trust statement of {role.arn} admits {subject.sub}"
+                   + (f" from {clusters.issuer(subject.cluster)}" if clusters.checked(subject.cluster) else ""))
+    elif not clusters.checked(subject.cluster):
+        out.append(NOT_CHECKED.format(cluster=subject.cluster or "the service account's cluster"))
+    return out
+
+
+def _associate(roles: dict[str, _Role], subject: KubernetesSubject, association: PodIdentityAssociation) -> None:
+    role = roles.setdefault(association.role_arn, _Role(association.role_arn, Via.POD_IDENTITY, subject.sub, [], [], []))
+    role.declared.append(declared(f"Pod Identity association {association.association_id or ''}".strip(),
+                                  association))
+    if association.target_role_arn:
+        target = roles.setdefault(association.target_role_arn, _Role(
+            association.target_role_arn, Via.POD_IDENTITY, association.role_arn, [], [], []))
+        target.declared.append(declared("Pod Identity association targetRoleArn", association))
+
+
+def _associations(subject: KubernetesSubject, inventory: Inventory) -> Iterable[PodIdentityAssociation]:
+    return (a for a in inventory.associations.get((subject.namespace, subject.service_account), [])
+            if not subject.cluster or a.subject.cluster == subject.cluster)
+
+
+def _assumptions(subject: KubernetesSubject, inventory: Inventory, clusters: Clusters) -> Iterable[RoleAssumption]:
+    for a in inventory.assumptions.get((subject.namespace, subject.service_account), []):
+        if a.method is AssumptionMethod.POD_IDENTITY:
+            if not subject.cluster or not a.kubernetes or a.kubernetes.cluster in ("", subject.cluster):
+                yield a
+        elif clusters.admits(subject.cluster, oidc_issuer(a.identity_provider)):
+            yield a
+
+
+def _calls(arn: str, sessions: list[RoleAssumption], inventory: Inventory) -> tuple[list[ApiCall], str]:
+    """The calls made with this service account's sessions of the role; by role ARN (with
+    a note) when the logs hold no session start with an access key to join on."""
+    keys = sorted({a.access_key_id for a in sessions if a.role_arn == arn and a.access_key_id})
+    if keys:
+        return [c for k in keys for c in inventory.aws_calls_by_key.get(k, [])], ""
+    calls = inventory.aws_calls_by_role.get(arn, [])
+    if not calls:
+        return [], ""
+    return list(calls), f"calls of {arn} attributed by role: the logs hold no session start to join them on"
+
+
+def _call_name(a: RoleAssumption) -> str:
+    return {AssumptionMethod.IRSA: "AssumeRoleWithWebIdentity", AssumptionMethod.WEB_IDENTITY:
+            "AssumeRoleWithWebIdentity", AssumptionMethod.POD_IDENTITY: "AssumeRole for Pod Identity"
+            }.get(a.method, "AssumeRole")
+
+
+def _duplicate(policy: AwsPolicy, grants: list[Declaration]) -> bool:
+    return any(isinstance(g, AwsRole) and set(policy.statements) <= set(g.permissions) for g in grants)
