@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from weft.common import durations
+from weft.discovery.core import aibom, graph_page, graph_render
 from weft.discovery.core import inventory as inv
 from weft.discovery.core.classify import Observer
 from weft.discovery.core.fingerprints import Catalogue, load_catalogue
@@ -95,9 +96,26 @@ class Observing:
         self._published[key] = digest
         return True
 
+    def graph_text(self, fmt: str) -> str | None:
+        """The graph as json, dot or mermaid text; None for another format."""
+        if fmt not in graph_render.RENDERERS:
+            return None
+        with self._lock:
+            return graph_render.render(self._graph(), fmt)
+
+    def graph_page(self) -> str:
+        with self._lock:
+            return graph_page.render_page(self._graph())
+
+    def aibom(self, name: str | None) -> dict:
+        """CycloneDX 1.6: one agent's (by exact name), or the fleet's (None)."""
+        with self._lock:
+            kw = dict(inventory=self.observer.inventory(), profiles=self.observer.profiles(),
+                      graph=self._graph(), catalogue=self.observer.catalogue)
+            return aibom.agent_bom(name, **kw) if name else aibom.fleet_bom(**kw)
+
+    def _graph(self):
+        return self.graph.snapshot(self.observer.inventory())
+
     def _graph_json(self) -> str:
-        try:
-            from weft.discovery.core.graph_render import to_json
-        except ImportError:   # renderers not built
-            return ""
-        return json.dumps(to_json(self.graph.snapshot(self.observer.inventory())), sort_keys=True)
+        return json.dumps(graph_render.to_json(self._graph()), sort_keys=True)

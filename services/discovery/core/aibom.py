@@ -163,8 +163,8 @@ def _service(ref: str, s: Service) -> dict:
     out |= {"name": s.name, "description": f"{s.kind} called over {', '.join(sorted(s.layers))}",
             "endpoints": sorted({endpoint_url(e, s.zone == 'external') for e in s.endpoints}),
             "trustZone": s.zone, "x-trust-boundary": s.crosses}
-    tools = f"tools: {', '.join(sorted(s.tools))}" if s.tools else ""
-    out["data"] = [{"flow": flow, "classification": label} | ({"description": tools} if tools and layer == "mcp" else {})
+    tools = {"description": f"tools: {', '.join(sorted(s.tools))}"} if s.tools else {}
+    out["data"] = [{"flow": flow, "classification": label} | (tools if layer == "mcp" else {})
                    for layer in sorted(s.layers) for flow, label in FLOWS[layer]]
     out["properties"] = _props(("weft:kind", s.kind), ("weft:calls", str(s.calls)),
                                *(("weft:mcp-tool", t) for t in sorted(s.tools)))

@@ -19,6 +19,7 @@ from weft.discovery.core.classify import Discovered
 from weft.discovery.core.graph_build import build
 from weft.discovery.core.graph_model import Graph
 from weft.discovery.core.graph_observations import Call, ClusterFacts, Observations, split_address
+from weft.discovery.core.sightings import Sightings
 from weft.v1 import event_pb2
 
 E = event_pb2.RuntimeEvent
@@ -29,37 +30,48 @@ PROVIDERS = {event_pb2.Node.AWS: "aws", event_pb2.Node.AZURE: "azure", event_pb2
 class ExecutionGraph:
     def __init__(self) -> None:
         self.observations = Observations()
-        self._nodes: set[tuple] = set()                       # (cluster, provider, egress ips) already noted
+        self._nodes: dict[str, bytes] = {}                    # node name -> the identity last noted
         self._refs: dict[object, WorkloadRef | None] = {}     # container id (or identity) -> its workload
+        self._fast: dict[tuple, Sightings] = {}               # raw event fields -> their call's sightings
 
     def add(self, events: Iterable[E]) -> None:
-        obs = self.observations
+        obs, fast = self.observations, self._fast
+        CONNECT, ACCEPT, LLM, MCP, HTTP = E.NETWORK_CONNECT, E.NETWORK_ACCEPT, E.LLM_REQUEST, E.MCP_CALL, E.HTTP_REQUEST
         for ev in events:
+            k = ev.kind
+            if k != CONNECT and k != ACCEPT and k != LLM and k != MCP and k != HTTP:
+                continue
             self._note_node(ev.node)
             ref = self._ref(ev)
             if ref is None:
                 continue
             start = ev.time.seconds
-            end = max(start, ev.last_seen.seconds)
-            count = ev.count or 1
-            k = ev.kind
-            if k == E.NETWORK_CONNECT:
+            end, count = max(start, ev.last_seen.seconds), ev.count or 1
+            if k == CONNECT:
                 n = ev.network
-                call = Call(ref, "tcp", host_of(n.dns_name) if n.dns_name else "", n.dst_port, n.dst_ip, n.src_ip)
-                obs.sighting(obs.calls, call).add(start, end, count)
-            elif k == E.NETWORK_ACCEPT:
+                raw = (ref, n.dns_name, n.dst_ip, n.dst_port, n.src_ip)
+                seen = fast.get(raw)
+                if seen is None:
+                    call = Call(ref, "tcp", host_of(n.dns_name) if n.dns_name else "", n.dst_port, n.dst_ip, n.src_ip)
+                    seen = fast[raw] = obs.sighting(obs.calls, call)
+                seen.add(start, end, count)
+            elif k == ACCEPT:
                 n = ev.network
                 obs.sighting(obs.accepts, (ref, n.src_ip, n.dst_port)).add(start, end, count)
                 if n.dst_ip:
                     obs.clusters[ref.cluster].addresses.add(n.dst_ip)
-            elif k == E.LLM_REQUEST:
+            elif k == LLM:
                 m = ev.llm
-                host, port = split_address(m.host)
-                call = Call(ref, "llm", host, port, endpoint=m.host + m.path, provider=m.provider, model=m.model)
-                obs.sighting(obs.calls, call).add(start, end, count)
-            elif k == E.MCP_CALL:
+                raw = (ref, "llm", m.host, m.path, m.provider, m.model)
+                seen = fast.get(raw)
+                if seen is None:
+                    host, port = split_address(m.host)
+                    call = Call(ref, "llm", host, port, endpoint=m.host + m.path, provider=m.provider, model=m.model)
+                    seen = fast[raw] = obs.sighting(obs.calls, call)
+                seen.add(start, end, count)
+            elif k == MCP:
                 self._mcp(ref, ev.mcp, start, end, count)
-            elif k == E.HTTP_REQUEST and ev.http.side != "server":
+            elif ev.http.side != "server":
                 host, port = split_address(ev.http.host)
                 obs.sighting(obs.calls, Call(ref, "http", host, port, endpoint=ev.http.host)).add(start, end, count)
 
@@ -76,15 +88,20 @@ class ExecutionGraph:
         if m.session_id and m.request_id:
             obs.request(m.session_id, side, ref, m.request_id)
         if side == "client":
-            host, port = ("", 0) if m.transport == "stdio" else split_address(m.server)
-            call = Call(ref, "mcp", host, port, endpoint=m.server, transport=m.transport, session=m.session_id)
-            obs.sighting(obs.calls, call).add(start, end, count)
+            raw = (ref, "mcp", m.server, m.transport, m.session_id)
+            seen = self._fast.get(raw)
+            if seen is None:
+                host, port = ("", 0) if m.transport == "stdio" else split_address(m.server)
+                call = Call(ref, "mcp", host, port, endpoint=m.server, transport=m.transport, session=m.session_id)
+                seen = self._fast[raw] = obs.sighting(obs.calls, call)
+            seen.add(start, end, count)
 
     def _note_node(self, node) -> None:
-        key = (node.cluster, node.provider, tuple(node.egress_ips))
-        if key in self._nodes or not node.cluster:
+        """A cluster's cloud and egress IPs, noted once per node (and again if they change)."""
+        key = node.SerializeToString()
+        if self._nodes.get(node.name) == key or not node.cluster:
             return
-        self._nodes.add(key)
+        self._nodes[node.name] = key
         facts = self.observations.clusters.setdefault(node.cluster, ClusterFacts())
         provider = PROVIDERS.get(node.provider, "")
         if provider and (not facts.provider or provider < facts.provider):

@@ -38,7 +38,8 @@ def build(obs: Observations, kinds: Mapping[WorkloadRef, str], names: Mapping[Wo
     shown = sorted({k for pair in kept for k in pair} | {k for k, n in nodes.items() if n.kind in AI_KINDS},
                    key=lambda k: node_order(nodes[k]))
     order = {k: i for i, k in enumerate(shown)}
-    edges = [_edge(nodes[a], nodes[b], folded[(a, b)]) for a, b in sorted(kept, key=lambda p: (order[p[0]], order[p[1]]))]
+    kept.sort(key=lambda pair: (order[pair[0]], order[pair[1]]))
+    edges = [_edge(nodes[a], nodes[b], folded[(a, b)]) for a, b in kept]
     return Graph(tuple(nodes[k] for k in shown), tuple(edges))
 
 

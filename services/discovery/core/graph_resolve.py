@@ -75,17 +75,18 @@ class Fleet:
         found = self.owners_of.get(ip, set())
         return [caller_cluster] if caller_cluster in found else sorted(found)
 
+    def cluster_named(self, host: str) -> str | None:
+        """The fleet cluster a `<workload>.<namespace>.svc.<cluster>.<zone>` name is in."""
+        labels = host.split(".")
+        return labels[3] if len(labels) > 3 and labels[2] == "svc" and labels[3] in self.obs.clusters else None
+
     def named(self, caller: WorkloadRef, host: str, port: int | None = None) -> WorkloadRef | None:
         if not host or is_address(host) or is_local(host):
             return None
         where = named_workload(caller.namespace, host)
         if where is None:
             return None
-        labels = host.split(".")
-        cluster = caller.cluster
-        if len(labels) > 3 and labels[2] == "svc" and labels[3] in self.obs.clusters:
-            cluster = labels[3]
-        ref = WorkloadRef(cluster, where[0], where[1])
+        ref = WorkloadRef(self.cluster_named(host) or caller.cluster, where[0], where[1])
         if ref not in self.obs.names or ref == caller or (port is not None and (ref, port) not in self.listening):
             return None
         return ref
@@ -105,7 +106,7 @@ def resolve(call: Call, seen: Sightings, fleet: Fleet) -> Resolved:
     whole = Tally(seen.count, seen.first, seen.last)
     src = call.source
     if call.layer == "tcp":
-        if is_local(call.ip) or is_local(call.host):
+        if is_local(call.ip) or is_local(call.host) or not (call.ip or call.host):
             return []
         ref = fleet.named(src, call.host, call.port)
         return [(workload_key(ref), "dns", whole)] if ref else _by_address(call, call.ip, seen, fleet)
@@ -119,9 +120,14 @@ def resolve(call: Call, seen: Sightings, fleet: Fleet) -> Resolved:
     if ref:
         return [(workload_key(ref), "dns", whole)]
     miss = (_model_key(call), "llm_request") if call.layer == "llm" else None
-    if is_address(call.host) and call.port:
-        return _by_address(call, call.host, seen, fleet, miss)
-    return [(*(miss or (_place(fleet.owners(call.host, src.cluster), call.host), "unmatched")), whole)]
+    if is_address(call.host):
+        if call.port:
+            return _by_address(call, call.host, seen, fleet, miss)
+        owners = fleet.owners(call.host, src.cluster)
+    else:
+        owners = [c for c in [fleet.cluster_named(call.host)] if c]
+    key, via = miss or (_place(owners, call.host), "unmatched")
+    return [(key, via, whole)]
 
 
 def _model_key(call: Call) -> Key:

@@ -31,20 +31,31 @@ async def use_tool(session: ClientSession, name: str, arguments: dict) -> str:
     return " ".join(getattr(c, "text", "") for c in result.content)
 
 
-async def round_(client, model: str, sessions: list[ClientSession], n: int) -> None:
+async def round_(client, model: str, sessions: list[tuple[ClientSession, set[str]]], n: int,
+                 bucket: str) -> None:
+    """Ask the model; call the tool it picks on every server that has it; store a summary
+    on every server that can store one."""
     message = await ask(client, model, f'call lookup_order {{"order_id": "{1000 + n}"}}')
+    answers = []
     for call in message.tool_calls or []:
-        for session in sessions:
-            print(await use_tool(session, call.function.name, json.loads(call.function.arguments)),
-                  flush=True)
+        for session, tools in sessions:
+            if call.function.name in tools:
+                answers.append(await use_tool(session, call.function.name, json.loads(call.function.arguments)))
+                print(answers[-1], flush=True)
+    if bucket:
+        for session, tools in sessions:
+            if "put_object" in tools:
+                print(await use_tool(session, "put_object", {"bucket": bucket, "key": f"summary-{n}",
+                                                             "body": "; ".join(answers)}), flush=True)
 
 
 async def run(args) -> None:
     client = openai.AsyncOpenAI(base_url=args.model_url,
                                 http_client=openai.DefaultAsyncHttpxClient(verify=args.ca or True))
     async with _sessions(args) as sessions:
+        named = [(s, {t.name for t in (await s.list_tools()).tools}) for s in sessions]
         for n in range(args.rounds):
-            await round_(client, args.model, sessions, n)
+            await round_(client, args.model, named, n, args.bucket)
     await client.close()
 
 
@@ -62,8 +73,7 @@ class _sessions:
         if self.args.mcp_stdio:
             transports.append(stdio_client(StdioServerParameters(command=STDIO_SERVER[0],
                                                                  args=STDIO_SERVER[1:])))
-        if self.args.mcp_http:
-            transports.append(streamable_http_client(self.args.mcp_http))
+        transports += [streamable_http_client(url) for url in self.args.mcp_http]
         sessions = []
         for transport in transports:
             streams = await self.stack.enter_async_context(transport)
@@ -82,7 +92,9 @@ def main() -> None:
     p.add_argument("--model", default="lab-model")
     p.add_argument("--ca", help="CA certificate that signed the model server's certificate")
     p.add_argument("--mcp-stdio", action="store_true", help="spawn the orders MCP server over stdio")
-    p.add_argument("--mcp-http", help="URL of an MCP server over streamable HTTP")
+    p.add_argument("--mcp-http", action="append", default=[], metavar="URL",
+                   help="an MCP server over streamable HTTP (repeatable)")
+    p.add_argument("--bucket", default="", help="store a summary of each round there (storage tool)")
     p.add_argument("--rounds", type=int, default=1)
     asyncio.run(run(p.parse_args()))
 

@@ -164,10 +164,12 @@ def cross_cloud_fleet() -> list[E]:
         eks.llm(11, model_url, model="meta-llama/Llama-3.1-8B", provider="vllm"),
         # EKS agent -> the MCP server in AKS, both ends of one session seen
         eks.connect(20, "records-mcp.tools.svc.aks.lab", 8080, ip=aks_ip), records.accept(20, 8080, peer=eks_ip),
-        eks.mcp(20, RECORDS_URL, "read_records", transport="streamable-http", side="client", session="s-eks", request="1"),
+        eks.mcp(20, RECORDS_URL, "read_records", transport="streamable-http", side="client", session="s-eks",
+                request="1"),
         records.mcp(20, RECORDS_URL, "read_records", transport="streamable-http", side="server", session="s-eks",
                     request="1"),
-        eks.mcp(21, RECORDS_URL, "read_records", transport="streamable-http", side="client", session="s-eks", request="2"),
+        eks.mcp(21, RECORDS_URL, "read_records", transport="streamable-http", side="client", session="s-eks",
+                request="2"),
         records.mcp(21, RECORDS_URL, "read_records", transport="streamable-http", side="server", session="s-eks",
                     request="2"),
         # AKS agent -> the same MCP server, inside AKS

@@ -151,6 +151,13 @@ def test_two_clusters_of_one_cloud_are_not_a_provider_boundary():
     assert ("agents/agent@eks", "shop/api@eks-eu", "tcp", 1, False) in edges(graph)
 
 
+def test_a_fleet_service_name_whose_workload_was_never_seen_is_an_endpoint_of_its_cluster():
+    agent, other = Actor("eks", "agents", "agent"), Actor("aks", "tools", "other")
+    graph = snapshot([other.exec(0, "python3", "x.py"), other.accept(0, 22, peer=AKS),
+                      agent.mcp(1, "records-mcp.tools.svc.aks.lab:8080/mcp", "read", side="client")])
+    assert edges(graph) == {("agents/agent@eks", "records-mcp.tools.svc.aks.lab:8080/mcp@aks", "mcp", 1, True)}
+
+
 def test_an_address_nobody_in_the_fleet_owns_is_an_external_endpoint():
     agent = Actor("gke", "agents", "agent")
     graph = snapshot([agent.llm(0, "api.openai.com"), agent.connect(1, "", 443, ip="192.0.2.80")])

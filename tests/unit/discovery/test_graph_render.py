@@ -18,7 +18,8 @@ from weft.discovery.core.graph_render import render, render_dot, render_json, re
 ODD = 'gpt "x"]; click A | #1 <b>end</b>\\n\n{y}'      # a model name as an LLM request may carry it
 ODD_CLUSTER = 'prod "eu"'
 GRAPH = Graph(
-    nodes=(Node("n-a", "agent", "agents/agent", "eks", "aws"), Node("n-b", "mcp_server", "tools/records", "aks", "azure"),
+    nodes=(Node("n-a", "agent", "agents/agent", "eks", "aws"),
+           Node("n-b", "mcp_server", "tools/records", "aks", "azure"),
            Node("n-c", "agent", "agents/odd", ODD_CLUSTER, "other"), Node("n-d", "model", ODD, "", "openai")),
     edges=(Edge("n-a", "n-b", "mcp", 3, 10, 20, True, ("mcp_session",), ("records:8080/mcp",)),
            Edge("n-a", "n-d", "llm", 1, 5, 5, False, ("llm_request",), ("api.openai.com/v1/chat",)),

@@ -40,18 +40,18 @@ def statement(f: Finding, v: Verdict, o: Observation, product: str = "") -> dict
         e = v.evidence
         how = "opened" if e.kind == "open" else "executed"
         return out | {"status": "affected",
-                      "status_notes": f"{o.agent} loaded {pkg}: it {how} {e.path} first at {rfc3339(e.first_seen)}; "
-                                      f"{v.files} file(s) of the package loaded{_where(o)}.",
+                      "status_notes": f"{o.agent}{_where(o)} loaded {pkg}: it {how} {e.path} first at "
+                                      f"{rfc3339(e.first_seen)}; {v.files} file(s) of the package loaded.",
                       "action_statement": _action(f, o)}
     if v.state == UNREACHABLE:
         learning = " The profile was still learning: a later run may load it." if o.status == "learning" else ""
         return out | {"status": "not_affected", "justification": "vulnerable_code_not_present",
-                      "impact_statement": f"{pkg} is installed, but {o.agent} never loaded it: none of the "
+                      "impact_statement": f"{pkg} is reported vulnerable, but {o.agent} never loaded it: none of the "
                                           f"{o.files} files it opened or executed{_where(o)} from {rfc3339(o.start)} "
                                           f"to {rfc3339(o.end)} is one of its files ({_basis(v.keys)}).{learning}"}
     return out | {"status": "under_investigation",
-                  "status_notes": f"weft cannot tell which files are {pkg}'s ({pkg.ecosystem} package): the report "
-                                  f"names none of its own files, so runtime behaviour cannot show whether "
+                  "status_notes": f"The report names none of the files of {pkg} ({pkg.ecosystem} package), only "
+                                  f"package-manager records if any, so runtime behaviour cannot show whether "
                                   f"{o.agent} loads it."}
 
 
@@ -63,12 +63,14 @@ def _action(f: Finding, o: Observation) -> str:
 
 
 def _where(o: Observation) -> str:
-    return f" in {', '.join(o.clusters)}" if o.clusters else ""
+    return f" (observed in {', '.join(o.clusters)})" if o.clusters else ""
 
 
 def _basis(keys: frozenset[Key]) -> str:
-    """What the package's files were recognised by, as a reader checks it."""
+    """What the package's files were recognised by, as a reader checks it: the path
+    patterns of its name, else the files the report names."""
+    patterns = [k for k in keys if k[0] != "file"] or list(keys)
     shown = sorted({"pypi": "{}-*.dist-info/", "py-import": "site-packages/{}", "npm": "node_modules/{}/",
-                    "file": "{}"}[kind].format(value) for kind, value in keys)
+                    "file": "{}"}[kind].format(value) for kind, value in patterns)
     more = f" and {len(shown) - MAX_SHOWN} more" if len(shown) > MAX_SHOWN else ""
     return "files matching " + ", ".join(shown[:MAX_SHOWN]) + more

@@ -1,0 +1,252 @@
+"""Runtime events in, alerts out: every enabled rule against each event, baseline rules
+against the agent's ready profile. Pure logic, event time only.
+
+    rules = RuleSet.load([user_dir])
+    detector = Detector(rules, profiles_by_agent)      # {logical agent name: Profile}
+    for alert in detector.observe(events): alert.to_ocsf()
+
+Hot path: rules are compiled once into one plan per event kind. An event's plan reads
+the few fields its rules and its behaviour key need (one C-level attrgetter) and looks
+the values up in the plan's cache, which holds the behaviour key, the signature rules
+that match and the sequence triggers it is; so a repeated value costs one dict lookup,
+then one set lookup in the agent's baseline. Rules reading per-container fields (agent,
+namespace, labels …) or per-event ones (pid, excerpts) are evaluated per event instead;
+exceptions and a baseline rule's narrowing match only when a rule is about to fire.
+
+The detector keeps references to events (in alerts and sequence windows): do not change
+an event after passing it in. Sequence state is bounded by event time (sequences.py);
+caches and per-container contexts are bounded by size.
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Callable, Hashable, Iterable, Mapping
+
+from weft.detect.core import matching
+from weft.detect.core.alerts import Alert, make_alert, summary
+from weft.detect.core.baseline import PATHS, Baseline, behaviour, describe, dimensions
+from weft.detect.core.matching import E, Predicate, compile_match
+from weft.detect.core.rulefile import Rule
+from weft.detect.core.sequences import NS, Windows
+from weft.discovery.core.agents import WorkloadRef, logical_name, names_itself
+from weft.discovery.core.profiles import Profile
+
+MAX_CACHED = 1 << 16            # cached values per event kind; past it the cache starts again
+MAX_CONTEXTS = 1 << 18          # containers remembered; past it they are looked up again
+
+
+@dataclass(eq=False)
+class Compiled:
+    """One rule compiled for one event kind (as the rule itself, or as its `after` trigger)."""
+    index: int
+    rule: Rule
+    match: Predicate | bool
+    exceptions: tuple[Predicate | bool, ...] = ()
+
+    def matches(self, ev: E, agent: str) -> bool:
+        return self.match is True or self.match(ev, agent)
+
+    def excepted(self, ev: E, agent: str) -> bool:
+        return any(x is True or (x is not False and x(ev, agent)) for x in self.exceptions)
+
+
+@dataclass(eq=False)
+class Plan:
+    """Everything the rules do with events of one kind."""
+    kind: int
+    by_dimension: dict[str, list[Compiled]] = field(default_factory=dict)
+    signatures: list[Compiled] = field(default_factory=list)          # cacheable matches
+    triggers: list[Compiled] = field(default_factory=list)
+    per_event: list[Compiled] = field(default_factory=list)           # read context or volatile fields
+    per_event_triggers: list[Compiled] = field(default_factory=list)
+    key: Callable[[E], Hashable] = lambda ev: None
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def always(self) -> bool:
+        return bool(self.per_event or self.per_event_triggers)
+
+    def entry(self, raw: Hashable, ev: E) -> tuple:
+        """(behaviour check, host named, matching signatures, triggers) for a new value."""
+        check, host = behaviour(self.kind, ev) if self.by_dimension else (None, None)
+        found = (check, host, tuple(c for c in self.signatures if c.matches(ev, "")),
+                 tuple(c for c in self.triggers if c.matches(ev, "")))
+        if len(self.cache) >= MAX_CACHED:
+            self.cache.clear()
+        self.cache[raw] = found
+        return found
+
+
+class Context:
+    """One container: its logical agent, baseline sets (None: no ready profile), keys."""
+    __slots__ = ("agent", "ref", "sets", "pod", "container", "_serving")
+
+    def __init__(self, agent: str, ref: WorkloadRef, sets, pod: tuple, container: Hashable):
+        self.agent, self.ref, self.sets, self.pod, self.container = agent, ref, sets, pod, container
+        self._serving: dict[str, bool] = {}
+
+    def serves(self, host: str) -> bool:
+        """Whether the workload is the model host or MCP server an event names."""
+        found = self._serving.get(host)
+        if found is None:
+            found = self._serving[host] = names_itself(self.ref, host)
+        return found
+
+
+class Detector:
+    def __init__(self, rules: Iterable[Rule], profiles_by_agent: Mapping[str, Profile] | None = None, *,
+                 lateness: int = 60):
+        self.rules = tuple(r for r in rules if r.enabled)
+        self._plans = plans(self.rules)
+        self._baselines: dict[str, Baseline] = {}
+        self._contexts: dict[str, Context] = {}
+        self._by_identity: dict[tuple, Context] = {}
+        self._windows = Windows(lateness)
+        self.update_profiles(profiles_by_agent or {})
+
+    def update_profiles(self, profiles_by_agent: Mapping[str, Profile]) -> None:
+        """New or changed profiles (published, merged, accepted): their baselines from now on."""
+        for name, profile in profiles_by_agent.items():
+            self._baselines[name] = Baseline.of(profile)
+        self._contexts.clear()
+        self._by_identity.clear()
+
+    def observe(self, events: Iterable[E]) -> list[Alert]:
+        out: list[Alert] = []
+        plans, contexts = self._plans, self._contexts
+        for ev in events:
+            plan = plans.get(ev.kind)
+            if plan is None:
+                continue
+            raw = plan.key(ev)
+            entry = plan.cache.get(raw)
+            if entry is None:
+                entry = plan.entry(raw, ev)
+            check, host, signatures, triggers = entry
+            if check is None and not signatures and not triggers and not plan.always:
+                continue
+            cid = ev.workload.container_id
+            ctx = contexts.get(cid) if cid else None
+            if ctx is None:
+                ctx = self._context(ev)
+            if check is not None:
+                sets = ctx.sets
+                if sets is not None and check[1] not in sets[check[0]] and (host is None or not ctx.serves(host)):
+                    self._deviation(ev, ctx, plan, check, out)
+            for c in signatures:
+                self._raise(c, ev, ctx, None, out)
+            if plan.always:
+                agent = ctx.agent
+                for c in plan.per_event:
+                    if c.matches(ev, agent):
+                        self._raise(c, ev, ctx, None, out)
+                triggers = triggers + tuple(c for c in plan.per_event_triggers if c.matches(ev, agent))
+            if triggers:
+                self._trigger(ev, ctx, triggers, out)
+        return out
+
+    def _deviation(self, ev: E, ctx: Context, plan: Plan, check: tuple, out: list[Alert]) -> None:
+        for dimension in dimensions(check, ctx.sets):
+            for c in plan.by_dimension.get(dimension, ()):
+                if c.matches(ev, ctx.agent):
+                    self._raise(c, ev, ctx, describe(check), out)
+
+    def _raise(self, c: Compiled, ev: E, ctx: Context, detail: str | None, out: list[Alert]) -> None:
+        """A rule's condition holds for ev: alert, unless excepted or still waiting for its `after`."""
+        if c.excepted(ev, ctx.agent):
+            return
+        detail = detail or summary(ev)
+        after = c.rule.after
+        if after is None:
+            out.append(make_alert(c.rule, ctx.agent, detail, [ev]))
+            return
+        key, t = self._key(after.by, ev, ctx), ev.time.seconds * NS + ev.time.nanos
+        trigger = self._windows.candidate(c.index, after.within, key, t, ev, (ctx.agent, detail))
+        if trigger is not None:
+            out.append(make_alert(c.rule, ctx.agent, detail, [trigger.event, ev]))
+
+    def _trigger(self, ev: E, ctx: Context, triggers: tuple[Compiled, ...], out: list[Alert]) -> None:
+        t = ev.time.seconds * NS + ev.time.nanos
+        for c in triggers:
+            after = c.rule.after
+            for waiting in self._windows.trigger(c.index, after.within, self._key(after.by, ev, ctx), t, ev):
+                agent, detail = waiting.payload
+                out.append(make_alert(c.rule, agent, detail, [ev, waiting.event]))
+
+    @staticmethod
+    def _key(by: str, ev: E, ctx: Context) -> Hashable:
+        if by == "process":
+            return ctx.container, ev.process.pid
+        if by == "pod":
+            return ctx.pod
+        return ctx.agent or ctx.container
+
+    def _context(self, ev: E) -> Context:
+        w, node = ev.workload, ev.node
+        cid = w.container_id
+        identity = (node.cluster, w.namespace, w.pod, w.name, w.container)
+        if not cid and (found := self._by_identity.get(identity)) is not None:
+            return found
+        agent = logical_name(w.namespace, w.name, dict(w.labels)) if w.name else ""
+        base = self._baselines.get(agent) if agent else None
+        ctx = Context(agent, WorkloadRef(node.cluster, w.namespace, w.name), base.sets if base and base.ready else None,
+                      (node.cluster, w.namespace, w.pod or w.name), cid or identity)
+        store = self._contexts if cid else self._by_identity
+        if len(store) >= MAX_CONTEXTS:
+            store.clear()
+        store[cid or identity] = ctx
+        return ctx
+
+
+def plans(rules: tuple[Rule, ...]) -> dict[int, Plan]:
+    """One plan per event kind any rule reads."""
+    found: dict[int, Plan] = {}
+    for i, rule in enumerate(rules):
+        for kind in sorted(rule.events):
+            c = Compiled(i, rule, compile_match(rule.match, kind) if rule.match else True,
+                         tuple(compile_match(x.match, kind) for x in rule.exceptions))
+            if c.match is False:
+                continue
+            plan = found.setdefault(kind, Plan(kind))
+            if rule.kind == "baseline":
+                plan.by_dimension.setdefault(rule.dimension, []).append(c)
+            else:
+                (plan.signatures if _cacheable(rule.match) else plan.per_event).append(c)
+        for kind in sorted(rule.after.events if rule.after else ()):
+            c = Compiled(i, rule, compile_match(rule.after.match, kind) if rule.after.match else True)
+            if c.match is not False:
+                plan = found.setdefault(kind, Plan(kind))
+                (plan.triggers if _cacheable(rule.after.match) else plan.per_event_triggers).append(c)
+    for plan in found.values():
+        plan.key = _key_reader(plan)
+    return found
+
+
+def _cacheable(tree: dict | None) -> bool:
+    return all(not (f.context or f.volatile) for f in matching.fields_of(tree))
+
+
+def _key_reader(plan: Plan) -> Callable[[E], Hashable]:
+    """Reads the event fields a plan's cached answer depends on, as one hashable value."""
+    paths = set(PATHS.get(plan.kind, ())) if plan.by_dimension else set()
+    for c in plan.signatures:
+        paths.update(p for f in matching.fields_of(c.rule.match) for p in f.paths)
+    for c in plan.triggers:
+        paths.update(p for f in matching.fields_of(c.rule.after.match) for p in f.paths)
+    ordered = sorted(paths)
+    if not ordered:
+        return lambda ev: None
+    get = operator.attrgetter(*ordered)
+    repeated = [i for i, p in enumerate(ordered) if p in matching.REPEATED]
+    if not repeated:
+        return get
+    if len(ordered) == 1:
+        return lambda ev: tuple(get(ev))
+
+    def read(ev: E) -> tuple:
+        values = list(get(ev))
+        for i in repeated:
+            values[i] = tuple(values[i])
+        return tuple(values)
+    return read
