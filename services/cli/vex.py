@@ -120,18 +120,20 @@ def _read_profiles(name: str) -> list:
         raise CliError(f"{name}: cannot read: {e.strerror or e}") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise CliError(f"{name}: expected a weft profile as JSON; found invalid JSON ({e})") from None
+    raw = data
     if isinstance(data, dict) and isinstance(data.get("profile"), dict):
         data = data["profile"]
-    if isinstance(data, dict):
-        docs = [data] if "agent" in data else list(data.values())
-    else:
-        docs = data if isinstance(data, list) else []
+    if isinstance(data, dict) and "agent" not in data:
+        data = list(data.values())
+    docs = [data] if isinstance(data, dict) else data if isinstance(data, list) else []
+    if not docs or not all(isinstance(d, dict) and "agent" in d for d in docs):
+        from weft.posture.core.vex.formats import shape
+        raise CliError(f"{name}: expected a weft profile (as `weft profile show` prints it), a list of them "
+                       f"or a map of agent name to profile; found {shape(raw)}")
     try:
         profiles = [from_dict(d) for d in docs]
     except ValueError as e:
         raise CliError(f"{name}: {e}") from None
-    if not profiles:
-        raise CliError(f"{name}: expected a weft profile (as `weft profile show` prints it); found none")
     return profiles
 
 
@@ -171,7 +173,8 @@ def _print(result: dict, out) -> None:
     clusters = f" in {', '.join(o['clusters'])}" if o["clusters"] else ""
     print(f"{result['agent']}: {o['files_loaded']} files loaded{clusters} from {o['from']} to {o['to']} "
           f"(profile {o['profile_status']})", file=out)
-    for p in result["by_package"]:
+    order = {"reachable": 0, "undetermined": 1, "unreachable": 2}
+    for p in sorted(result["by_package"], key=lambda p: (order[p["state"]], p["name"].lower(), p["purl"])):
         e = p["evidence"]
         seen = f"  {e['path']} ({e['how']} {e['first_seen']})" if e else ""
         print(f"  {p['state']:<12} {p['name']} {p['version']}  {', '.join(p['vulnerabilities'])}{seen}", file=out)

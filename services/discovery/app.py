@@ -16,7 +16,8 @@ from weft.discovery.api import add_observe_routes
 from weft.discovery.gateway import Gateway
 from weft.discovery.observing import Observing, declared, observer_for
 from weft.discovery.sessions import Registry
-from weft.v1 import sensor_pb2_grpc
+from weft.discovery.inventory_service import InventoryService
+from weft.v1 import inventory_pb2_grpc, sensor_pb2_grpc
 
 log = logging.getLogger(__name__)
 GRPC_MAX_MESSAGE = 16 * 1024 * 1024
@@ -60,6 +61,7 @@ class Discovery(Stage):
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", GRPC_MAX_MESSAGE),
                                           ("grpc.max_send_message_length", GRPC_MAX_MESSAGE)])
         sensor_pb2_grpc.add_SensorGatewayServicer_to_server(Gateway(self.js, self.sensors), server)
+        inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryService(self.observing), server)
         addr = f"{self.config.grpc_host}:{self.config.grpc_port}"
         self.grpc_port = (server.add_secure_port(addr, self._credentials()) if self.config.tls_cert
                           else server.add_insecure_port(addr))

@@ -26,7 +26,7 @@ from typing import Callable, Hashable, Iterable, Mapping
 from weft.detect.core import matching
 from weft.detect.core.alerts import Alert, make_alert, summary
 from weft.detect.core.baseline import PATHS, Baseline, behaviour, describe, dimensions
-from weft.detect.core.matching import E, Predicate, compile_match
+from weft.detect.core.matching import E, Predicate, compile_match, prune
 from weft.detect.core.rulefile import Rule
 from weft.detect.core.sequences import NS, Windows
 from weft.discovery.core.agents import WorkloadRef, logical_name, names_itself
@@ -41,8 +41,12 @@ class Compiled:
     """One rule compiled for one event kind (as the rule itself, or as its `after` trigger)."""
     index: int
     rule: Rule
-    match: Predicate | bool
+    tree: dict | bool                  # the condition pruned for this kind (matching.prune)
     exceptions: tuple[Predicate | bool, ...] = ()
+    match: Predicate | bool = field(init=False)
+
+    def __post_init__(self):
+        self.match = self.tree if isinstance(self.tree, bool) else matching.compile_tree(self.tree)
 
     def matches(self, ev: E, agent: str) -> bool:
         return self.match is True or self.match(ev, agent)
@@ -204,36 +208,34 @@ def plans(rules: tuple[Rule, ...]) -> dict[int, Plan]:
     found: dict[int, Plan] = {}
     for i, rule in enumerate(rules):
         for kind in sorted(rule.events):
-            c = Compiled(i, rule, compile_match(rule.match, kind) if rule.match else True,
+            c = Compiled(i, rule, prune(rule.match, kind) if rule.match else True,
                          tuple(compile_match(x.match, kind) for x in rule.exceptions))
-            if c.match is False:
+            if c.tree is False:
                 continue
             plan = found.setdefault(kind, Plan(kind))
             if rule.kind == "baseline":
                 plan.by_dimension.setdefault(rule.dimension, []).append(c)
             else:
-                (plan.signatures if _cacheable(rule.match) else plan.per_event).append(c)
+                (plan.signatures if _cacheable(c.tree) else plan.per_event).append(c)
         for kind in sorted(rule.after.events if rule.after else ()):
-            c = Compiled(i, rule, compile_match(rule.after.match, kind) if rule.after.match else True)
-            if c.match is not False:
+            c = Compiled(i, rule, prune(rule.after.match, kind) if rule.after.match else True)
+            if c.tree is not False:
                 plan = found.setdefault(kind, Plan(kind))
-                (plan.triggers if _cacheable(rule.after.match) else plan.per_event_triggers).append(c)
+                (plan.triggers if _cacheable(c.tree) else plan.per_event_triggers).append(c)
     for plan in found.values():
         plan.key = _key_reader(plan)
     return found
 
 
-def _cacheable(tree: dict | None) -> bool:
+def _cacheable(tree: dict | bool) -> bool:
     return all(not (f.context or f.volatile) for f in matching.fields_of(tree))
 
 
 def _key_reader(plan: Plan) -> Callable[[E], Hashable]:
     """Reads the event fields a plan's cached answer depends on, as one hashable value."""
     paths = set(PATHS.get(plan.kind, ())) if plan.by_dimension else set()
-    for c in plan.signatures:
-        paths.update(p for f in matching.fields_of(c.rule.match) for p in f.paths)
-    for c in plan.triggers:
-        paths.update(p for f in matching.fields_of(c.rule.after.match) for p in f.paths)
+    for c in plan.signatures + plan.triggers:
+        paths.update(p for f in matching.fields_of(c.tree) for p in f.paths)
     ordered = sorted(paths)
     if not ordered:
         return lambda ev: None

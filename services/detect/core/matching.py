@@ -13,7 +13,8 @@ agent), `workload.labels.<key>` and a few derived ones (process.name, process.cm
 network.dst_name: the profile's egress name, and *.hostname: host_of the name). No eval.
 
 A predicate takes (event, agent name). Compiled for one event kind, a leaf on a field that
-kind never carries is False, and the tree folds to a constant where it can.
+kind never carries is False, a leaf on `kind` is decided, and the tree folds to a constant
+where it can (`prune`): a rule over several kinds costs each kind only its own part.
 """
 from __future__ import annotations
 
@@ -197,36 +198,54 @@ def _is(value: object, type_: type) -> bool:
     return isinstance(value, type_) and not isinstance(value, bool)
 
 
-def compile_match(node: dict, kind: int) -> Predicate | bool:
-    """A checked condition as a predicate for events of one kind, or a constant."""
+def prune(node: dict, kind: int) -> dict | bool:
+    """A checked condition for events of one kind: leaves on fields the kind never carries
+    are False, a leaf on `kind` is decided, and the tree folds to a constant where it can."""
     if "field" in node:
-        return _compile_leaf(node, kind)
+        f = field(node["field"])
+        if f.kinds is not None and kind not in f.kinds:
+            return False
+        if f.name == "kind":
+            op = next(k for k in OPERATORS if k in node)
+            return _test(op, node[op], node.get("ignore_case", False))(E.Kind.Name(kind))
+        return node
     if "not" in node:
-        inner = compile_match(node["not"], kind)
-        return (not inner) if isinstance(inner, bool) else (lambda ev, agent: not inner(ev, agent))
-    every = "all" in node
-    parts = [compile_match(c, kind) for c in node["all" if every else "any"]]
+        inner = prune(node["not"], kind)
+        return (not inner) if isinstance(inner, bool) else {"not": inner}
+    head = "all" if "all" in node else "any"
+    every = head == "all"
+    parts = [prune(c, kind) for c in node[head]]
     if (not every) in parts:                       # any(…, True) / all(…, False)
         return not every
-    preds = [p for p in parts if not isinstance(p, bool)]
-    if not preds:
+    kept = [p for p in parts if not isinstance(p, bool)]
+    if not kept:
         return every
-    if len(preds) == 1:
-        return preds[0]
+    return kept[0] if len(kept) == 1 else {head: kept}
+
+
+def compile_match(node: dict, kind: int) -> Predicate | bool:
+    """A checked condition as a predicate for events of one kind, or a constant."""
+    tree = prune(node, kind)
+    return tree if isinstance(tree, bool) else compile_tree(tree)
+
+
+def compile_tree(node: dict) -> Predicate:
+    """A pruned condition as a predicate."""
+    if "field" in node:
+        f = field(node["field"])
+        op = next(k for k in OPERATORS if k in node)
+        test, read = _test(op, node[op], node.get("ignore_case", False)), f.read
+        if f.many:
+            return lambda ev, agent: any(test(v) for v in read(ev, agent))
+        return lambda ev, agent: test(read(ev, agent))
+    if "not" in node:
+        inner = compile_tree(node["not"])
+        return lambda ev, agent: not inner(ev, agent)
+    every = "all" in node
+    preds = [compile_tree(c) for c in node["all" if every else "any"]]
     if every:
         return lambda ev, agent: all(p(ev, agent) for p in preds)
     return lambda ev, agent: any(p(ev, agent) for p in preds)
-
-
-def _compile_leaf(node: dict, kind: int) -> Predicate | bool:
-    f = field(node["field"])
-    if f.kinds is not None and kind not in f.kinds:
-        return False
-    op = next(k for k in OPERATORS if k in node)
-    test, read = _test(op, node[op], node.get("ignore_case", False)), f.read
-    if f.many:
-        return lambda ev, agent: any(test(v) for v in read(ev, agent))
-    return lambda ev, agent: test(read(ev, agent))
 
 
 def _test(op: str, value, nocase: bool) -> Callable[[object], bool]:
@@ -257,6 +276,6 @@ def _test(op: str, value, nocase: bool) -> Callable[[object], bool]:
     return lambda v: any(x in fold(v) for x in values)   # contains
 
 
-def fields_of(node: dict | None) -> list[Field]:
-    """The fields a checked condition reads."""
-    return [field(leaf["field"]) for leaf in leaves(node)] if node else []
+def fields_of(node: dict | bool | None) -> list[Field]:
+    """The fields a checked (or pruned) condition reads."""
+    return [field(leaf["field"]) for leaf in leaves(node)] if isinstance(node, dict) else []

@@ -11,7 +11,7 @@ from weft.discovery.core.aibom_packages import Package, command_package, package
 from weft.discovery.core.classify import Discovered
 from weft.discovery.core.fingerprints import Catalogue
 from weft.discovery.core.graph_model import MODEL, Edge, Graph, Node, node_id
-from weft.discovery.core.graph_observations import split_address
+from weft.discovery.core.graph_observations import is_local, split_address
 from weft.discovery.core.graph_resolve import workload_key
 from weft.discovery.core.profiles import Profile
 
@@ -138,9 +138,10 @@ class Parts:
             server.tools |= tools.get(callee.name, set())
             return ref
         if callee.kind == MODEL:
-            hosts = sorted({split_address(e)[0] for e in edge.endpoints}) or [callee.provider]
-            ref = f"service/api/{hosts[0]}"
-            service = self.services.setdefault(ref, Service(hosts[0], "external", MODEL, callee.provider))
+            host = min({split_address(e)[0] for e in edge.endpoints}, default=callee.provider)
+            zone = caller.cluster if is_local(host) else "external"      # a model sidecar stays in its cluster
+            ref = f"service/api/{host}" if zone == "external" else f"service/api/{zone}/{host}"
+            service = self.services.setdefault(ref, Service(host, zone, MODEL, callee.provider))
             service.models.add(model_ref(callee.provider, callee.name.removeprefix(f"{callee.provider}/")))
         else:
             ref = f"service/{callee.id}"

@@ -12,8 +12,8 @@ In order, the first that answers:
   (`egress_ip`) or from the caller's own address (`address`), nearest in time and no more
   than MATCH_WINDOW seconds away; split per sampled time when several could have;
 - otherwise: for an LLM request, the model it asked for (`llm_request`); for anything
-  else the address, as an `endpoint` of the cluster owning it or an `external` one
-  (`unmatched`).
+  else the address or name, as an `endpoint` of the cluster owning it (or named in it)
+  or an `external` one (`unmatched`).
 """
 from __future__ import annotations
 

@@ -30,10 +30,14 @@ class DeployedError(Exception):
     """A deployed file that cannot be read; the message names it."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Place:
     provider: str  # aws, azure, gcp, or kubernetes
     cluster: str | None = None  # None: the cloud account or project, or a cluster the files do not name
+
+    @property
+    def order(self) -> tuple[str, str]:
+        return self.provider, self.cluster or ""
 
     def __str__(self) -> str:
         return f"{self.cluster} ({self.provider})" if self.cluster else self.provider

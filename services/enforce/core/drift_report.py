@@ -29,7 +29,7 @@ class _Absent:
 ABSENT: Any = _Absent()
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Difference:
     place: Place
     resource: str
@@ -37,10 +37,14 @@ class Difference:
     kind: Kind
     target: str
     file: str | None = None  # file#document it was deployed in (None: nothing deployed)
-    deployed: Any = field(default=ABSENT, compare=False)
-    expected: Any = field(default=ABSENT, compare=False)  # what weft compiles there
+    deployed: Any = ABSENT
+    expected: Any = ABSENT  # what weft compiles there
     intent: tuple[str, ...] = ()  # the intent fields concerned
     examples: tuple[str, ...] = ()  # questions whose answer shows it
+
+    @property
+    def order(self) -> tuple:
+        return (*self.place.order, self.resource, self.path, self.kind, self.target, self.file or "")
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {"kind": self.kind, "provider": self.place.provider, "cluster": self.place.cluster,
@@ -50,22 +54,26 @@ class Difference:
         return {**out, "intent": list(self.intent), "examples": list(self.examples)}
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Across:
     """An intent item (or a deployed value, when `intent` is "") the deployed documents of
     several places answer differently."""
     intent: str
     allowed: tuple[Place, ...]
     refused: tuple[Place, ...]
-    item: str = field(default="", compare=False)
-    examples: tuple[str, ...] = field(default=(), compare=False)
+    item: str = ""
+    examples: tuple[str, ...] = ()
+
+    @property
+    def order(self) -> tuple:
+        return self.intent, [p.order for p in self.allowed], [p.order for p in self.refused]
 
     def to_json(self) -> dict:
         return {"intent": self.intent, "item": self.item, "allowedAt": [_place(p) for p in self.allowed],
                 "refusedAt": [_place(p) for p in self.refused], "examples": list(self.examples)}
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Checked:
     place: Place
     target: str
@@ -90,10 +98,10 @@ class DriftReport:
     def to_json(self) -> dict:
         return {"apiVersion": sensorpolicy.API_VERSION, "kind": KIND, "policy": self.policy, "source": self.source,
                 "deployed": self.deployed, "drift": self.drift,
-                "differences": [d.to_json() for d in sorted(self.differences)],
-                "across": [a.to_json() for a in sorted(self.across)],
+                "differences": [d.to_json() for d in sorted(self.differences, key=lambda d: d.order)],
+                "across": [a.to_json() for a in sorted(self.across, key=lambda a: a.order)],
                 "checked": [{**_place(c.place), "target": c.target, "resources": c.resources,
-                             "questions": c.questions} for c in sorted(self.checked)],
+                             "questions": c.questions} for c in sorted(self.checked, key=lambda c: (*c.place.order, c.target))],
                 "ignored": [{"file": i.file, "document": i.index, "reason": i.reason}
                             for i in sorted(self.ignored, key=lambda i: (i.file, i.index))]}
 

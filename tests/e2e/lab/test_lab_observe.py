@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cyclonedx_schema import errors, validator
 from lab_support import lab_exec, wait_for, weft, why_not
@@ -83,6 +84,9 @@ def test_one_agent_across_clusters_its_graph_and_its_aibom(fleet, tmp_path):
     assert {t for _, t in tools} >= {"lookup_order", "put_object"}
     servers = {s for s, _ in tools}
     assert {f"{ORDERS}:8080/mcp", f"{STORAGE}:8080/mcp", "weft.lab.workloads.orders_mcp"} <= servers
+
+    kubescape = list(yaml.safe_load_all(weft(env, "profile", "show", "support-bot", "--format", "kubescape").stdout))
+    assert {d["kind"] for d in kubescape} == {"ApplicationProfile", "NetworkNeighborhood"}
 
     graph = json.loads(weft(env, "graph").stdout)
     nodes = {n["id"]: n for n in graph["nodes"]}

@@ -8,14 +8,16 @@ import json
 from pathlib import Path
 
 import aiohttp
+import grpc
 import nats
 import pytest
 
+from cyclonedx_schema import errors, validator
 from weft.cli.offline import Options, analyze
 from weft.common import bus, codec, subjects
 from weft.discovery.app import build_app
 from weft.discovery.config import DiscoveryConfig
-from weft.v1 import event_pb2, inventory_pb2
+from weft.v1 import event_pb2, inventory_pb2, inventory_pb2_grpc
 
 T0 = 1_780_000_000
 PROVIDERS = {"eks": "AWS", "aks": "AZURE", "gke": "GCP"}
@@ -104,6 +106,26 @@ async def test_one_agent_across_clusters_published_kept_and_accepted(config, nat
         assert status == 200 and found["profile"]["status"] == "learning"
         status, missing = await get(stage.http_port, "/v1/agents/nobody")
         assert status == 404 and "agents/support-bot" in missing["error"]
+
+        # The same over gRPC, on the gateway's port.
+        async with grpc.aio.insecure_channel(stage.gateway) as channel:
+            rpc = inventory_pb2_grpc.InventoryServiceStub(channel)
+            listed = await rpc.ListAgents(inventory_pb2.ListAgentsRequest(kind="agent"))
+            assert [e.name for e in listed.entries] == ["agents/support-bot"]
+            got = await rpc.GetProfile(inventory_pb2.AgentRequest(ref="support-bot"))
+            assert got.name == "agents/support-bot" and json.loads(got.document_json)["models"]
+            with pytest.raises(grpc.aio.AioRpcError) as missing_rpc:
+                await rpc.GetProfile(inventory_pb2.AgentRequest(ref="nobody"))
+            assert missing_rpc.value.code() == grpc.StatusCode.NOT_FOUND
+            dot = await rpc.GetGraph(inventory_pb2.GraphRequest(format="dot"))
+            assert dot.text.startswith("digraph")
+
+        # The graph and the AI-BOM over HTTP.
+        status, graph = await get(stage.http_port, "/v1/graph")
+        assert status == 200 and "agents/support-bot" in {n["name"] for n in graph["nodes"]}
+        status, bom = await get(stage.http_port, "/v1/aibom?agent=support-bot")
+        assert status == 200 and bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.6"
+        assert errors(validator(), bom) == []
         await nc.close()
     finally:
         await stage.stop()

@@ -155,7 +155,7 @@ def test_a_fleet_service_name_whose_workload_was_never_seen_is_an_endpoint_of_it
     agent, other = Actor("eks", "agents", "agent"), Actor("aks", "tools", "other")
     graph = snapshot([other.exec(0, "python3", "x.py"), other.accept(0, 22, peer=AKS),
                       agent.mcp(1, "records-mcp.tools.svc.aks.lab:8080/mcp", "read", side="client")])
-    assert edges(graph) == {("agents/agent@eks", "records-mcp.tools.svc.aks.lab:8080/mcp@aks", "mcp", 1, True)}
+    assert edges(graph) == {("agents/agent@eks", "records-mcp.tools.svc.aks.lab@aks", "mcp", 1, True)}
 
 
 def test_an_address_nobody_in_the_fleet_owns_is_an_external_endpoint():

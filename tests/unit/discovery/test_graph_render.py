@@ -4,6 +4,7 @@ self-contained HTML page the discovery service serves."""
 import html
 import json
 import re
+from xml.etree import ElementTree
 
 import pytest
 from observe_events import cross_cloud_fleet
@@ -104,10 +105,18 @@ def test_the_page_draws_every_node_and_edge_and_fetches_nothing(fleet):
     assert sorted(drawn) == sorted((e.source, e.target, "edge cross" if e.cross_provider else "edge")
                                    for e in fleet.edges)
     assert "<script" not in page and re.findall(r"https?://[^\s\"']+", page) == ["http://www.w3.org/2000/svg"]
+    assert len(svg_of(page).findall("{http://www.w3.org/2000/svg}g")) == len(fleet.nodes) + len(fleet.edges)
+
+
+def svg_of(page: str) -> ElementTree.Element:
+    """The drawing, parsed as XML: it must be well-formed whatever the names."""
+    return ElementTree.fromstring(page[page.index("<svg"):page.index("</svg>") + len("</svg>")])
 
 
 def test_the_page_escapes_what_callers_named():
     page = render_page(GRAPH)
+    texts = [t.text for t in svg_of(page).iter("{http://www.w3.org/2000/svg}title")]
+    assert any(t.startswith(ODD) for t in texts)                  # the whole name, in the tooltip
     assert html.escape("gpt \"x\"]; click A | #1 <b>end</b>") in page
     assert "<b>end</b>" not in page
     assert page.count('class="edge cross"') == 2
