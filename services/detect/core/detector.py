@@ -102,7 +102,7 @@ class Detector:
     def __init__(self, rules: Iterable[Rule], profiles_by_agent: Mapping[str, Profile] | None = None, *,
                  lateness: int = 60):
         self.rules = tuple(r for r in rules if r.enabled)
-        self._plans = plans(self.rules)
+        self.plans = plans(self.rules)            # event kind -> Plan: the compiled dispatch table
         self._baselines: dict[str, Baseline] = {}
         self._contexts: dict[str, Context] = {}
         self._by_identity: dict[tuple, Context] = {}
@@ -118,7 +118,7 @@ class Detector:
 
     def observe(self, events: Iterable[E]) -> list[Alert]:
         out: list[Alert] = []
-        plans, contexts = self._plans, self._contexts
+        plans, contexts = self.plans, self._contexts
         for ev in events:
             plan = plans.get(ev.kind)
             if plan is None:

@@ -19,7 +19,7 @@ from typing import Iterable
 
 from weft.discovery.core.agents import (DECLARED_LABEL, WorkloadRef, agent_id, host_of, logical_name, named_workload,
                                         names_itself)
-from weft.discovery.core.evidence import (MIN_CONFIDENCE, NONE, PRECEDENCE, Classification,  # noqa: F401
+from weft.discovery.core.evidence import (MAX_VALUE, MIN_CONFIDENCE, NONE, PRECEDENCE, Classification,  # noqa: F401
                                           Evidence, decide, evidence_of, keep, merge_evidence)
 from weft.discovery.core.fingerprints import Catalogue
 from weft.discovery.core.profiles import DEFAULT_WINDOW, Deviation, LearningWindow, Profile, merge, normalise_path
@@ -145,7 +145,7 @@ class Observer:
                     self._llm(st, raw, t, found)
             elif k == MCP:
                 m = ev.mcp
-                raw = (m.server, m.tool)
+                raw = (m.server, m.tool, m.side, m.transport)
                 prev = st.mcp.get(raw)
                 if prev is None or t < prev:
                     self._mcp(st, raw, t, found)
@@ -251,10 +251,15 @@ class Observer:
         self._learn(st, "model", (provider, h, model), t, found)
 
     def _mcp(self, st: _Workload, raw: tuple, t: int, found: list) -> None:
+        """The sensor says which end it saw (`side`); without it, a server the event names
+        as the workload itself is this end. A stdio server's receipt is the agent's own
+        child speaking: the client side of the same call is what counts."""
         st.mcp[raw] = t
-        server, tool = raw
+        server, tool, side, transport = raw
+        if side == "server" and transport == "stdio":
+            return
         h = host_of(server)
-        if h and names_itself(st.ref, h):
+        if side == "server" or (not side and h and names_itself(st.ref, h)):
             self._hits(st, "traffic", "mcp_server", t, tool or server)
             return
         self._hits(st, "traffic", "mcp_client", t, server)

@@ -4,13 +4,12 @@ it runs (components) and calls (services with endpoints and trust boundaries), a
 runtime evidence; the same document, serial number included, for the same events."""
 import json
 import random
-from pathlib import Path
 
 import pytest
+import cyclonedx_schema
+from cyclonedx_schema import errors
 from jsonschema import Draft7Validator
 from observe_events import cross_cloud_fleet, langchain_agent
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
 
 from weft.discovery.core.agents import AgentLookupError, agent_id
 from weft.discovery.core.aibom import agent_bom, endpoint_url, fleet_bom, render_bom
@@ -19,7 +18,6 @@ from weft.discovery.core.classify import Observer
 from weft.discovery.core.fingerprints import Catalogue, load_catalogue
 from weft.discovery.core.graph import ExecutionGraph
 
-SCHEMAS = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "schemas" / "cyclonedx"
 CATALOGUE = Catalogue(load_catalogue())
 AGENT = "agents/agent"
 SITE = "/usr/local/lib/python3.12/site-packages"
@@ -27,17 +25,7 @@ SITE = "/usr/local/lib/python3.12/site-packages"
 
 @pytest.fixture(scope="module")
 def validator() -> Draft7Validator:
-    if not SCHEMAS.exists():
-        pytest.fail(f"CycloneDX schemas not found at {SCHEMAS}")
-    docs = [json.loads((SCHEMAS / f).read_text()) for f in ("bom-1.6.schema.json", "spdx.schema.json",
-                                                             "jsf-0.82.schema.json")]
-    registry = Registry().with_resources((d["$id"], Resource.from_contents(d, default_specification=DRAFT7))
-                                         for d in docs)
-    return Draft7Validator(docs[0], registry=registry, format_checker=Draft7Validator.FORMAT_CHECKER)
-
-
-def errors(validator: Draft7Validator, bom: dict) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(bom)]
+    return cyclonedx_schema.validator()
 
 
 def fleet_events() -> list:

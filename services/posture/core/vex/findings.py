@@ -40,6 +40,7 @@ class Finding:
     aliases: tuple[str, ...] = ()       # other ids of the same vulnerability
     fix_versions: tuple[str, ...] = ()
     where: str = ""                     # file#pointer of the record it was read from
+    advice: str = ""                    # the report's own recommendation, when it gives one
 
 
 @dataclass

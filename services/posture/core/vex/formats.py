@@ -42,11 +42,12 @@ class Reader:
         seen = "nothing" if found is None else shape(found) if isinstance(found, (dict, list)) else repr(found)
         self.report.errors.append(ParseError(self.report.file, None, None, pointer(*tokens), expected, seen))
 
-    def add(self, vulnerability: str, pkg: Package, tokens: tuple, aliases=(), fixes=()) -> None:
+    def add(self, vulnerability: str, pkg: Package, tokens: tuple, aliases=(), fixes=(), advice: object = "") -> None:
         ids = tuple(sorted({a for a in aliases if isinstance(a, str) and a and a != vulnerability}))
         fixed = tuple(dict.fromkeys(f for f in fixes if isinstance(f, str) and f))
         where = f"{self.report.file}#{pointer(*tokens)}"
-        self.report.findings.append(Finding(vulnerability, pkg, ids, fixed, where))
+        text = advice.strip() if isinstance(advice, str) else ""
+        self.report.findings.append(Finding(vulnerability, pkg, ids, fixed, where, text))
 
 
 def cyclonedx(doc: dict, r: Reader) -> None:
@@ -70,7 +71,7 @@ def cyclonedx(doc: dict, r: Reader) -> None:
             component = components.get(ref)
             if component is None:
                 raise Broken((*at, "ref"), "the bom-ref of a component in this BOM", ref)
-            r.add(vid, _component(component, at), at, aliases, fixes)
+            r.add(vid, _component(component, at), at, aliases, fixes, v.get("recommendation"))
         r.each(affects, (*tokens, "affects"), affected, "affects[]: the components the vulnerability affects")
     r.each(doc.get("vulnerabilities"), ("vulnerabilities",), vulnerability,
            "vulnerabilities[] (a CycloneDX SBOM without it names no vulnerability)")

@@ -58,7 +58,10 @@ def statement(f: Finding, v: Verdict, o: Observation, product: str = "") -> dict
 def _action(f: Finding, o: Observation) -> str:
     pkg: Package = f.package
     if f.fix_versions:
-        return f"Update {pkg.name} from {pkg.version or 'this version'} to a fixed version ({', '.join(f.fix_versions)})."
+        since = f" from {pkg.version}" if pkg.version else ""
+        return f"Update {pkg.name}{since} to a fixed version ({', '.join(f.fix_versions)})."
+    if f.advice:
+        return f"The report recommends: {f.advice}"
     return f"No fixed version of {pkg.name} is known: remove it, or keep {o.agent} from loading it, until one is."
 
 
