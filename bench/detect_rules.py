@@ -107,14 +107,15 @@ def event(a: Agent, n: int, t: int, kind: int, payload: dict, pid: int = 4000) -
 
 
 def learning_events(agents: list[Agent]) -> list[E]:
-    """Every agent shows each of its behaviours once in the learning hour, then one more event after it."""
+    """Every agent shows each of its behaviours once in its first learning hour; one more
+    event an hour later moves the clock past every agent's window, so all are ready."""
     out, n = [], 0
     for a in agents:
         for j, (kind, _, payload) in enumerate(a.known):
-            out.append(event(a, n, T0 + (a.i + j * 97) % (LEARN - 100), kind, payload))
+            out.append(event(a, n, T0 + a.i % 600 + j * 60, kind, payload))
             n += 1
     out.sort(key=lambda ev: ev.time.seconds)
-    out.append(event(agents[0], n, T0 + LEARN + 60, E.PROCESS_EXIT, {"exit": pb.Exit(code=0)}))
+    out.append(event(agents[0], n, T0 + 2 * LEARN, E.PROCESS_EXIT, {"exit": pb.Exit(code=0)}))
     return out
 
 
@@ -134,7 +135,8 @@ def attack(a: Agent, n: int, t: int, rnd: random.Random) -> list[E]:
         tools = f"http://tools-{a.i % 50}.tools.svc:8080/mcp"
         return [event(a, n, t, E.MCP_CALL, {"mcp": pb.Mcp(transport="http", server=tools, method="tools/call",
                                                            tool="export_all", side="client")})]
-    return [event(a, n, t, E.LLM_RESPONSE, {"llm": pb.Llm(provider="openai", host="api.openai.com", model="gpt-4o")}),
+    llm = next((p["llm"] for k, _, p in a.known if k == E.LLM_RESPONSE), pb.Llm(provider="openai", host="api.openai.com"))
+    return [event(a, n, t, E.LLM_RESPONSE, {"llm": llm}),
             event(a, n + 1, t + 2, E.FILE_OPEN, {"file": pb.File(path=TOKEN, flags=["O_RDONLY"])}, pid=4001)]
 
 
@@ -144,7 +146,7 @@ def detection_events(agents: list[Agent], n: int, seed: int = 2) -> list[E]:
     out: list[E] = []
     while len(out) < n:
         a = agents[rnd.randrange(len(agents))]
-        t = T0 + LEARN + 120 + len(out) * SPAN // n
+        t = T0 + 2 * LEARN + 60 + len(out) * SPAN // n
         if rnd.random() < DEVIATION_RATE:
             out += attack(a, len(out), t, rnd)
             continue

@@ -22,6 +22,7 @@ COMMANDS = [
     ("graph", "weft.cli.graph", "the cross-cloud execution graph: json, dot or mermaid"),
     ("aibom", "weft.cli.aibom", "an agent's AI-BOM (CycloneDX 1.6), or the fleet's"),
     ("policy", "weft.cli.policy", "AgentPolicy intents: validate, compile to every provider's primitives"),
+    ("drift", "weft.cli.drift", "compare deployed policies with an intent and across providers"),
     ("analyze", "weft.cli.analyze", "run the stages' logic offline over files: inventory, findings, alerts"),
     ("vex", "weft.cli.vex", "mark vulnerable packages reachable or not from runtime behaviour; write OpenVEX"),
 ]

@@ -16,6 +16,7 @@ examples:
   weft policy compile examples/policies/support-agent.yaml --target all --out out/support-agent
   weft policy compile agent.yaml --target cilium,seccomp,sensor --out out/
   weft policy check examples/policies/support-agent.yaml --dir out/support-agent
+  weft policy suggest support-bot --out support-bot.yaml   from a running weft's profile
 
 An intent selects one agent (namespace, workload or podLabels, serviceAccount, clusters)
 and lists what it may do: egress (fqdns: api.example.com, *.example.com for one label
@@ -44,6 +45,14 @@ def register(p: argparse.ArgumentParser) -> None:
     k.add_argument("--dir", required=True, type=Path, metavar="DIR", help="where `weft policy compile` wrote")
     k.add_argument("--json", action="store_true")
     k.set_defaults(func=run_check)
+    g = sub.add_parser("suggest", help="write an intent from an agent's behaviour profile: what it did, nothing more")
+    g.add_argument("agent", metavar="AGENT", help="name, short name or id (as `weft agents` shows)")
+    g.add_argument("--mode", choices=["observe", "audit", "enforce"], default="audit",
+                   help="the mode to start in (default audit: report would-be blocks first)")
+    g.add_argument("--name", default="", help="the policy's name (default: the workload's)")
+    g.add_argument("--out", help="write the YAML here instead of standard output")
+    g.add_argument("--data-dir", default=None, help=argparse.SUPPRESS)
+    g.set_defaults(func=_suggest)
 
 
 def _targets_help() -> str:
@@ -174,3 +183,29 @@ def _report_text(r) -> str:
 def _report_json(r) -> dict:
     return {"target": r.target, "ok": r.ok, "asked": r.asked, "error": r.error,
             "disagreements": [str(d) for d in r.disagreements], "explained": [str(d) for d in r.explained]}
+
+
+def _suggest(args) -> int:
+    """`weft policy suggest AGENT`: the intent the agent's profile supports, as YAML."""
+    import yaml
+    from weft.cli import api
+    from weft.enforce.core import validation
+    from weft.enforce.core.suggest import suggest
+    found = api.call(f"/v1/agents/{api.quote(args.agent)}", data_dir=args.data_dir)
+    profile = found.get("profile")
+    if not profile:
+        raise CliError(f"{args.agent}: no behaviour profile yet (no events from it)", code=3)
+    intent = suggest(profile, mode=args.mode, name=args.name or "")
+    validation.parse(intent, f"suggestion for {profile['agent']}")   # what we write must load back
+    header = (f"# Suggested by `weft policy suggest` from the {profile['status']} profile of {profile['agent']}\n"
+              f"# ({profile['id']}): what it was seen to do, nothing more. Review, then\n"
+              f"#   weft policy compile FILE --target all --out DIR\n")
+    if profile["status"] != "ready":
+        header += "# WARNING: the profile is still learning: behaviour not seen yet is not allowed here.\n"
+    text = header + yaml.safe_dump(intent, sort_keys=False)
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0

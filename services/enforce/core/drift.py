@@ -55,7 +55,7 @@ def detect(policy: ir.Policy, compiled: list[TargetResult], deployed: list[Deplo
                        _across(policy, answers, intent), sorted(ignored, key=lambda i: (i.file, i.index)), checked)
 
 
-# --- where each compiled resource is expected, and which deployed one it is
+# --- compiled resources paired with deployed ones, per target and place
 
 @dataclass(frozen=True)
 class Change:
@@ -120,13 +120,12 @@ def _groups(policy: ir.Policy, results: dict[str, TargetResult], deployed: list[
 
 
 def _expected_places(policy: ir.Policy, target: str, by_cluster: bool) -> list[Place]:
-    """Cloud documents at their cloud; Kubernetes objects on every selected cluster of their
-    provider when the deployed files are laid out by cluster, else once."""
+    """Cloud documents at their cloud; Kubernetes objects on every selected cluster (of their
+    provider, for a provider's own kind) when the deployed files are laid out by cluster,
+    else once, as the compiler emits them."""
     cloud, in_cluster = recognise.placement(target)
     if not in_cluster:
         return [Place(cloud)]
-    if cloud and policy.clusters and not policy.clusters_of(cloud):
-        return []
     if by_cluster and policy.clusters:
         return [Place(c.provider, c.name) for c in policy.clusters if cloud in (None, c.provider)]
     return [Place(cloud or recognise.KUBERNETES)]

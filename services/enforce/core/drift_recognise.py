@@ -3,20 +3,27 @@ targets' own formats and any layout, each recognised as a target by its content
 (Kubernetes objects by the apiVersion group and kind their compiler declares; cloud
 documents by the keys only their format has), cleaned of what the server adds, named the
 way its provider names the resource, and placed: Kubernetes objects at the cluster a
-directory or file of their path is named after, cloud documents at their cloud."""
+directory or file of their path is named after, cloud documents at their cloud. And the
+values in them recognised the way the intent reads its own (a name, an address block, a
+path, a port, an action), to ask what each deployed value allows."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 import yaml
 
 from weft.enforce.compilers import aws_common, azure_common
 from weft.enforce.compilers.azure_role import AzureRoleCompiler
 from weft.enforce.compilers.base import load_all
-from weft.enforce.core import compilation, ir, sensorpolicy
+from weft.enforce.core import compilation, ir, nearmiss, sensorpolicy
+from weft.enforce.core import intent as syntax
+from weft.enforce.core.questions import Case, Syscall
 
 SUFFIXES = (".yaml", ".yml", ".json")
 KUBERNETES = "kubernetes"  # the provider of a cluster the files do not name
@@ -24,6 +31,7 @@ KUBERNETES = "kubernetes"  # the provider of a cluster the files do not name
 SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 CLOUD_OF_SCHEMA = {"aws": "aws", "eks": "aws", "azure": "azure", "gcp": "gcp", "gke": "gcp"}
+PROBE = "deployed:"  # the origin of a question about a deployed value: deployed:<value>
 
 
 class DeployedError(Exception):
@@ -78,7 +86,11 @@ def read_dir(root: Path) -> list[tuple[str, list]]:
     return found
 
 
-def recognise(files: list[tuple[str, list]], policy: ir.Policy) -> tuple[list[Deployed], list[Ignored]]:
+def recognise(files: list[tuple[str, list]], policy: ir.Policy,
+              targets: Iterable[str] | None = None) -> tuple[list[Deployed], list[Ignored]]:
+    """Each document as a deployed resource of its target, or ignored and why (not a target's
+    document, or of a target outside `targets` when they are given)."""
+    wanted = set(targets) if targets is not None else None
     deployed, ignored = [], []
     for file, documents in files:
         for index, doc in enumerate(_flattened(documents), 1):
@@ -92,6 +104,9 @@ def recognise(files: list[tuple[str, list]], policy: ir.Policy) -> tuple[list[De
                 ignored.append(Ignored(file, index, reason))
                 continue
             fmt, doc = formats[0], formats[0].clean(doc)
+            if wanted is not None and fmt.target not in wanted:
+                ignored.append(Ignored(file, index, f"a {fmt.target} document; that target is not selected"))
+                continue
             deployed.append(Deployed(file, index, fmt.target, fmt.name(doc, policy), place(fmt, file, policy), doc))
     return deployed, ignored
 
@@ -226,3 +241,93 @@ CLOUD: dict[str, tuple[Callable[[dict], bool], Callable[[dict, ir.Policy], str]]
 CLEAN: dict[str, Callable[[dict], dict]] = {
     "gcp_binding": lambda doc: {k: v for k, v in doc.items() if k != "etag"},  # changes on every write
 }
+
+
+def probed(case: Case) -> str | None:
+    """The deployed value a question is about; None when it is about the intent."""
+    return case.origin.removeprefix(PROBE) if case.origin.startswith(PROBE) else None
+
+
+def probes(policy: ir.Policy, values: list[Any]) -> list[Case]:
+    """Questions about what deployed values allow, each value read as the intent reads its
+    own: a name, an address block, a path, a syscall, a cloud action, role or permission,
+    or a port (asked on the intent's own names and blocks)."""
+    leaves = sorted(set(_leaves(values)), key=lambda v: (isinstance(v, str), str(v)))
+    ports = tuple(sorted({p for item in policy.hosts + policy.networks for p in item.ports},
+                         key=lambda p: (p.first, p.last, p.protocol)))
+    hosts, networks, paths = [], [], []
+    for v in leaves:
+        origin = f"{PROBE}{v}"
+        if _host(v):
+            hosts.append(ir.HostAllow(v.lower().rstrip("."), ports, origin))
+        if _network(v):
+            networks.append(ir.NetworkAllow(ipaddress.ip_network(v, strict=False), ports, origin))
+        if _port(v):
+            on = tuple(ir.PortRange(int(v), int(v), proto) for proto in ("TCP", "UDP"))
+            hosts += [ir.HostAllow(h.pattern, on, origin) for h in policy.hosts]
+            networks += [ir.NetworkAllow(n.network, on, origin) for n in policy.networks]
+        if isinstance(v, str) and re.match(syntax.ABSOLUTE_PATH, v):
+            paths.append(ir.PathAllow(v, v.endswith("/"), origin, write=True))
+    words = [v for v in leaves if isinstance(v, str)]
+    widened = replace(policy, hosts=policy.hosts + tuple(hosts), networks=policy.networks + tuple(networks),
+                      executables=policy.executables + tuple(paths), files=policy.files + tuple(paths),
+                      **_cloud_grants(policy, words))
+    syscalls = [Case(Syscall(w), f"{PROBE}{w}", "", "a syscall deployed") for w in words
+                if len(w) < 32 and re.match(syntax.SYSCALL, w)]
+    return [c for c in nearmiss.cases(widened) if probed(c) is not None] + syscalls
+
+
+def _cloud_grants(policy: ir.Policy, words: list[str]) -> dict[str, Any]:
+    """The policy's cloud sections with one more grant per deployed action, role or permission."""
+    out: dict[str, Any] = {}
+    if policy.aws:
+        resources = tuple(dict.fromkeys(r for g in policy.aws.grants for r in g.resources)) or ("*",)
+        grants = tuple(ir.AwsGrant((w,), resources, PROBE + w) for w in words if re.match(syntax.AWS_ACTION, w))
+        out["aws"] = replace(policy.aws, grants=policy.aws.grants + grants)
+    scopes = tuple(dict.fromkeys(s for g in policy.azure.grants for s in g.scopes)) if policy.azure else ()
+    if policy.azure and scopes:
+        grants = tuple(ir.AzureGrant((w,), (w,), scopes, PROBE + w) for w in words
+                       if re.match(syntax.AZURE_ACTION, w) and w.lower().startswith("microsoft."))
+        out["azure"] = replace(policy.azure, grants=policy.azure.grants + grants)
+    if policy.gcp:
+        projects = [p for p in dict.fromkeys([g.project for g in policy.gcp.grants] + [policy.gcp.project_number]) if p]
+        grants = tuple(ir.GcpGrant(*((w,), ()) if re.match(syntax.GCP_ROLE, w) else ((), (w,)), (), p, PROBE + w)
+                       for w in words if re.match(syntax.GCP_ROLE, w) or re.match(syntax.GCP_PERMISSION, w)
+                       for p in projects)
+        out["gcp"] = replace(policy.gcp, grants=policy.gcp.grants + grants)
+    return out
+
+
+def _leaves(value: Any) -> Iterable[Any]:
+    """Every string and number in a value, JSON documents carried as strings included."""
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    elif isinstance(value, str) and value[:1] in "{[":
+        try:
+            yield from _leaves(json.loads(value))
+        except ValueError:
+            yield value
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        yield value
+
+
+def _host(v: Any) -> bool:
+    return isinstance(v, str) and bool(syntax.FQDN.match(v.lower().rstrip(".")))
+
+
+def _network(v: Any) -> bool:
+    if not isinstance(v, str) or not ("." in v or ":" in v):
+        return False
+    try:
+        ipaddress.ip_network(v, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _port(v: Any) -> bool:
+    return (isinstance(v, int) or (isinstance(v, str) and v.isdigit())) and 0 < int(v) < 65536

@@ -107,6 +107,12 @@ def test_one_agent_across_clusters_its_graph_and_its_aibom(fleet, tmp_path):
     text = json.dumps(bom)
     assert "lab-gpt" in text and ORDERS in text and STORAGE in text and "orders_mcp" in text
 
+    suggested = tmp_path / "support-bot.yaml"
+    weft(env, "policy", "suggest", "support-bot", "--out", str(suggested))
+    weft(env, "policy", "validate", str(suggested))
+    intent = yaml.safe_load(suggested.read_text())
+    assert {f for rule in intent["spec"]["egress"] for f in rule.get("fqdns", [])} >= {MODEL, ORDERS, STORAGE}
+
     exported = tmp_path / "events.jsonl"
     exported.write_text(weft(env, "events", "export", "--since", "30m").stdout)
     offline = json.loads(weft(env, "analyze", str(exported), "--json").stdout)

@@ -87,7 +87,8 @@ def test_exact_reachable_sets_and_summary_of_each_format(case, profile):
     (reachable, unreachable, undetermined), numbers = EXPECTED[case]
     assert _states(case, profile) == {REACHABLE: reachable, UNREACHABLE: unreachable, UNDETERMINED: undetermined}
     s = summarise(assess(load_file(DATA / f"{case}.json").findings, profile))
-    assert (s["vulnerabilities"], s["reachable"], s["unreachable"], s["undetermined"], s["reduction_percent"]) == numbers
+    counted = (s["vulnerabilities"], s["reachable"], s["unreachable"], s["undetermined"], s["reduction_percent"])
+    assert counted == numbers
     assert {p["name"] for p in s["by_package"] if p["reachable"]} == reachable
     assert {p["name"] for p in s["by_package"] if p["reachable"] is None} == undetermined
 
@@ -105,7 +106,8 @@ def test_evidence_is_the_first_file_loaded_and_when(profile):
 
 def test_a_file_first_opened_after_the_learning_window_still_counts(profile):
     assert profile.deviations()[0].behaviour.key == ("/usr/lib/x86_64-linux-gnu/libssl.so.3",)
-    verdicts = {v.package.name: v for v in assess(load_file(DATA / "cyclonedx.json").findings, profile).verdicts.values()}
+    assessment = assess(load_file(DATA / "cyclonedx.json").findings, profile)
+    verdicts = {v.package.name: v for v in assessment.verdicts.values()}
     assert verdicts["libssl3"].evidence == Evidence(T0 + 90000, "/usr/lib/x86_64-linux-gnu/libssl.so.3", "open")
 
 
@@ -159,3 +161,9 @@ def test_a_profile_that_saw_no_file_cannot_decide_anything():
     p.add("egress", ("api.openai.com", 443, "TCP"), T0)
     with pytest.raises(NoObservation, match="agents/quiet records no file opened or executed"):
         assess([Finding("CVE-1", package("npm", "lodash", "4.17.20"))], p)
+
+
+def test_a_report_without_vulnerabilities_has_nothing_to_fix(profile):
+    s = summarise(assess([], profile))
+    assert (s["vulnerabilities"], s["reduction_percent"], s["by_package"]) == (0, 0, [])
+    assert line(s) == "0 vulnerabilities, 0 reachable: 0 % less to fix"

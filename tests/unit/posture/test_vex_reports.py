@@ -24,7 +24,8 @@ EXPECTED = {
     "cyclonedx": ("cyclonedx", IMAGE, {
         ("CVE-2018-18074", "pkg:pypi/requests@2.19.1"), ("CVE-2023-29483", "pkg:pypi/dnspython@2.3.0"),
         ("CVE-2023-45133", "pkg:npm/%40babel/traverse@7.22.5"), ("CVE-2021-23337", "pkg:npm/lodash@4.17.20"),
-        ("CVE-2023-5678", LIBSSL), ("CVE-2023-5678", "pkg:deb/debian/openssl@3.0.11-1~deb12u1?arch=amd64&distro=debian-12"),
+        ("CVE-2023-5678", LIBSSL),
+        ("CVE-2023-5678", "pkg:deb/debian/openssl@3.0.11-1~deb12u1?arch=amd64&distro=debian-12"),
         ("CVE-2024-45490", "pkg:deb/debian/libexpat1@2.5.0-1?arch=amd64&distro=debian-12&upstream=expat"),
         ("CVE-2023-45853", ZLIB)}),
     "grype": ("grype", IMAGE, {
@@ -132,8 +133,10 @@ def test_one_osv_record_or_an_osv_dev_answer(shape):
 
 
 @pytest.mark.parametrize("case, break_it, pointer, expected", [
-    ("grype", lambda d: d["matches"][1].pop("artifact"), "/matches/1/artifact", "an object naming the vulnerable package"),
-    ("grype", lambda d: d["matches"][2]["vulnerability"].pop("id"), "/matches/2/vulnerability/id", "a non-empty string"),
+    ("grype", lambda d: d["matches"][1].pop("artifact"), "/matches/1/artifact",
+     "an object naming the vulnerable package"),
+    ("grype", lambda d: d["matches"][2]["vulnerability"].pop("id"), "/matches/2/vulnerability/id",
+     "a non-empty string"),
     ("cyclonedx", lambda d: d["vulnerabilities"][0]["affects"][0].update(ref="pkg:pypi/requests@9"),
      "/vulnerabilities/0/affects/0/ref", "the bom-ref of a component in this BOM"),
     ("pip-audit", lambda d: d["dependencies"][0]["vulns"][1].pop("id"), "/dependencies/0/vulns/1/id",

@@ -70,20 +70,21 @@ def _link(role: _Role, subject: KubernetesSubject, inventory: Inventory,
     trusts = [t for r in inventory.roles.get(role.arn, []) for t in web_identity_trusts(r)]
     if role.via is Via.IRSA:
         admitting = [t for t in trusts if t.admits(subject.sub) and clusters.admits(subject.cluster, t.issuer)]
-        declared_by += [declared(f"trust statement {t.statement.sid or i} admits {subject.sub} from {t.issuer}",
-                                 t.role) for i, t in enumerate(admitting)]
+        declared_by += [declared(f"trust statement {_name(t)} admits {subject.sub} from {t.issuer}", t.role)
+                        for t in admitting]
         disagreements += _trust_disagreements(role, subject, trusts, admitting, inventory, clusters)
     succeeded = [a for a in role.assumptions if a.success]
     if role.assumptions and not role.declared:
-        disagreements.append(f"{subject.sub} assumed {role.arn} but no annotation or association names it")
+        verb = "assumed" if succeeded else "tried to assume"
+        disagreements.append(f"{subject.sub} {verb} {role.arn} but no annotation or association names it")
     if failed := [a for a in role.assumptions if not a.success]:
         codes = sorted({a.error_code or "failed" for a in failed})
         disagreements.append(f"{len(failed)} role session(s) failed to start ({', '.join(codes)})")
-    status = (LinkStatus.CONFIRMED if role.declared and succeeded
-              else LinkStatus.DECLARED if role.declared else LinkStatus.OBSERVED)
+    status = (LinkStatus.CONFIRMED if role.declared and succeeded else LinkStatus.DECLARED if role.declared
+              else LinkStatus.OBSERVED if succeeded else LinkStatus.ATTEMPTED)
     evidence = declared_by + grouped(role.assumptions, lambda a: f"{_call_name(a)} {outcome(a.success)}")
     grants, missing = role_grants(role.arn, inventory)
-    calls, note = _calls(role.arn, succeeded, inventory)
+    calls, note = _calls(role, succeeded, inventory)
     if note:
         disagreements.append(note)
     link = Link(Cloud.AWS, role.arn, role.via, role.parent, status, tuple(evidence), tuple(disagreements),
@@ -130,16 +131,24 @@ def _assumptions(subject: KubernetesSubject, inventory: Inventory, clusters: Clu
             yield a
 
 
-def _calls(arn: str, sessions: list[RoleAssumption], inventory: Inventory) -> tuple[list[ApiCall], str]:
-    """The calls made with this service account's sessions of the role; by role ARN (with
-    a note) when the logs hold no session start with an access key to join on."""
-    keys = sorted({a.access_key_id for a in sessions if a.role_arn == arn and a.access_key_id})
+def _calls(role: _Role, sessions: list[RoleAssumption], inventory: Inventory) -> tuple[list[ApiCall], str]:
+    """The calls made with this service account's sessions of the role. When the logs
+    hold no session start of it at all, a declared link is credited with the role's
+    calls that no other session start claims, and says so."""
+    keys = sorted({a.access_key_id for a in sessions if a.role_arn == role.arn and a.access_key_id})
     if keys:
         return [c for k in keys for c in inventory.aws_calls_by_key.get(k, [])], ""
-    calls = inventory.aws_calls_by_role.get(arn, [])
+    if role.assumptions or not role.declared:
+        return [], ""
+    claimed = inventory.session_keys()
+    calls = [c for c in inventory.aws_calls_by_role.get(role.arn, []) if c.access_key_id not in claimed]
     if not calls:
         return [], ""
-    return list(calls), f"calls of {arn} attributed by role: the logs hold no session start to join them on"
+    return calls, f"calls of {role.arn} attributed by role: the logs hold no session start to join them on"
+
+
+def _name(trust: WebIdentityTrust) -> str:
+    return trust.statement.sid or str(trust.role.trust.index(trust.statement) + 1)
 
 
 def _call_name(a: RoleAssumption) -> str:

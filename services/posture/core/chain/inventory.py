@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable
 
 from weft.posture.core.auditlogs.model import (ApiCall, AzureSignIn, GcpAccessTokenMint, GcpTokenExchange,
@@ -100,6 +101,14 @@ class Inventory:
                 self.exchanges.append(o)
             case GcpAccessTokenMint():
                 self.mints.append(o)
+
+    @cached_property
+    def _session_keys(self) -> frozenset[str]:
+        return frozenset(a.access_key_id for found in self.assumptions.values() for a in found if a.access_key_id)
+
+    def session_keys(self) -> frozenset[str]:
+        """Access keys of every session start the logs attribute to a service account."""
+        return self._session_keys
 
 
 def _account(subject) -> Account:

@@ -23,6 +23,7 @@ class LinkStatus(StrEnum):
     CONFIRMED = "confirmed"        # declared, and the logs show it used
     DECLARED = "declared"          # declared, never seen used in the logs
     OBSERVED = "observed"          # seen used in the logs, not (or not fully) declared
+    ATTEMPTED = "attempted"        # only failed attempts in the logs, not declared
 
 
 class Via(StrEnum):

@@ -25,7 +25,7 @@ class WebIdentityTrust:
     """One trust statement of a role for tokens of one OIDC issuer."""
     role: AwsRole
     statement: PolicyStatement
-    issuer: str                                 # host/path, as IAM names the provider
+    issuer: str                                 # host/path, as IAM names the provider (case kept)
     subjects: tuple[AwsCondition, ...]          # conditions on <issuer>:sub; () admits every subject
     audiences: tuple[AwsCondition, ...]         # conditions on <issuer>:aud
 
@@ -53,10 +53,11 @@ def web_identity_trusts(role: AwsRole) -> list[WebIdentityTrust]:
 def oidc_issuer(provider: str) -> str:
     """arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH (or an issuer URL) -> HOST/PATH."""
     _, found, rest = provider.partition(":oidc-provider/")
-    return normalise_issuer(rest if found else provider)
+    return (rest if found else provider).removeprefix("https://").rstrip("/")
 
 
 def normalise_issuer(issuer: str) -> str:
+    """The form issuers are compared in: no scheme, no final slash, lower case."""
     return issuer.removeprefix("https://").rstrip("/").lower()
 
 
@@ -100,5 +101,5 @@ def _base(operator: str) -> str:
 
 
 def _on(statement: PolicyStatement, issuer: str, claim: str) -> tuple[AwsCondition, ...]:
-    key = f"{issuer}:{claim}"
+    key = f"{normalise_issuer(issuer)}:{claim}"
     return tuple(c for c in statement.conditions if normalise_issuer(c.key) == key)

@@ -1,0 +1,120 @@
+"""The least-privilege IAM policy for a role: each action its sessions used, on the
+resources they used it on, kept inside the statement that granted it (its conditions
+too), so the replacement never grants what the original did not. Deny statements that
+touch a kept action stay as they were.
+
+Resources: an S3 object is widened to its bucket's objects (`arn:aws:s3:::BUCKET/*`,
+keys change from call to call) when the granting statement already covers that; every
+other resource stays exact. An action the logs name no resource for keeps the granting
+statement's Resource (IAM User Guide, "Policy evaluation logic"; the action tables of
+the Service Authorization Reference say which actions take no resource)."""
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+from weft.posture.core.chain.trust import like
+from weft.posture.core.declarations.model import AwsCondition, AwsPolicy, AwsRole, Effect, PolicyStatement
+from weft.posture.core.findings.iam_actions import spelling, statement_actions
+from weft.posture.core.model import Declaration
+
+VERSION = "2012-10-17"
+
+
+def role_statements(grants: Iterable[Declaration]) -> tuple[PolicyStatement, ...]:
+    """Every permission statement of a link's grants, each once."""
+    found: dict[PolicyStatement, None] = {}
+    for g in grants:
+        for s in (g.permissions if isinstance(g, AwsRole) else g.statements if isinstance(g, AwsPolicy) else ()):
+            found.setdefault(s)
+    return tuple(found)
+
+
+def least_privilege_policy(statements: Iterable[PolicyStatement],
+                           used: Mapping[str, set[str]]) -> tuple[dict | None, list[str]]:
+    """The replacement document (None when nothing used is granted) and notes on used
+    actions or resources these statements do not grant."""
+    statements = list(statements)
+    allows = [(s, statement_actions(s)) for s in statements if s.effect is Effect.ALLOW]
+    groups: dict[tuple, set[str]] = {}
+    notes = []
+    for action in sorted(used):
+        granting = [s for s, actions in allows if action in actions]
+        if not granting:
+            notes.append(f"{spelling(action)} was used but these policies do not grant it")
+            continue
+        for key in _keys(action, used[action], granting, notes):
+            groups.setdefault(key, set()).add(action)
+    if not groups:
+        return None, notes
+    kept = set().union(*groups.values())
+    body = [_allow(i, key, actions) for i, (key, actions) in enumerate(sorted(groups.items(), key=_order), 1)]
+    body += [_deny(s) for s in statements if s.effect is Effect.DENY and statement_actions(s) & kept]
+    return {"Version": VERSION, "Statement": body}, notes
+
+
+def _order(group: tuple[tuple, set[str]]) -> tuple:
+    (resources, not_resources, conditions), actions = group
+    return resources, not_resources, repr(conditions), sorted(actions)
+
+
+def _keys(action: str, resources: set[str], granting: list[PolicyStatement], notes: list[str]) -> set[tuple]:
+    if not resources:
+        s = next((s for s in granting if not s.conditions), granting[0])
+        return {(s.resources, s.not_resources, s.conditions)}
+    keys = set()
+    for resource in sorted(resources):
+        s = next((s for s in granting if _matches(s, resource)), None)
+        if s is None:
+            notes.append(f"{spelling(action)} on {resource} was used but these policies do not grant it")
+            continue
+        keys.add(((_widened(resource, s),), (), s.conditions))
+    return keys
+
+
+def _matches(s: PolicyStatement, resource: str) -> bool:
+    if s.not_resources:
+        return not any(like(p, resource) for p in s.not_resources)
+    return any(like(p, resource) for p in s.resources)
+
+
+def _widened(resource: str, s: PolicyStatement) -> str:
+    head, sep, key = resource.partition(":::")
+    if not (sep and ":s3" in head and "/" in key):
+        return resource
+    bucket_objects = f"{head}:::{key.split('/', 1)[0]}/*"
+    return bucket_objects if any(_covers(p, bucket_objects) for p in s.resources) else resource
+
+
+def _covers(pattern: str, wanted: str) -> bool:
+    """Whether `pattern` matches every string `wanted` (a literal prefix and `*`) does."""
+    if pattern == wanted or pattern == "*":
+        return True
+    literal = pattern[:-1]
+    return pattern.endswith("*") and "*" not in literal and "?" not in literal and wanted[:-1].startswith(literal)
+
+
+def _allow(i: int, key: tuple, actions: set[str]) -> dict:
+    resources, not_resources, conditions = key
+    out: dict = {"Sid": f"Used{i}", "Effect": "Allow", "Action": sorted(spelling(a) for a in actions)}
+    out.update({"NotResource": list(not_resources)} if not_resources else {"Resource": sorted(resources)})
+    if conditions:
+        out["Condition"] = conditions_document(conditions)
+    return out
+
+
+def _deny(s: PolicyStatement) -> dict:
+    out: dict = {"Effect": "Deny"}
+    if s.sid:
+        out = {"Sid": s.sid, **out}
+    out.update({"NotAction": list(s.not_actions)} if s.not_actions else {"Action": list(s.actions)})
+    out.update({"NotResource": list(s.not_resources)} if s.not_resources else {"Resource": list(s.resources)})
+    if s.conditions:
+        out["Condition"] = conditions_document(s.conditions)
+    return out
+
+
+def conditions_document(conditions: tuple[AwsCondition, ...]) -> dict:
+    out: dict[str, dict] = {}
+    for c in conditions:
+        out.setdefault(c.operator, {})[c.key] = c.values[0] if len(c.values) == 1 else list(c.values)
+    return out
