@@ -89,39 +89,9 @@ print(time.perf_counter() - start)
 
 
 def make_cert(work: Path) -> tuple[Path, Path]:
-    """A self-signed P-256 cert for 127.0.0.1: `cryptography` if installed, else openssl."""
-    cert, key = work / "cert.pem", work / "key.pem"
-    try:
-        import datetime
-        import ipaddress
-
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-    except ImportError:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                        "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", str(key), "-out", str(cert)],
-                       check=True, capture_output=True)
-        return cert, key
-    pkey = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    built = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-             .public_key(pkey.public_key()).serial_number(x509.random_serial_number())
-             .not_valid_before(now - datetime.timedelta(minutes=5))
-             .not_valid_after(now + datetime.timedelta(days=1))
-             .add_extension(x509.SubjectAlternativeName(
-                 [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-             .sign(pkey, hashes.SHA256()))
-    cert.write_bytes(built.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(pkey.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    return cert, key
+    """A self-signed P-256 cert for 127.0.0.1 (the lab's, see weft.lab.workloads.certs)."""
+    from weft.lab.workloads.certs import self_signed
+    return self_signed(work, ["127.0.0.1"])
 
 
 def in_cgroup(cgroup: Path, argv: list[str]) -> list[str]:

@@ -106,8 +106,7 @@ def text(report) -> str:
         lines.append("across places")
     for a in report.across:
         lines.append(f"  {a.intent + ' ' if a.intent else ''}({a.item})" if a.item else f"  {a.intent}")
-        lines.append(f"    allowed on {_places(a.allowed)}; refused on {_places(a.refused)}")
-        lines.append(f"    e.g. {_some(a.examples)}")
+        lines.append(f"    {_some(a.examples)}: yes on {_places(a.allowed)}; no on {_places(a.refused)}")
     if report.ignored:
         lines.append("ignored")
     lines += [f"  {i.file}#{i.index}: {i.reason}" for i in report.ignored]
@@ -129,9 +128,8 @@ def _difference(d) -> list[str]:
         head = f"{d.kind:<8} {field}" + ("" if d.kind != "changed" else ": deployed, not compiled from the intent")
     if not d.examples:
         return [head]
-    verb = {"looser": "allows", "tighter": "refuses", "missing": "refuses"}.get(d.kind, "answers")
-    about = f" (intent {', '.join(d.intent)})" if d.intent and d.kind != "missing" else ""
-    return [head, f"         {verb}{about}: {_some(d.examples)}"]
+    about = f"; intent {', '.join(d.intent)}" if d.intent and d.kind != "missing" else ""
+    return [head, f"         e.g. {_some(d.examples)}{about}"]
 
 
 def _value(v) -> str:

@@ -7,8 +7,12 @@ import json
 import sys
 from datetime import timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from weft.cli.main import CliError
+
+if TYPE_CHECKING:
+    from weft.discovery.core.profiles import Profile
 
 EPILOG = """\
 examples:
@@ -53,7 +57,7 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from weft.posture.core.vex import openvex, reachability, reports, summary
     timestamp = _timestamp(args.timestamp)
-    product = _product(args.product) if args.product else None
+    product = _product(args.product) if args.product else ""
     try:
         report = reports.load_file(args.report)
     except reports.ReportError as e:
@@ -64,31 +68,37 @@ def run(args: argparse.Namespace) -> int:
         assessment = reachability.assess(report.findings, _profile(args.profile, args.agent))
     except reachability.NoObservation as e:
         raise CliError(str(e)) from None
-    result = summary.summarise(assessment)
     product = product or report.product
     wrote = None
     if args.out and report.findings:
         wrote = _write(args.out, openvex.document(assessment, author=args.author, timestamp=timestamp,
                                                   product=product))
-    out = sys.stderr if args.out == "-" else sys.stdout
-    if args.json:
-        json.dump({"report": args.report, "format": report.format, "product": product, **result,
-                   "skipped": [str(e) for e in report.errors], "vex": wrote}, out, indent=2)
-        print(file=out)
-    else:
-        _print(result, out)
-        if args.out and not report.findings:
-            print("no vulnerability in the report: no OpenVEX document written", file=out)
-        elif wrote and wrote != "-":
-            print(f"wrote {wrote}", file=out)
-        print(summary.line(result), file=out)
+    _show(args, report, summary.summarise(assessment), product, wrote)
     if report.errors:
         print(f"weft vex: {len(report.errors)} record(s) of {args.report} skipped; the rest was assessed",
               file=sys.stderr)
     return 1 if report.errors else 0
 
 
-def _profile(files: list[str], agent: str | None):
+def _show(args: argparse.Namespace, report, result: dict, product: str, wrote: str | None) -> None:
+    """The summary: JSON, or a line per package and the reduction (on stderr when the
+    VEX document itself went to stdout)."""
+    from weft.posture.core.vex.summary import line
+    out = sys.stderr if args.out == "-" else sys.stdout
+    if args.json:
+        json.dump({"report": args.report, "format": report.format, "product": product, **result,
+                   "skipped": [str(e) for e in report.errors], "vex": wrote}, out, indent=2)
+        print(file=out)
+        return
+    _print(result, out)
+    if args.out and not report.findings:
+        print("no vulnerability in the report: no OpenVEX document written", file=out)
+    elif wrote and wrote != "-":
+        print(f"wrote {wrote}", file=out)
+    print(line(result), file=out)
+
+
+def _profile(files: list[str], agent: str | None) -> Profile:
     from weft.discovery.core.agents import AgentLookupError, resolve
     from weft.discovery.core.profiles import merge
     found = [p for name in files for p in _read_profiles(name)]
@@ -110,7 +120,7 @@ def _profile(files: list[str], agent: str | None):
     return profile
 
 
-def _read_profiles(name: str) -> list:
+def _read_profiles(name: str) -> list[Profile]:
     """The profiles in a file: one (`weft profile show`, or the API's {"profile": …}),
     a list of them, or a map of agent name to profile."""
     from weft.discovery.core.profiles import from_dict

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -110,7 +111,6 @@ async def publish_observe(stage: Discovery, interval: float) -> None:
 
 
 def hash_of(msg) -> str:
-    import hashlib
     return hashlib.blake2b(msg.SerializeToString(deterministic=True), digest_size=12).hexdigest()
 
 

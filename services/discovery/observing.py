@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import threading
-from pathlib import Path
 
 from weft.common import durations
 from weft.discovery.core import aibom, graph_page, graph_render

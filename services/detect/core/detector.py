@@ -66,10 +66,7 @@ class Plan:
     per_event_triggers: list[Compiled] = field(default_factory=list)
     key: Callable[[E], Hashable] = lambda ev: None
     cache: dict = field(default_factory=dict)
-
-    @property
-    def always(self) -> bool:
-        return bool(self.per_event or self.per_event_triggers)
+    always: bool = False                   # per-event rules: every event needs its context
 
     def entry(self, raw: Hashable, ev: E) -> tuple:
         """(behaviour check, host named, matching signatures, triggers) for a new value."""
@@ -224,6 +221,7 @@ def plans(rules: tuple[Rule, ...]) -> dict[int, Plan]:
                 (plan.triggers if _cacheable(c.tree) else plan.per_event_triggers).append(c)
     for plan in found.values():
         plan.key = _key_reader(plan)
+        plan.always = bool(plan.per_event or plan.per_event_triggers)
     return found
 
 

@@ -248,20 +248,26 @@ def compile_tree(node: dict) -> Predicate:
     return lambda ev, agent: any(p(ev, agent) for p in preds)
 
 
+def _alternation(patterns: list[str], nocase: bool) -> re.Pattern | list[re.Pattern]:
+    """One regex for many (one scan per value); each alone when they cannot be joined
+    (a pattern with a global inline flag such as `(?i)`)."""
+    flags = re.IGNORECASE if nocase else 0
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), flags)
+    except re.error:
+        return [re.compile(p, flags) for p in patterns]
+
+
 def _test(op: str, value, nocase: bool) -> Callable[[object], bool]:
     values = value if isinstance(value, list) else [value]
     if op == "between":
         low, high = value
         return lambda v: low <= v <= high
     if op in ("glob", "regex"):
-        patterns = [fnmatch.translate(v) for v in values] if op == "glob" else values
-        rxs = [re.compile(p, re.IGNORECASE if nocase else 0) for p in patterns]
-        if len(rxs) == 1:
-            rx = rxs[0]
-            return (lambda v: rx.match(v) is not None) if op == "glob" else (lambda v: rx.search(v) is not None)
-        if op == "glob":
-            return lambda v: any(rx.match(v) for rx in rxs)
-        return lambda v: any(rx.search(v) for rx in rxs)
+        rx = _alternation([fnmatch.translate(v) for v in values] if op == "glob" else values, nocase)
+        if isinstance(rx, list):
+            return lambda v: any(r.search(v) for r in rx)
+        return (lambda v: rx.match(v) is not None) if op == "glob" else (lambda v: rx.search(v) is not None)
     fold = (lambda v: v.lower()) if nocase else (lambda v: v)
     values = [fold(v) for v in values]
     if op in ("equals", "in"):

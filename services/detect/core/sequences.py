@@ -6,25 +6,24 @@ has paired yet. A candidate pairs with the latest trigger at or before it within
 window; a trigger arriving late pairs with every waiting candidate inside its window.
 Entries older than the watermark (the latest event time seen here) minus the window and
 the allowed lateness are never paired and are evicted, so the state is bounded by event
-time, not by the wall clock; results do not depend on how the input is batched.
+time, not by the wall clock, and eviction never changes a result: the same events in
+the same order give the same pairs however they are batched.
 """
 from __future__ import annotations
 
 from bisect import insort
-from dataclasses import dataclass, field
-from typing import Hashable
+from collections import deque
+from typing import Hashable, NamedTuple
 
 NS = 1_000_000_000
 MAX_PER_KEY = 64               # entries kept per rule and key; the oldest go first
-SWEEP_EVERY = 10 * NS          # event time between evictions
 
 
-@dataclass(order=True)
-class Entry:
-    t: int                                         # event time, nanoseconds
-    seq: int                                       # arrival order: ties stay deterministic
-    event: object = field(compare=False)
-    payload: object = field(compare=False, default=None)
+class Entry(NamedTuple):
+    t: int                     # event time, nanoseconds
+    seq: int                   # arrival order: entries never compare their events
+    event: object
+    payload: object = None
 
 
 class Windows:
@@ -33,9 +32,9 @@ class Windows:
         self.watermark = 0
         self._triggers: dict[tuple[int, Hashable], list[Entry]] = {}
         self._waiting: dict[tuple[int, Hashable], list[Entry]] = {}
-        self._within: dict[int, int] = {}
+        self._horizon: dict[int, int] = {}                   # rule -> window + lateness, ns
+        self._expiry: deque[tuple[int, dict, tuple]] = deque()   # (when to look again, store, key)
         self._seq = 0
-        self._swept = 0
 
     def trigger(self, rule: int, within: int, key: Hashable, t: int, event) -> list[Entry]:
         """Record a trigger; returns the waiting candidates it pairs with (now taken)."""
@@ -44,16 +43,16 @@ class Windows:
         waiting = self._waiting.get((rule, key))
         if not waiting:
             return []
-        end, floor = t + within * NS, self._floor(rule)
+        end, floor = t + within * NS, self.watermark - self._horizon[rule]
         paired = [c for c in waiting if t <= c.t <= end and c.t >= floor and c.event is not event]
         if paired:
-            waiting[:] = [c for c in waiting if not any(c is p for p in paired)]
+            waiting[:] = [c for c in waiting if c not in paired]
         return paired
 
     def candidate(self, rule: int, within: int, key: Hashable, t: int, event, payload=None) -> Entry | None:
         """The trigger a candidate pairs with; None (and the candidate waits) if none yet."""
         self._saw(rule, within, t)
-        start = max(t - within * NS, self._floor(rule))
+        start = max(t - within * NS, self.watermark - self._horizon[rule])
         for trigger in reversed(self._triggers.get((rule, key), ())):
             if trigger.t <= t and trigger.event is not event:
                 if trigger.t >= start:
@@ -66,29 +65,33 @@ class Windows:
         return sum(map(len, self._triggers.values())) + sum(map(len, self._waiting.values()))
 
     def _saw(self, rule: int, within: int, t: int) -> None:
-        self._within[rule] = within * NS
+        self._horizon[rule] = within * NS + self.lateness
         if t > self.watermark:
             self.watermark = t
-            if t - self._swept >= SWEEP_EVERY:
-                self._sweep()
-
-    def _floor(self, rule: int) -> int:
-        return self.watermark - self._within[rule] - self.lateness
+            self._evict()
 
     def _add(self, store: dict, key: tuple, t: int, event, payload) -> None:
         self._seq += 1
-        entries = store.setdefault(key, [])
-        insort(entries, Entry(t, self._seq, event, payload))
+        entries = store.get(key)
+        if entries is None:
+            entries = store[key] = []
+        if not entries or t >= entries[-1].t:
+            entries.append(Entry(t, self._seq, event, payload))
+        else:
+            insort(entries, Entry(t, self._seq, event, payload))
         if len(entries) > MAX_PER_KEY:
             del entries[0]
+        self._expiry.append((t + self._horizon[key[0]], store, key))
 
-    def _sweep(self) -> None:
-        self._swept = self.watermark
-        for store in (self._triggers, self._waiting):
-            for key in list(store):
-                floor = self._floor(key[0])
-                kept = [e for e in store[key] if e.t >= floor]
-                if kept:
-                    store[key] = kept
-                else:
+    def _evict(self) -> None:
+        """Drop what the watermark has left behind; each entry is looked at about once."""
+        expiry, wm = self._expiry, self.watermark
+        while expiry and expiry[0][0] < wm:
+            _, store, key = expiry.popleft()
+            entries = store.get(key)
+            if entries:
+                floor = wm - self._horizon[key[0]]
+                if entries[0].t < floor:
+                    entries[:] = [e for e in entries if e.t >= floor]
+                if not entries:
                     del store[key]

@@ -97,6 +97,19 @@ class Group:
                 docs.append(p.expected)
         return docs
 
+    def compiled_with(self, pair: Pair, change: Change | None) -> list[dict]:
+        """What weft compiles, with one field of one pair as deployed (or the whole deployed
+        resource, when weft compiles none; or without the compiled one, when it is missing)."""
+        docs = []
+        for p in self.pairs:
+            if p is not pair:
+                docs += [p.expected] if p.expected is not None else []
+            elif change:
+                docs.append(reverted(p.deployed.document, *[c for c in p.changes if c is not change]))
+            elif p.deployed:
+                docs.append(p.deployed.document)
+        return docs
+
 
 def _groups(policy: ir.Policy, results: dict[str, TargetResult], deployed: list[Deployed]) -> list[Group]:
     by_cluster = any(d.place.cluster for d in deployed)
@@ -190,23 +203,31 @@ def _embedded(expected: Any, deployed: Any) -> tuple[Any, Any] | None:
     return parsed if all(isinstance(x, (dict, list)) for x in parsed) else None
 
 
-def reverted(document: Any, change: Change) -> Any:
-    if not change.at:
-        return copy.deepcopy(change.restore)
+def reverted(document: Any, *changes: Change) -> Any:
+    """The document with these changes put back as compiled, the last list item first so
+    that every change's indices still hold."""
     doc = copy.deepcopy(document)
-    parent = doc
-    for key in change.at[:-1]:
-        parent = parent[key]
-    key = change.at[-1]
-    if change.inner:
-        parent[key] = json.dumps(reverted(json.loads(parent[key]), change.inner), separators=(",", ":"))
-    elif change.op == "drop":
-        del parent[key]
-    elif change.op == "insert":
-        parent.insert(key, copy.deepcopy(change.restore))
-    else:
-        parent[key] = copy.deepcopy(change.restore)
+    for change in sorted(changes, key=_position, reverse=True):
+        if not change.at:
+            return copy.deepcopy(change.restore)
+        parent = doc
+        for key in change.at[:-1]:
+            parent = parent[key]
+        key = change.at[-1]
+        if change.inner:
+            parent[key] = json.dumps(reverted(json.loads(parent[key]), change.inner), separators=(",", ":"))
+        elif change.op == "drop":
+            del parent[key]
+        elif change.op == "insert":
+            parent.insert(key, copy.deepcopy(change.restore))
+        else:
+            parent[key] = copy.deepcopy(change.restore)
     return doc
+
+
+def _position(change: Change) -> list[tuple[int, Any]]:
+    return [(0, k) if isinstance(k, int) else (1, str(k)) for k in change.at] + \
+        (_position(change.inner) if change.inner else [])
 
 
 # --- asking the deployed documents, and pinning each disagreement to a field
@@ -232,17 +253,22 @@ def _answers(policy: ir.Policy, g: Group, evaluator, cases: list[Case], intent: 
 
 def _attributed(policy: ir.Policy, g: Group, evaluator, answers: dict[Case, bool],
                 intent: dict[Case, bool]) -> list[Difference]:
+    """Each disagreement pinned to the edits (a field, a resource) that make it: reverting the
+    one edit makes it go, or, where several edits are each enough, the one edit alone on
+    what weft compiles brings it about."""
     wrong = {c for c, said in answers.items() if said != intent[c]}
-    out, explained = [], set()
-    for pair in g.pairs:
-        for change in _edits(pair):
-            resolved = _resolved(evaluator, g.documents(pair, change), wrong, intent)
-            explained |= resolved
-            out += _classify(policy, g, pair, change, resolved, intent)
+    edits = [(pair, change) for pair in g.pairs for change in _edits(pair)]
+    found = [_asked(evaluator, g.documents(pair, change), wrong, intent, agree=True) for pair, change in edits]
+    left = wrong.difference(*found)
+    if left:
+        found = [f | _asked(evaluator, g.compiled_with(pair, change), left, intent, agree=False)
+                 for f, (pair, change) in zip(found, edits)]
+        left = wrong.difference(*found)
+    out = [d for (pair, change), f in zip(edits, found) for d in _classify(policy, g, pair, change, f, intent)]
     first = next(p.deployed for p in g.pairs if p.deployed)
-    for kind, cases in (("looser", [c for c in wrong - explained if _gap(c, intent)]),
-                        ("tighter", [c for c in wrong - explained if not _gap(c, intent)])):
-        if cases:  # only several fields together explain it: pinned to the resource
+    for kind, cases in (("looser", [c for c in left if _gap(c, intent)]),
+                        ("tighter", [c for c in left if not _gap(c, intent)])):
+        if cases:  # only several edits together make it: pinned to the resource
             out.append(Difference(g.place, first.resource, "", kind, g.target, first.where,
                                   intent=_origins(cases), examples=_examples(cases)))
     return out
@@ -253,12 +279,13 @@ def _edits(pair: Pair) -> list[Change | None]:
     return pair.changes if pair.expected is not None and pair.deployed else [None]
 
 
-def _resolved(evaluator, documents: list[dict], wrong: set[Case], intent: dict[Case, bool]) -> set[Case]:
+def _asked(evaluator, documents: list[dict], cases: set[Case], intent: dict[Case, bool], agree: bool) -> set[Case]:
+    """The cases these documents answer as the intent does (agree) or not."""
     if not documents:
-        return set(wrong)  # nothing of this target left to disagree
+        return set(cases) if agree else set()  # nothing of this target left to disagree
     try:
-        return {c for c in wrong if evaluator.answer(documents, c.question) == intent[c]}
-    except Exception:  # a half-reverted document the evaluator cannot read explains nothing
+        return {c for c in cases if (evaluator.answer(documents, c.question) == intent[c]) == agree}
+    except Exception:  # a half-reverted document the evaluator cannot read shows nothing
         return set()
 
 

@@ -5,10 +5,11 @@
 """
 from __future__ import annotations
 
-import argparse
 import json
 
 from mcp.server.mcpserver import MCPServer
+
+from weft.lab.workloads import mcp_main
 
 server = MCPServer("orders")
 
@@ -29,14 +30,7 @@ def export_customers(limit: int = 5) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on this port")
-    p.add_argument("--host", default="0.0.0.0")
-    args = p.parse_args()
-    if args.http:
-        server.run(transport="streamable-http", host=args.host, port=args.http)
-    else:
-        server.run()
+    mcp_main.run(server, mcp_main.arguments(__doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

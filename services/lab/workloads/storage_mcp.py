@@ -5,11 +5,12 @@ into buckets kept under a directory.
 """
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
+
+from weft.lab.workloads import mcp_main
 
 server = MCPServer("storage")
 ROOT = Path("/tmp/weft-lab-buckets")
@@ -29,16 +30,10 @@ def put_object(bucket: str, key: str, body: str) -> str:
 
 def main() -> None:
     global ROOT
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on this port")
-    p.add_argument("--host", default="0.0.0.0")
-    p.add_argument("--root", type=Path, default=ROOT, help="directory holding the buckets")
-    args = p.parse_args()
+    args = mcp_main.arguments(__doc__.splitlines()[0], (("--root",), dict(
+        type=Path, default=ROOT, help="directory holding the buckets")))
     ROOT = args.root
-    if args.http:
-        server.run(transport="streamable-http", host=args.host, port=args.http)
-    else:
-        server.run()
+    mcp_main.run(server, args)
 
 
 if __name__ == "__main__":

@@ -20,13 +20,20 @@ from weft.posture.core.model import Declaration
 VERSION = "2012-10-17"
 
 
-def role_statements(grants: Iterable[Declaration]) -> tuple[PolicyStatement, ...]:
-    """Every permission statement of a link's grants, each once."""
-    found: dict[PolicyStatement, None] = {}
+def role_statements(grants: Iterable[Declaration]) -> dict[PolicyStatement, str]:
+    """Every permission statement of a link's grants, each once, with a label saying
+    where it is (policy or role name, and its Sid or 1-based position)."""
+    found: dict[PolicyStatement, str] = {}
     for g in grants:
-        for s in (g.permissions if isinstance(g, AwsRole) else g.statements if isinstance(g, AwsPolicy) else ()):
-            found.setdefault(s)
-    return tuple(found)
+        if isinstance(g, AwsRole):
+            name, statements = g.name, g.permissions
+        elif isinstance(g, AwsPolicy):
+            name, statements = g.name or g.arn or g.role_name, g.statements
+        else:
+            continue
+        for i, s in enumerate(statements, 1):
+            found.setdefault(s, f"{name}/{s.sid or i}")
+    return found
 
 
 def least_privilege_policy(statements: Iterable[PolicyStatement],
