@@ -52,6 +52,10 @@ def register(p: argparse.ArgumentParser) -> None:
     sight.add_argument("--redact", action="append", default=[], metavar="REGEX",
                        help="also remove text matching REGEX (repeatable; keys, tokens, cookies and "
                             "Authorization are always removed)")
+    p.add_argument("--syscall-learning", default=env("WEFT_SYSCALL_LEARNING", "0"), metavar="DURATION",
+                   help="learn each workload's syscalls (for seccomp) for this long after its cgroup is "
+                        "first seen, e.g. 24h like discovery's --learning-window; 0: never, and the raw "
+                        "syscall tracepoint is not attached (WEFT_SYSCALL_LEARNING)")
     p.add_argument("--tls-cert", default=env("WEFT_SENSOR_TLS_CERT", ""), help="client certificate (mutual TLS)")
     p.add_argument("--tls-key", default=env("WEFT_SENSOR_TLS_KEY", ""))
     p.add_argument("--tls-ca", default=env("WEFT_SENSOR_TLS_CA", ""), help="CA of the gateway's certificate")
@@ -104,7 +108,7 @@ async def _live(args, uplink, runner) -> dict:
     cfg = EbpfConfig(node=uplink.hello.node, watch_cgroups=args.watch_cgroup,
                      exclude_cgroups=args.exclude_cgroup, metadata_file=args.metadata_file or None,
                      sight=args.sight, tls=args.tls, excerpt_bytes=max(0, args.excerpt_bytes),
-                     redact_patterns=args.redact)
+                     redact_patterns=args.redact, syscall_learning_s=_seconds(args.syscall_learning))
     if args.file_prefix:
         cfg.file_prefixes = args.file_prefix
     stop = asyncio.Event()
@@ -118,6 +122,16 @@ async def _live(args, uplink, runner) -> dict:
         raise CliError(str(e), code=2) from None
     except ValueError as e:  # a configuration the kernel programs cannot take (prefix too long, ...)
         raise CliError(str(e), code=2) from None
+
+
+def _seconds(spec: str) -> float:
+    from weft.common import durations
+    if spec.strip() in ("0", ""):
+        return 0
+    try:
+        return durations.seconds(spec)
+    except ValueError as e:
+        raise CliError(f"--syscall-learning: {e}", code=2) from None
 
 
 def _hello(args) -> sensor_pb2.Hello:

@@ -14,13 +14,15 @@ from weft.lab.topology import Cluster
 
 STARTUP_GRACE = 2.0     # a sensor that exits within this is reported as failed to start
 WEFT_UP_TIMEOUT = 120.0
+# Lab workloads learn their syscalls (for seccomp) this long after they start.
+SYSCALL_LEARNING = os.environ.get("WEFT_LAB_SYSCALL_LEARNING", "30m")
 
 
 def argv(c: Cluster, gateway: str, lab_dir: Path) -> list[str]:
     return [sys.executable, "-m", "weft.cli.main", "sensor", "--source", "ebpf",
             "--gateway", gateway, "--cluster", c.name, "--provider", c.provider,
             "--region", c.region, "--node", c.node, "--egress-ip", c.egress_ip,
-            "--watch-cgroup", str(cgroups.path(c.cgroup)),
+            "--watch-cgroup", str(cgroups.path(c.cgroup)), "--syscall-learning", SYSCALL_LEARNING,
             "--metadata-file", str(metadata.file_for(lab_dir, c.name))]
 
 

@@ -52,6 +52,9 @@ class EbpfConfig:
     tls: bool = True
     excerpt_bytes: int = 256              # bounded prompt/response/argument excerpts; 0 = none
     redact_patterns: list[str] = field(default_factory=list)   # regexes removed besides the built-in ones
+    # Seconds each workload's syscall set is learnt from when its cgroup is first seen
+    # (for seccomp); 0: never (the raw syscall tracepoint is not attached).
+    syscall_learning_s: float = 0
 
 
 def event_id(ev: event_pb2.RuntimeEvent) -> str:

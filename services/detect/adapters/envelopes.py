@@ -1,106 +1,41 @@
-"""Envelopes around provider alerts, opened before any adapter looks: JSON arrays, list
-responses (GuardDuty get-findings, SCC listFindings, ARM and diagnostic lists), EventBridge
-events (GuardDuty through an API destination) and Pub/Sub pushes (SCC notifications).
-Each opener returns the records inside with their JSON-pointer path, or None when the
-value is not its envelope; what it opens is opened again, up to MAX_DEPTH."""
+"""The envelopes detect opens around provider alerts before any adapter looks: JSON arrays,
+EventBridge events (GuardDuty through an API destination), Pub/Sub pushes (SCC
+notifications) and list responses (GuardDuty get-findings, SCC listFindings, ARM and
+diagnostic lists). The machinery and the openers discovery shares are in
+weft.common.envelopes."""
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from typing import Any, Callable, Iterator
+from functools import partial
+from typing import Any, Iterator
 
+from weft.common import envelopes
+from weft.common.envelopes import ARM_PAGING, AWS_TOKEN_PAGING, GCP_PAGING, BrokenEnvelope, Child, list_items
 from weft.detect.core.fields import pointer
 
-MAX_DEPTH = 4
-Child = tuple[tuple[str, ...], Any]
-Opener = Callable[[Any], "list[Child] | None"]
-OPENERS: dict[str, Opener] = {}
+__all__ = ["ENVELOPES", "BrokenEnvelope", "open_all"]
 
-
-class BrokenEnvelope(ValueError):
-    """An envelope whose content cannot be read; `str()` is the reason."""
-
-
-def opener(name: str) -> Callable[[Opener], Opener]:
-    def add(fn: Opener) -> Opener:
-        if name in OPENERS:
-            raise ValueError(f"envelope {name!r} is registered twice")
-        OPENERS[name] = fn
-        return fn
-    return add
+ENVELOPES = envelopes.Envelopes()
+ENVELOPES.add("array", envelopes.array)
+ENVELOPES.add("eventbridge", partial(envelopes.eventbridge, detail_required=True))
+ENVELOPES.add("pubsub_push", partial(envelopes.pubsub_push, data_name="message.data"))
 
 
 def open_all(value: Any, at: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
     """(pointer, record) for every record in `value`; raises BrokenEnvelope (its message
     starts with the pointer of the envelope) for content that cannot be opened."""
-    for open_ in OPENERS.values():
-        try:
-            children = open_(value)
-        except BrokenEnvelope as e:
-            raise BrokenEnvelope(f"{at or '/'}: {e}") from None
-        if children is None:
-            continue
-        if depth >= MAX_DEPTH:
-            raise BrokenEnvelope(f"{at or '/'}: envelopes nested more than {MAX_DEPTH} deep")
-        for path, child in children:
-            yield from open_all(child, at + pointer(*path), depth + 1)
-        return
-    yield at, value
+    for found in ENVELOPES.open_all(value, depth=depth):
+        where = at + pointer(*found.path)
+        if found.broken is not None:
+            raise BrokenEnvelope(f"{where or '/'}: {found.broken}")
+        yield where, found.value
 
 
-def _list_under(value: Any, key: str, paging: frozenset[str]) -> list[Child] | None:
-    """Items of `value[key]` when the rest of `value` is only paging metadata."""
-    if not (isinstance(value, dict) and isinstance(value.get(key), list)):
-        return None
-    if not set(value) - {key} <= paging:
-        return None
-    return [((key, str(i)), item) for i, item in enumerate(value[key])]
+_LISTS = (("findings", AWS_TOKEN_PAGING), ("listFindingsResults", GCP_PAGING),
+          ("value", ARM_PAGING), ("records", ARM_PAGING))
 
 
-@opener("array")
-def array(value: Any) -> list[Child] | None:
-    return [((str(i),), item) for i, item in enumerate(value)] if isinstance(value, list) else None
-
-
-@opener("eventbridge")
-def eventbridge(value: Any) -> list[Child] | None:
-    """An EventBridge event: {"detail-type": "GuardDuty Finding", "source": ..., "detail": {...}}."""
-    if isinstance(value, dict) and "detail-type" in value and "source" in value:
-        if not isinstance(value.get("detail"), dict):
-            raise BrokenEnvelope("an EventBridge event without a `detail` object")
-        return [(("detail",), value["detail"])]
-    return None
-
-
-@opener("pubsub_push")
-def pubsub_push(value: Any) -> list[Child] | None:
-    """A Pub/Sub push request: {"message": {"data": <base64 JSON>, ...}, "subscription": ...}."""
-    message = value.get("message") if isinstance(value, dict) else None
-    if not (isinstance(message, dict) and "data" in message
-            and ("subscription" in value or "messageId" in message or "message_id" in message)):
-        return None
-    try:
-        data = base64.b64decode(message["data"], validate=True)
-    except (binascii.Error, TypeError, ValueError) as e:
-        raise BrokenEnvelope(f"Pub/Sub message.data is not base64: {e}") from None
-    try:
-        return [(("message", "data"), json.loads(data))]
-    except (ValueError, RecursionError) as e:
-        raise BrokenEnvelope(f"Pub/Sub message.data is not JSON: {e}") from None
-
-
-_AWS_PAGING = frozenset({"nextToken", "NextToken", "unprocessedFindings", "ResponseMetadata"})
-_GCP_PAGING = frozenset({"nextPageToken", "totalSize", "readTime"})
-_ARM_PAGING = frozenset({"nextLink", "@odata.context", "@odata.nextLink", "@odata.count", "count"})
-
-
-@opener("list_response")
+@ENVELOPES.register("list_response")
 def list_response(value: Any) -> list[Child] | None:
     """GuardDuty get-findings ({"findings": []}), SCC listFindings ({"listFindingsResults": []}),
     ARM alert lists ({"value": []}) and diagnostic exports ({"records": []})."""
-    for key, paging in (("findings", _AWS_PAGING), ("listFindingsResults", _GCP_PAGING),
-                        ("value", _ARM_PAGING), ("records", _ARM_PAGING)):
-        if (children := _list_under(value, key, paging)) is not None:
-            return children
-    return None
+    return list_items(value, _LISTS)

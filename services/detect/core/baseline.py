@@ -26,8 +26,8 @@ from weft.discovery.core.profiles import Behaviour, Profile, normalise_path
 from weft.v1 import event_pb2
 
 E = event_pb2.RuntimeEvent
-# sections of a Baseline; the first five are the profile's own behaviour kinds
-EXEC, OPEN, EGRESS, MODEL, MCP, EXEC_PATH, MCP_SERVER = range(7)
+# a behaviour's section: the profile's behaviour kind it is keyed as
+EXEC, OPEN, EGRESS, MODEL, MCP = range(5)
 KINDS = ("exec", "open", "egress", "model", "mcp")
 DIMENSIONS: dict[str, frozenset[int]] = {
     "exec": frozenset({E.PROCESS_EXEC}), "exec_path": frozenset({E.PROCESS_EXEC}),
@@ -46,6 +46,18 @@ PATHS: dict[int, tuple[str, ...]] = {
     E.MCP_CALL: ("mcp.server", "mcp.tool", "mcp.side"),
 }
 Check = tuple[int, tuple]          # (section, key)
+MAX_HOSTS = 1 << 16
+_hosts: dict[str, str] = {}
+
+
+def hostname(value: str) -> str:
+    """discovery's host_of, remembered: a name repeats across agents, its addresses do not."""
+    found = _hosts.get(value)
+    if found is None:
+        if len(_hosts) >= MAX_HOSTS:
+            _hosts.clear()
+        found = _hosts[value] = host_of(value)
+    return found
 
 
 def behaviour(kind: int, ev: E) -> tuple[Check | None, str | None]:
@@ -57,49 +69,63 @@ def behaviour(kind: int, ev: E) -> tuple[Check | None, str | None]:
         return (OPEN, (normalise_path(ev.file.path),)), None
     if kind == E.NETWORK_CONNECT:
         n = ev.network
-        name = host_of(n.dns_name) if n.dns_name else n.dst_ip
+        name = hostname(n.dns_name) if n.dns_name else n.dst_ip
         return (EGRESS, (name, n.dst_port, PROTOCOLS.get(n.protocol, "TCP"))), None
     if kind in (E.LLM_REQUEST, E.LLM_RESPONSE):
         m = ev.llm
-        h = host_of(m.host)
+        h = hostname(m.host)
         return (MODEL, (m.provider, h, m.model)), h or None
     if kind == E.MCP_CALL:
         m = ev.mcp
         if m.side == "server":
             return None, None
-        return (MCP, (m.server, m.tool)), host_of(m.server) or None
+        return (MCP, (m.server, m.tool)), hostname(m.server) or None
     return None, None
+
+
+class BehaviourIds:
+    """Small ints for the behaviours profiles know, one table shared by every baseline:
+    the hot path asks `id in agent's frozenset of ints` (no tuple compared), and a
+    behaviour no profile knows has no id (-1) and is in no baseline."""
+
+    def __init__(self) -> None:
+        self._ids: dict[Check, int] = {}
+
+    def add(self, check: Check) -> int:
+        found = self._ids.get(check)
+        if found is None:
+            found = self._ids[check] = len(self._ids)
+        return found
+
+    def get(self, check: Check) -> int:
+        return self._ids.get(check, -1)
 
 
 @dataclass(frozen=True)
 class Baseline:
     agent: str
     ready: bool
-    sets: tuple[frozenset, ...]    # indexed by section
+    known: frozenset[int] = frozenset()          # ids of every baseline behaviour
+    exec_paths: frozenset[str] = frozenset()     # executables it ran
+    mcp_servers: frozenset[str] = frozenset()    # MCP servers it called
 
     @classmethod
-    def of(cls, profile: Profile) -> Baseline:
+    def of(cls, profile: Profile, ids: BehaviourIds) -> Baseline:
         if profile.ready_at() is None:
-            return cls(profile.agent, False, ())
+            return cls(profile.agent, False)
         base = profile.baseline()
-        sets = [frozenset(base[k]) for k in KINDS]
-        sets.append(frozenset(k[0] for k in base["exec"]))
-        sets.append(frozenset(k[0] for k in base["mcp"]))
-        return cls(profile.agent, True, tuple(sets))
-
-    def knows(self, check: Check) -> bool:
-        return check[1] in self.sets[check[0]]
+        known = frozenset(ids.add((section, key)) for section, kind in enumerate(KINDS) for key in base[kind])
+        return cls(profile.agent, True, known, frozenset(k[0] for k in base["exec"]),
+                   frozenset(k[0] for k in base["mcp"]))
 
 
-def dimensions(check: Check, sets: tuple[frozenset, ...]) -> tuple[str, ...]:
-    """The dimension an unknown behaviour deviates in (none for a known one)."""
+def dimensions(check: Check, baseline: Baseline) -> tuple[str, ...]:
+    """The dimension a behaviour outside the baseline deviates in."""
     section, key = check
-    if key in sets[section]:
-        return ()
     if section == EXEC:
-        return ("exec",) if key[0] in sets[EXEC_PATH] else ("exec_path",)
+        return ("exec",) if key[0] in baseline.exec_paths else ("exec_path",)
     if section == MCP:
-        if key[0] not in sets[MCP_SERVER]:
+        if key[0] not in baseline.mcp_servers:
             return ("mcp_server",)
         return ("mcp_tool",) if key[1] else ()
     if section == OPEN:

@@ -25,10 +25,10 @@ from typing import Callable, Hashable, Iterable, Mapping
 
 from weft.detect.core import matching
 from weft.detect.core.alerts import Alert, make_alert, summary
-from weft.detect.core.baseline import PATHS, Baseline, behaviour, describe, dimensions
+from weft.detect.core.baseline import PATHS, Baseline, BehaviourIds, behaviour, describe, dimensions
 from weft.detect.core.matching import E, Predicate, compile_match, prune
 from weft.detect.core.rulefile import Rule
-from weft.detect.core.sequences import NS, Windows
+from weft.detect.core.sequences import EVENT, NS, PAYLOAD, Windows
 from weft.discovery.core.agents import WorkloadRef, logical_name, names_itself
 from weft.discovery.core.profiles import Profile
 
@@ -68,10 +68,11 @@ class Plan:
     cache: dict = field(default_factory=dict)
     always: bool = False                   # per-event rules: every event needs its context
 
-    def entry(self, raw: Hashable, ev: E) -> tuple:
-        """(behaviour check, host named, matching signatures, triggers) for a new value."""
+    def entry(self, raw: Hashable, ev: E, ids: BehaviourIds) -> tuple:
+        """(behaviour check, its id, host named, matching signatures, triggers) for a new value."""
         check, host = behaviour(self.kind, ev) if self.by_dimension else (None, None)
-        found = (check, host, tuple(c for c in self.signatures if c.matches(ev, "")),
+        found = (check, ids.get(check) if check else -1, host,
+                 tuple(c for c in self.signatures if c.matches(ev, "")),
                  tuple(c for c in self.triggers if c.matches(ev, "")))
         if len(self.cache) >= MAX_CACHED:
             self.cache.clear()
@@ -80,11 +81,14 @@ class Plan:
 
 
 class Context:
-    """One container: its logical agent, baseline sets (None: no ready profile), keys."""
-    __slots__ = ("agent", "ref", "sets", "pod", "container", "_serving")
+    """One container: its logical agent, its baseline when the profile is ready (`known`:
+    the baseline's behaviour ids, None without one), its sequence keys."""
+    __slots__ = ("agent", "ref", "baseline", "known", "pod", "container", "_serving")
 
-    def __init__(self, agent: str, ref: WorkloadRef, sets, pod: tuple, container: Hashable):
-        self.agent, self.ref, self.sets, self.pod, self.container = agent, ref, sets, pod, container
+    def __init__(self, agent: str, ref: WorkloadRef, baseline: Baseline | None, pod: tuple, container: Hashable):
+        self.agent, self.ref, self.pod, self.container = agent, ref, pod, container
+        self.baseline = baseline if baseline is not None and baseline.ready else None
+        self.known = self.baseline.known if self.baseline is not None else None
         self._serving: dict[str, bool] = {}
 
     def serves(self, host: str) -> bool:
@@ -100,6 +104,7 @@ class Detector:
                  lateness: int = 60):
         self.rules = tuple(r for r in rules if r.enabled)
         self.plans = plans(self.rules)            # event kind -> Plan: the compiled dispatch table
+        self._ids = BehaviourIds()
         self._baselines: dict[str, Baseline] = {}
         self._contexts: dict[str, Context] = {}
         self._by_identity: dict[tuple, Context] = {}
@@ -109,13 +114,15 @@ class Detector:
     def update_profiles(self, profiles_by_agent: Mapping[str, Profile]) -> None:
         """New or changed profiles (published, merged, accepted): their baselines from now on."""
         for name, profile in profiles_by_agent.items():
-            self._baselines[name] = Baseline.of(profile)
+            self._baselines[name] = Baseline.of(profile, self._ids)
         self._contexts.clear()
         self._by_identity.clear()
+        for plan in self.plans.values():      # a behaviour no profile knew may be known now
+            plan.cache.clear()
 
     def observe(self, events: Iterable[E]) -> list[Alert]:
         out: list[Alert] = []
-        plans, contexts = self.plans, self._contexts
+        plans, contexts, ids = self.plans, self._contexts, self._ids
         for ev in events:
             plan = plans.get(ev.kind)
             if plan is None:
@@ -123,8 +130,8 @@ class Detector:
             raw = plan.key(ev)
             entry = plan.cache.get(raw)
             if entry is None:
-                entry = plan.entry(raw, ev)
-            check, host, signatures, triggers = entry
+                entry = plan.entry(raw, ev, ids)
+            check, kid, host, signatures, triggers = entry
             if check is None and not signatures and not triggers and not plan.always:
                 continue
             cid = ev.workload.container_id
@@ -132,8 +139,8 @@ class Detector:
             if ctx is None:
                 ctx = self._context(ev)
             if check is not None:
-                sets = ctx.sets
-                if sets is not None and check[1] not in sets[check[0]] and (host is None or not ctx.serves(host)):
+                known = ctx.known
+                if known is not None and kid not in known and (host is None or not ctx.serves(host)):
                     self._deviation(ev, ctx, plan, check, out)
             for c in signatures:
                 self._raise(c, ev, ctx, None, out)
@@ -148,7 +155,7 @@ class Detector:
         return out
 
     def _deviation(self, ev: E, ctx: Context, plan: Plan, check: tuple, out: list[Alert]) -> None:
-        for dimension in dimensions(check, ctx.sets):
+        for dimension in dimensions(check, ctx.baseline):
             for c in plan.by_dimension.get(dimension, ()):
                 if c.matches(ev, ctx.agent):
                     self._raise(c, ev, ctx, describe(check), out)
@@ -162,18 +169,18 @@ class Detector:
         if after is None:
             out.append(make_alert(c.rule, ctx.agent, detail, [ev]))
             return
-        key, t = self._key(after.by, ev, ctx), ev.time.seconds * NS + ev.time.nanos
-        trigger = self._windows.candidate(c.index, after.within, key, t, ev, (ctx.agent, detail))
+        trigger = self._windows.candidate(c.index, after.within, self._key(after.by, ev, ctx), _nanos(ev), ev,
+                                          (ctx.agent, detail))
         if trigger is not None:
-            out.append(make_alert(c.rule, ctx.agent, detail, [trigger.event, ev]))
+            out.append(make_alert(c.rule, ctx.agent, detail, [trigger[EVENT], ev]))
 
     def _trigger(self, ev: E, ctx: Context, triggers: tuple[Compiled, ...], out: list[Alert]) -> None:
-        t = ev.time.seconds * NS + ev.time.nanos
+        t = _nanos(ev)
         for c in triggers:
             after = c.rule.after
             for waiting in self._windows.trigger(c.index, after.within, self._key(after.by, ev, ctx), t, ev):
-                agent, detail = waiting.payload
-                out.append(make_alert(c.rule, agent, detail, [ev, waiting.event]))
+                agent, detail = waiting[PAYLOAD]
+                out.append(make_alert(c.rule, agent, detail, [ev, waiting[EVENT]]))
 
     @staticmethod
     def _key(by: str, ev: E, ctx: Context) -> Hashable:
@@ -191,13 +198,18 @@ class Detector:
             return found
         agent = logical_name(w.namespace, w.name, dict(w.labels)) if w.name else ""
         base = self._baselines.get(agent) if agent else None
-        ctx = Context(agent, WorkloadRef(node.cluster, w.namespace, w.name), base.sets if base and base.ready else None,
+        ctx = Context(agent, WorkloadRef(node.cluster, w.namespace, w.name), base,
                       (node.cluster, w.namespace, w.pod or w.name), cid or identity)
         store = self._contexts if cid else self._by_identity
         if len(store) >= MAX_CONTEXTS:
             store.clear()
         store[cid or identity] = ctx
         return ctx
+
+
+def _nanos(ev: E) -> int:
+    ts = ev.time
+    return ts.seconds * NS + ts.nanos
 
 
 def plans(rules: tuple[Rule, ...]) -> dict[int, Plan]:

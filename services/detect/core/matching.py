@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from weft.discovery.core.agents import host_of
+from weft.detect.core.baseline import hostname
 from weft.v1 import event_pb2
 
 E = event_pb2.RuntimeEvent
@@ -97,11 +97,11 @@ FIELDS: dict[str, Field] = {f.name: f for f in [
     _field("network.src_port", int, NET, volatile=True), _field("network.dst_port", int, NET),
     _field("network.protocol", kinds=NET, enum=event_pb2.Network.Protocol),
     _derived("network.dst_name", NET, ("network.dns_name", "network.dst_ip"),
-             lambda ev: host_of(ev.network.dns_name) if ev.network.dns_name else ev.network.dst_ip),
-    _derived("dns.hostname", (E.DNS_QUERY,), ("dns.query",), lambda ev: host_of(ev.dns.query)),
-    _derived("http.hostname", (E.HTTP_REQUEST,), ("http.host",), lambda ev: host_of(ev.http.host)),
-    _derived("llm.hostname", LLM, ("llm.host",), lambda ev: host_of(ev.llm.host)),
-    _derived("mcp.hostname", (E.MCP_CALL,), ("mcp.server",), lambda ev: host_of(ev.mcp.server)),
+             lambda ev: hostname(ev.network.dns_name) if ev.network.dns_name else ev.network.dst_ip),
+    _derived("dns.hostname", (E.DNS_QUERY,), ("dns.query",), lambda ev: hostname(ev.dns.query)),
+    _derived("http.hostname", (E.HTTP_REQUEST,), ("http.host",), lambda ev: hostname(ev.http.host)),
+    _derived("llm.hostname", LLM, ("llm.host",), lambda ev: hostname(ev.llm.host)),
+    _derived("mcp.hostname", (E.MCP_CALL,), ("mcp.server",), lambda ev: hostname(ev.mcp.server)),
     _field("llm.status", int, LLM), _field("llm.prompt_excerpt", str, LLM, volatile=True),
     _field("llm.response_excerpt", str, LLM, volatile=True),
     *(_field(f"mcp.{n}", str, (E.MCP_CALL,), volatile=True) for n in ("request_id", "session_id", "arguments_excerpt")),

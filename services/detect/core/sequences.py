@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from bisect import insort
 from collections import deque
-from typing import Hashable, NamedTuple
+from typing import Hashable
 
 NS = 1_000_000_000
 MAX_PER_KEY = 64               # entries kept per rule and key; the oldest go first
-
-
-class Entry(NamedTuple):
-    t: int                     # event time, nanoseconds
-    seq: int                   # arrival order: entries never compare their events
-    event: object
-    payload: object = None
+# an entry is a plain tuple (cheapest to make and to sort): (event time in ns, arrival
+# order, so that entries never compare their events, the event, the caller's payload)
+Entry = tuple[int, int, object, object]
+T, SEQ, EVENT, PAYLOAD = range(4)
 
 
 class Windows:
@@ -44,7 +41,7 @@ class Windows:
         if not waiting:
             return []
         end, floor = t + within * NS, self.watermark - self._horizon[rule]
-        paired = [c for c in waiting if t <= c.t <= end and c.t >= floor and c.event is not event]
+        paired = [c for c in waiting if t <= c[T] <= end and c[T] >= floor and c[EVENT] is not event]
         if paired:
             waiting[:] = [c for c in waiting if c not in paired]
         return paired
@@ -54,8 +51,8 @@ class Windows:
         self._saw(rule, within, t)
         start = max(t - within * NS, self.watermark - self._horizon[rule])
         for trigger in reversed(self._triggers.get((rule, key), ())):
-            if trigger.t <= t and trigger.event is not event:
-                if trigger.t >= start:
+            if trigger[T] <= t and trigger[EVENT] is not event:
+                if trigger[T] >= start:
                     return trigger
                 break
         self._add(self._waiting, (rule, key), t, event, payload)
@@ -75,10 +72,11 @@ class Windows:
         entries = store.get(key)
         if entries is None:
             entries = store[key] = []
-        if not entries or t >= entries[-1].t:
-            entries.append(Entry(t, self._seq, event, payload))
+        entry = (t, self._seq, event, payload)
+        if not entries or t >= entries[-1][T]:
+            entries.append(entry)
         else:
-            insort(entries, Entry(t, self._seq, event, payload))
+            insort(entries, entry)
         if len(entries) > MAX_PER_KEY:
             del entries[0]
         self._expiry.append((t + self._horizon[key[0]], store, key))
@@ -91,7 +89,7 @@ class Windows:
             entries = store.get(key)
             if entries:
                 floor = wm - self._horizon[key[0]]
-                if entries[0].t < floor:
-                    entries[:] = [e for e in entries if e.t >= floor]
+                if entries[0][T] < floor:
+                    entries[:] = [e for e in entries if e[T] >= floor]
                 if not entries:
                     del store[key]

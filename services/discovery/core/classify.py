@@ -82,6 +82,7 @@ class Observer:
         FILE_OPEN, CONNECT, DNS, EXEC = E.FILE_OPEN, E.NETWORK_CONNECT, E.DNS_QUERY, E.PROCESS_EXEC
         ACCEPT = E.NETWORK_ACCEPT
         LLM_REQUEST, LLM_RESPONSE, MCP, HTTP = E.LLM_REQUEST, E.LLM_RESPONSE, E.MCP_CALL, E.HTTP_REQUEST
+        SYSCALLS = E.SYSCALLS
         for ev in events:
             w = ev.workload
             cid = w.container_id
@@ -149,6 +150,9 @@ class Observer:
                 prev = st.mcp.get(raw)
                 if prev is None or t < prev:
                     self._mcp(st, raw, t, found)
+            elif k == SYSCALLS:
+                for name in ev.syscalls.names:
+                    self._learn(st, "syscall", (name,), t, found)
             elif k == HTTP:
                 raw = ev.http.host
                 prev = st.hosts.get(raw)

@@ -44,7 +44,8 @@ def application_profile(p: Profile, namespace: str, kind: str, name: str) -> dic
     meta = _metadata(p, namespace, kind, name)
     meta["annotations"]["weft.dev/models"] = json.dumps([Behaviour("model", k).text for k in sorted(base["model"])])
     meta["annotations"]["weft.dev/mcp"] = json.dumps([Behaviour("mcp", k).text for k in sorted(base["mcp"])])
-    containers = [{"name": c, "capabilities": [], "execs": execs, "opens": opens, "syscalls": [],
+    syscalls = sorted(name for (name,) in base["syscall"])
+    containers = [{"name": c, "capabilities": [], "execs": execs, "opens": opens, "syscalls": syscalls,
                    "endpoints": [], "imageID": "", "imageTag": image, "rulePolicies": {},
                    "identifiedCallStacks": []} for c, image in _containers(p, namespace, name)]
     return {"apiVersion": API_VERSION, "kind": "ApplicationProfile", "metadata": meta,

@@ -26,9 +26,9 @@ from weft.discovery.core.agents import agent_id
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "exec": ("path", "args"), "open": ("path",), "egress": ("name", "port", "protocol"),
     "dns": ("name",), "ingress": ("port", "protocol"), "model": ("provider", "host", "model"),
-    "mcp": ("server", "tool")}
+    "mcp": ("server", "tool"), "syscall": ("name",)}
 SECTIONS = {"exec": "execs", "open": "opens", "egress": "egress", "dns": "dns", "ingress": "ingress",
-            "model": "models", "mcp": "mcp"}
+            "model": "models", "mcp": "mcp", "syscall": "syscalls"}
 CONTAINER_FIELDS = ("namespace", "workload", "name", "image")
 LEARNING, READY = "learning", "ready"
 DYNAMIC = "\u22ef"   # Kubescape's marker for a path segment that varies
@@ -254,7 +254,7 @@ def from_dict(data: dict) -> Profile:
             raise ValueError(f"id {data['id']} is not the id of {p.agent!r}")
         p.workloads = {(x["cluster"], x["namespace"], x["kind"], x["name"]) for x in data["workloads"]}
         p.containers = {tuple(x[f] for f in CONTAINER_FIELDS) for x in data["containers"]}
-        entries = [(kind, e) for kind, section in SECTIONS.items() for e in data[section]]
+        entries = [(kind, e) for kind, section in SECTIONS.items() for e in data.get(section, [])]
         for kind, e in entries + [(e["kind"], e) for e in data["deviations"]]:
             key = _key(kind, e)
             p.items[kind][key] = e["firstSeen"]

@@ -122,7 +122,9 @@ def placement(target: str) -> tuple[str | None, bool]:
     return fmt.cloud, fmt.in_cluster
 
 
-def place(fmt: "Format", file: str, policy: ir.Policy) -> Place:
+def place(fmt: Format, file: str, policy: ir.Policy) -> Place:
+    """A cloud document at its cloud; a Kubernetes object at the intent's cluster that a
+    directory or file of its path is named after (the last such), else at its provider."""
     if not fmt.in_cluster:
         return Place(fmt.cloud)
     parts = [Path(p).stem for p in Path(file).parts]
@@ -291,9 +293,10 @@ def _cloud_grants(policy: ir.Policy, words: list[str]) -> dict[str, Any]:
         out["azure"] = replace(policy.azure, grants=policy.azure.grants + grants)
     if policy.gcp:
         projects = [p for p in dict.fromkeys([g.project for g in policy.gcp.grants] + [policy.gcp.project_number]) if p]
-        grants = tuple(ir.GcpGrant(*((w,), ()) if re.match(syntax.GCP_ROLE, w) else ((), (w,)), (), p, PROBE + w)
-                       for w in words if re.match(syntax.GCP_ROLE, w) or re.match(syntax.GCP_PERMISSION, w)
-                       for p in projects)
+        roles = [w for w in words if re.match(syntax.GCP_ROLE, w)]
+        permissions = [w for w in words if re.match(syntax.GCP_PERMISSION, w)]
+        grants = tuple(ir.GcpGrant((w,), (), (), p, PROBE + w) for w in roles for p in projects)
+        grants += tuple(ir.GcpGrant((), (w,), (), p, PROBE + w) for w in permissions for p in projects)
         out["gcp"] = replace(policy.gcp, grants=policy.gcp.grants + grants)
     return out
 

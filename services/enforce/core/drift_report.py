@@ -12,13 +12,10 @@ from weft.enforce.core import sensorpolicy
 from weft.enforce.core.drift_recognise import Ignored, Place
 
 KIND = "DriftReport"
+# looser: allows what the intent refuses (a gap); tighter: refuses what it allows (a break
+# waiting to happen); missing: compiled, nothing deployed; changed: differs from what weft
+# compiles in a way no question of the intent tells apart
 Kind = Literal["looser", "tighter", "missing", "changed"]
-MEANING = {
-    "looser": "the deployed resource allows what the intent refuses (a gap)",
-    "tighter": "the deployed resource refuses what the intent allows (a break waiting to happen)",
-    "missing": "the intent needs this resource and nothing is deployed",
-    "changed": "differs from what weft compiles, in a way no question of the intent tells apart",
-}
 
 
 class _Absent:
@@ -101,7 +98,8 @@ class DriftReport:
                 "differences": [d.to_json() for d in sorted(self.differences, key=lambda d: d.order)],
                 "across": [a.to_json() for a in sorted(self.across, key=lambda a: a.order)],
                 "checked": [{**_place(c.place), "target": c.target, "resources": c.resources,
-                             "questions": c.questions} for c in sorted(self.checked, key=lambda c: (*c.place.order, c.target))],
+                             "questions": c.questions}
+                            for c in sorted(self.checked, key=lambda c: (*c.place.order, c.target))],
                 "ignored": [{"file": i.file, "document": i.index, "reason": i.reason}
                             for i in sorted(self.ignored, key=lambda i: (i.file, i.index))]}
 

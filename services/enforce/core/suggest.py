@@ -22,6 +22,7 @@ def suggest(profile: dict, *, mode: str = "audit", name: str = "") -> dict:
     spec: dict = {"mode": mode, "selector": {"namespace": namespace, **({"workload": workload} if workload else {}),
                                              "clusters": sorted(profile.get("clusters", []))},
                   "egress": egress(profile), "executables": sorted({e["path"] for e in profile.get("execs", [])}),
+                  "syscalls": sorted({s["name"] for s in profile.get("syscalls", [])}),
                   "files": files(profile), "mcp": mcp(profile),
                   "models": sorted({f"{m['provider']}/{m['model']}" for m in profile.get("models", []) if m.get("model")})}
     return {"apiVersion": API_VERSION, "kind": KIND,

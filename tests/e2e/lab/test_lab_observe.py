@@ -80,6 +80,7 @@ def test_one_agent_across_clusters_its_graph_and_its_aibom(fleet, tmp_path):
     profile = json.loads(weft(env, "agent", "support-bot", "--json").stdout)["profile"]
     assert profile["clusters"] == ["aks", "eks"]
     assert {m["model"] for m in profile["models"]} == {"lab-gpt"}
+    assert {"connect", "openat", "read"} <= {s["name"] for s in profile["syscalls"]}, "learnt in the kernel"
     tools = {(m.get("server"), m.get("tool")) for m in profile["mcp"]}
     assert {t for _, t in tools} >= {"lookup_order", "put_object"}
     servers = {s for s, _ in tools}

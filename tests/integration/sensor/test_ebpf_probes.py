@@ -16,7 +16,7 @@ from weft.sensor.probes.tcp import ip_text
 
 def test_every_probe_registers_once_and_a_duplicate_name_fails_loudly():
     probes = load_all()
-    assert set(probes) == {"exec", "file", "tcp", "dns", "payload", "tls"}
+    assert set(probes) == {"exec", "file", "tcp", "dns", "payload", "tls", "syscalls"}
     with pytest.raises(ValueError, match="duplicate probe name 'file'"):
         register(type("Again", (Probe,), {"name": "file"}))
     assert all(cls().bpf_source().strip() for cls in probes.values())

@@ -15,7 +15,7 @@ from weft.posture.core.chain.inventory import Inventory
 from weft.posture.core.chain.model import Evidence, Link, LinkFacts, LinkStatus, Via
 from weft.posture.core.chain.trust import WebIdentityTrust, oidc_issuer, web_identity_trusts
 from weft.posture.core.declarations.model import AwsPolicy, AwsRole, LinkKind, PodIdentityAssociation
-from weft.posture.core.identifiers import role_name
+from weft.posture.core.identifiers import role_name, role_of_session
 from weft.posture.core.model import Cloud, Declaration, KubernetesSubject
 
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
@@ -41,8 +41,8 @@ def aws_links(subject: KubernetesSubject, inventory: Inventory, clusters: Cluste
     for association in _associations(subject, inventory):
         _associate(roles, subject, association)
     for assumption in _assumptions(subject, inventory, clusters):
-        via = Via.POD_IDENTITY if assumption.method is AssumptionMethod.POD_IDENTITY else Via.IRSA
-        roles.setdefault(assumption.role_arn, _Role(assumption.role_arn, via, subject.sub, [], [], [])
+        via, parent = _how(assumption, subject)
+        roles.setdefault(assumption.role_arn, _Role(assumption.role_arn, via, parent, [], [], [])
                          ).assumptions.append(assumption)
     return [_link(role, subject, inventory, clusters) for _, role in sorted(roles.items())]
 
@@ -123,12 +123,22 @@ def _associations(subject: KubernetesSubject, inventory: Inventory) -> Iterable[
 
 
 def _assumptions(subject: KubernetesSubject, inventory: Inventory, clusters: Clusters) -> Iterable[RoleAssumption]:
+    """Session starts of the account in its cluster: by the token's issuer (IRSA), by the
+    eks-cluster-name session tag (Pod Identity, and sessions chained from it)."""
     for a in inventory.assumptions.get((subject.namespace, subject.service_account), []):
-        if a.method is AssumptionMethod.POD_IDENTITY:
-            if not subject.cluster or not a.kubernetes or a.kubernetes.cluster in ("", subject.cluster):
+        if a.identity_provider:
+            if clusters.admits(subject.cluster, oidc_issuer(a.identity_provider)):
                 yield a
-        elif clusters.admits(subject.cluster, oidc_issuer(a.identity_provider)):
+        elif not subject.cluster or not a.kubernetes or a.kubernetes.cluster in ("", subject.cluster):
             yield a
+
+
+def _how(a: RoleAssumption, subject: KubernetesSubject) -> tuple[Via, str]:
+    """How a session start reached its role, and from which identity: a role chained
+    from another session has that session's role as parent."""
+    if a.method is AssumptionMethod.ROLE and (caller := role_of_session(a.caller)):
+        return (Via.POD_IDENTITY if a.session_tags.get("kubernetes-namespace") else Via.IRSA), caller
+    return (Via.POD_IDENTITY if a.method is AssumptionMethod.POD_IDENTITY else Via.IRSA), subject.sub
 
 
 def _calls(role: _Role, sessions: list[RoleAssumption], inventory: Inventory) -> tuple[list[ApiCall], str]:

@@ -94,7 +94,8 @@ def _link(p: _Principal, subject: KubernetesSubject, inventory: Inventory, index
     if p.exchanges and not p.bindings:
         disagreements.append(f"tokens were exchanged in {p.pool} but no binding in the inputs admits the principal")
     used = any(x.success for x in p.exchanges) or any(c.success for c in calls)
-    status = LinkStatus.CONFIRMED if p.bindings and used else LinkStatus.OBSERVED if used else LinkStatus.DECLARED
+    status = (LinkStatus.CONFIRMED if p.bindings and used else LinkStatus.OBSERVED if used
+              else LinkStatus.DECLARED if p.bindings else LinkStatus.ATTEMPTED)
     aliases = tuple(sorted({("member", m) for m in p.members if m != identity} | {("pool", p.pool)}))
     link = Link(Cloud.GCP, identity, p.via, p.parent, status, tuple(evidence), tuple(disagreements), aliases)
     return link, LinkFacts(grants=tuple(p.bindings.values()), calls=tuple(calls))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Iterable
 
@@ -46,6 +47,8 @@ class Inventory:
     exchanges: list[GcpTokenExchange] = field(default_factory=list)
     gcp_calls: defaultdict[str, list[ApiCall]] = field(default_factory=_lists)         # by principal
     mints: list[GcpAccessTokenMint] = field(default_factory=list)
+    first: datetime | None = None                  # the observation window, by event time
+    last: datetime | None = None
 
     @classmethod
     def build(cls, declarations: Iterable[Declaration], observations: Iterable[Observation]) -> Inventory:
@@ -83,6 +86,10 @@ class Inventory:
                 self.providers.append(d)
 
     def _observe(self, o: Observation) -> None:
+        if self.first is None or o.time < self.first:
+            self.first = o.time
+        if self.last is None or o.time > self.last:
+            self.last = o.time
         match o:
             case RoleAssumption() if o.kubernetes is not None:
                 self.assumptions[_account(o.kubernetes)].append(o)

@@ -21,6 +21,7 @@ def judge_azure(link: Link, facts: LinkFacts) -> Judgement:
     declared: dict[str, list[str]] = {}
     levels: dict[str, str] = {}
     used: set[str] = set()
+    proven: set[str] = set()
     reach, documents, removed = [], [], []
     for a in sorted((g for g in facts.grants if isinstance(g, AzureRoleAssignment)), key=lambda g: g.id):
         if (d := definitions.get(a.role_definition_guid.lower())) is None:
@@ -31,6 +32,8 @@ def judge_azure(link: Link, facts: LinkFacts) -> Judgement:
             levels[e.pattern] = access_level(e.pattern)
             if e.used:
                 used.add(e.pattern)
+            if e.operations:
+                proven.add(e.pattern)
         reach.append(Reach(a.scope, tuple(sorted({access_level(e.pattern) for e in entries})),
                            f"{d.role_name} assigned at {a.scope}", any(e.used for e in entries)))
         if all(e.used and not e.operations for e in entries):
@@ -42,7 +45,7 @@ def judge_azure(link: Link, facts: LinkFacts) -> Judgement:
     permissions = tuple(Permission(p, levels[p], "; ".join(w)) for p, w in sorted(declared.items()))
     notes = tuple(facts.missing) + (() if use.operations else (SIGN_IN_ONLY,))
     return Judgement(link, permissions, tuple(sorted(used)), tuple(reach), _fix(link, documents, removed),
-                     notes, "operation" if use.operations else "sign-in")
+                     notes, "operation" if use.operations else "sign-in", tuple(sorted(proven)))
 
 
 def _fix(link: Link, documents: list[dict], removed: list[str]) -> Fix | None:

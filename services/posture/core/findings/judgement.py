@@ -38,6 +38,11 @@ class Judgement:
     fix: Fix | None = None
     notes: tuple[str, ...] = ()    # what weft could not judge, and why
     granularity: str = "operation"  # "operation", or "sign-in" where only sign-ins show use
+    proven: tuple[str, ...] | None = None   # used permissions logged operations prove (None: all of `used`)
+
+    @property
+    def proven_used(self) -> tuple[str, ...]:
+        return self.used if self.proven is None else self.proven
 
     @property
     def unused(self) -> tuple[Permission, ...]:

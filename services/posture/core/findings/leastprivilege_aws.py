@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 from weft.posture.core.chain.trust import like
-from weft.posture.core.declarations.model import AwsCondition, AwsPolicy, AwsRole, Effect, PolicyStatement
+from weft.posture.core.declarations.model import AwsPolicy, AwsRole, Effect, PolicyStatement
 from weft.posture.core.findings.iam_actions import spelling, statement_actions
+from weft.posture.core.findings.iam_documents import VERSION, conditions_document, statement_document
 from weft.posture.core.model import Declaration
-
-VERSION = "2012-10-17"
 
 
 def role_statements(grants: Iterable[Declaration]) -> dict[PolicyStatement, str]:
@@ -55,7 +54,7 @@ def least_privilege_policy(statements: Iterable[PolicyStatement],
         return None, notes
     kept = set().union(*groups.values())
     body = [_allow(i, key, actions) for i, (key, actions) in enumerate(sorted(groups.items(), key=_order), 1)]
-    body += [_deny(s) for s in statements if s.effect is Effect.DENY and statement_actions(s) & kept]
+    body += [statement_document(s) for s in statements if s.effect is Effect.DENY and statement_actions(s) & kept]
     return {"Version": VERSION, "Statement": body}, notes
 
 
@@ -108,20 +107,3 @@ def _allow(i: int, key: tuple, actions: set[str]) -> dict:
         out["Condition"] = conditions_document(conditions)
     return out
 
-
-def _deny(s: PolicyStatement) -> dict:
-    out: dict = {"Effect": "Deny"}
-    if s.sid:
-        out = {"Sid": s.sid, **out}
-    out.update({"NotAction": list(s.not_actions)} if s.not_actions else {"Action": list(s.actions)})
-    out.update({"NotResource": list(s.not_resources)} if s.not_resources else {"Resource": list(s.resources)})
-    if s.conditions:
-        out["Condition"] = conditions_document(s.conditions)
-    return out
-
-
-def conditions_document(conditions: tuple[AwsCondition, ...]) -> dict:
-    out: dict[str, dict] = {}
-    for c in conditions:
-        out.setdefault(c.operator, {})[c.key] = c.values[0] if len(c.values) == 1 else list(c.values)
-    return out

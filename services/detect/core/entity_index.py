@@ -1,0 +1,198 @@
+"""What runtime events tell correlation about entities, learnt as events arrive and kept as
+plain data (detect's state is JSON): the logical agent a pod, workload, service account,
+address, process or event belongs to; each cluster's cloud and egress addresses; MCP calls
+seen from the client and from the server side; connections and accepts; each agent's
+model exchanges.
+
+`add(events)` returns the tokens of the facts that changed ("pod:eks/agents/bot-1",
+"agent:agents/support-bot", ...): correlation re-resolves only the signals that looked
+those facts up. Every fact is a set member, so the index is the same whatever order the
+events came in; what is derived from several facts (which connection an accept answers)
+is derived when asked, in call_edges.py.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from weft.discovery.core.agents import logical_name
+from weft.v1 import event_pb2
+
+E = event_pb2.RuntimeEvent
+PROVIDERS = {event_pb2.Node.AWS: "AWS", event_pb2.Node.AZURE: "AZURE", event_pb2.Node.GCP: "GCP",
+             event_pb2.Node.OTHER: "OTHER"}
+MATCH_WINDOW_MS = 30_000        # a connection and the accept it led to, at most this far apart
+EXCERPT = 400                   # characters of a model exchange kept for the story
+
+
+@dataclass
+class AgentFacts:
+    namespaces: set[str] = field(default_factory=set)
+    workloads: set[str] = field(default_factory=set)
+    service_accounts: set[str] = field(default_factory=set)
+    clusters: set[str] = field(default_factory=set)
+
+
+def any_cluster(token: str, cluster: str, rest: str) -> tuple[str, str]:
+    """The token of a fact in its cluster, and in "any cluster" (for signals naming none)."""
+    return f"{token}:{cluster}/{rest}", f"{token}:*/{rest}"
+
+
+class EntityIndex:
+    def __init__(self) -> None:
+        self.agents: dict[str, AgentFacts] = {}
+        self.pods: dict[tuple[str, str, str], str] = {}                  # (cluster, ns, pod) -> agent
+        self.workloads: dict[tuple[str, str, str], str] = {}             # (cluster, ns, name) -> agent
+        self.service_accounts: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        self.addresses: dict[str, set[tuple[str, str]]] = defaultdict(set)   # pod ip -> {(cluster, agent)}
+        self.egress: dict[str, set[str]] = defaultdict(set)              # egress ip -> clusters
+        self.providers: dict[str, str] = {}                              # cluster -> AWS, AZURE, GCP
+        self.events: dict[str, tuple[str, int]] = {}                     # event id -> (agent, time)
+        self.processes: dict[tuple[str, str], set[str]] = defaultdict(set)   # (cluster, exe) -> agents
+        self.mcp_clients: dict[str, set[tuple]] = defaultdict(set)      # session -> {(t, request, agent, event)}
+        self.mcp_servers: dict[str, set[tuple]] = defaultdict(set)      # agent -> {(t, session, request, event, tool)}
+        self.servers_of_session: dict[str, set[str]] = defaultdict(set)
+        self.connects: dict[str, set[tuple]] = defaultdict(set)         # cluster -> {(t, agent, src, dst, port, dns)}
+        self.accepts: dict[str, set[tuple]] = defaultdict(set)          # agent -> {(t, peer, local, port, cluster)}
+        self.acceptors_of_peer: dict[str, set[tuple[int, str]]] = defaultdict(set)
+        self.exchanges: dict[str, set[tuple]] = defaultdict(set)        # agent -> {(t, kind, model, host, excerpt)}
+
+    # -- learning ---------------------------------------------------------------------------
+
+    def add(self, events) -> set[str]:
+        touched: set[str] = set()
+        for ev in events:
+            self._add(ev, touched)
+        return touched
+
+    def _add(self, ev: E, touched: set[str]) -> None:
+        node, w = ev.node, ev.workload
+        cluster = node.cluster
+        self._node(node, touched)
+        if not (w.name and cluster):
+            return
+        agent = logical_name(w.namespace, w.name, dict(w.labels))
+        t = ev.time.ToMilliseconds()
+        self._workload(agent, cluster, w, touched)
+        if ev.event_id and ev.event_id not in self.events:
+            self.events[ev.event_id] = (agent, t)
+            touched.add(f"event:{ev.event_id}")
+        k = ev.kind
+        if k == E.PROCESS_EXEC and ev.process.exe:
+            self._put(self.processes[(cluster, ev.process.exe)], agent, touched,
+                      *any_cluster("proc", cluster, ev.process.exe))
+        elif k == E.NETWORK_CONNECT:
+            self._connect(t, agent, cluster, ev.network, touched)
+        elif k == E.NETWORK_ACCEPT:
+            self._accept(t, agent, cluster, ev.network, touched)
+        elif k == E.MCP_CALL:
+            self._mcp(t, agent, ev, touched)
+        elif k in (E.LLM_REQUEST, E.LLM_RESPONSE):
+            m = ev.llm
+            excerpt = (m.prompt_excerpt if k == E.LLM_REQUEST else m.response_excerpt)[:EXCERPT]
+            kind = "request" if k == E.LLM_REQUEST else "response"
+            self._put(self.exchanges[agent], (t, kind, m.model, m.host, excerpt), touched, f"agent:{agent}")
+
+    def _node(self, node, touched: set[str]) -> None:
+        provider = PROVIDERS.get(node.provider, "")
+        if node.cluster and provider and self.providers.get(node.cluster) != provider:
+            self.providers[node.cluster] = min(provider, self.providers.get(node.cluster, provider))
+            touched.add(f"cluster:{node.cluster}")
+        for ip in node.egress_ips:
+            if node.cluster and node.cluster not in self.egress[ip]:
+                self.egress[ip].add(node.cluster)
+                touched.add(f"ip:{ip}")
+                touched.update(f"agent:{b}" for _, b in self.acceptors_of_peer.get(ip, ()))
+
+    def _workload(self, agent: str, cluster: str, w, touched: set[str]) -> None:
+        facts = self.agents.setdefault(agent, AgentFacts())
+        before = (len(facts.namespaces), len(facts.workloads), len(facts.service_accounts), len(facts.clusters))
+        facts.namespaces.add(w.namespace)
+        facts.workloads.add(w.name)
+        facts.clusters.add(cluster)
+        if w.service_account:
+            facts.service_accounts.add(w.service_account)
+            self._put(self.service_accounts[(cluster, w.namespace, w.service_account)], agent, touched,
+                      *any_cluster("sa", cluster, f"{w.namespace}/{w.service_account}"))
+        if before != (len(facts.namespaces), len(facts.workloads), len(facts.service_accounts), len(facts.clusters)):
+            touched.add(f"agent:{agent}")
+        for table, name, token in ((self.pods, w.pod, "pod"), (self.workloads, w.name, "workload")):
+            key = (cluster, w.namespace, name)
+            if name and table.get(key, agent) >= agent and table.get(key) != agent:
+                table[key] = agent          # a name reused by two agents: the smaller wins, in any order
+                touched.update(any_cluster(token, cluster, f"{w.namespace}/{name}"))
+
+    def _connect(self, t: int, agent: str, cluster: str, n, touched: set[str]) -> None:
+        if n.src_ip:
+            self._address(n.src_ip, cluster, agent, touched)
+        if not n.dst_ip:
+            return
+        record = (t, agent, n.src_ip, n.dst_ip, n.dst_port, n.dns_name)
+        if record in self.connects[cluster]:
+            return
+        self.connects[cluster].add(record)
+        peers = {n.src_ip} | {ip for ip, owners in self.egress.items() if cluster in owners}
+        for peer in peers:
+            touched.update(f"agent:{b}" for at, b in self.acceptors_of_peer.get(peer, ())
+                           if abs(at - t) <= MATCH_WINDOW_MS)
+
+    def _accept(self, t: int, agent: str, cluster: str, n, touched: set[str]) -> None:
+        if n.dst_ip:
+            self._address(n.dst_ip, cluster, agent, touched)
+        if n.src_ip:
+            self._put(self.accepts[agent], (t, n.src_ip, n.dst_ip, n.dst_port, cluster), touched, f"agent:{agent}")
+            self.acceptors_of_peer[n.src_ip].add((t, agent))
+
+    def _mcp(self, t: int, agent: str, ev: E, touched: set[str]) -> None:
+        m = ev.mcp
+        if not m.session_id:
+            return
+        if m.side == "server":
+            record = (t, m.session_id, m.request_id, ev.event_id, f"{m.method} {m.tool}".strip())
+            self._put(self.mcp_servers[agent], record, touched, f"agent:{agent}")
+            self.servers_of_session[m.session_id].add(agent)
+        else:
+            record = (t, m.request_id, agent, ev.event_id)
+            if record not in self.mcp_clients[m.session_id]:
+                self.mcp_clients[m.session_id].add(record)
+                touched.update(f"agent:{b}" for b in self.servers_of_session.get(m.session_id, ()))
+
+    def _address(self, ip: str, cluster: str, agent: str, touched: set[str]) -> None:
+        self._put(self.addresses[ip], (cluster, agent), touched, f"ip:{ip}")
+
+    @staticmethod
+    def _put(found: set, value, touched: set[str], *tokens: str) -> None:
+        if value not in found:
+            found.add(value)
+            touched.update(tokens)
+
+    # -- asking -----------------------------------------------------------------------------
+
+    def cluster_addresses(self, cluster: str) -> set[str]:
+        return {ip for ip, owners in self.addresses.items() if any(c == cluster for c, _ in owners)}
+
+    def egress_of(self, cluster: str) -> set[str]:
+        return {ip for ip, owners in self.egress.items() if cluster in owners}
+
+    def in_fleet(self, ip: str) -> bool:
+        """Whether an address belongs to a cluster weft watches (a workload's, or an egress IP)."""
+        return bool(self.addresses.get(ip) or self.egress.get(ip))
+
+    # -- forgetting ---------------------------------------------------------------------------
+
+    def prune(self, before_ms: int) -> None:
+        """Forget time-stamped facts older than `before_ms` (event time)."""
+        self.events = {k: v for k, v in self.events.items() if v[1] >= before_ms}
+        for table in (self.mcp_clients, self.mcp_servers, self.connects, self.accepts, self.exchanges):
+            for key in list(table):
+                table[key] = {r for r in table[key] if r[0] >= before_ms}
+                if not table[key]:
+                    del table[key]
+        self.acceptors_of_peer = defaultdict(set)
+        for agent, found in self.accepts.items():
+            for t, peer, *_ in found:
+                self.acceptors_of_peer[peer].add((t, agent))
+        self.servers_of_session = defaultdict(set)
+        for agent, found in self.mcp_servers.items():
+            for _, session, *_ in found:
+                self.servers_of_session[session].add(agent)
