@@ -49,16 +49,13 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from weft.enforce.core import drift, drift_recognise
-    from weft.enforce.core.compilation import compile_policy
-    from weft.enforce.core.schemas import SchemasNotFound, schema_set
+    from weft.enforce.core.schemas import SchemasNotFound
     policy = _load(args.intent)
     targets = _targets(args.target)
     if not args.deployed.is_dir():
         raise CliError(f"{args.deployed}: not a directory", BAD_INPUT)
     try:
-        compiled = compile_policy(policy, targets, schema_set())
-        deployed, ignored = drift_recognise.recognise(drift_recognise.read_dir(args.deployed), policy, targets)
-        report = drift.detect(policy, compiled, deployed, ignored, args.intent, str(args.deployed))
+        report = drift.report_for(policy, args.intent, args.deployed, targets)
     except (SchemasNotFound, drift_recognise.DeployedError, drift.DriftError) as e:
         raise CliError(str(e), BAD_INPUT) from None
     if args.json:

@@ -2,9 +2,10 @@
 its consumers pull from JetStream."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
-from weft.common import consuming
+from weft.common import consuming, durations
 
 DESCRIPTION = "weft enforce: one enforcement intent, compiled into each provider's primitives and kept free of drift."
 
@@ -14,6 +15,7 @@ reads (durable JetStream consumers, explicit ack):
   weft.profiles.v1.>   behaviour profiles           stream WEFT_PROFILES
   weft.stories.v1      attack stories (response)    stream WEFT_STORIES
 writes:
+  weft.drift.v1        drift reports, when WEFT_DRIFT_INTENTS and WEFT_DRIFT_DEPLOYED are set
   weft.deadletter.v1   input it cannot accept, with the reason (see `weft deadletter`)
 serves:
   /healthz /readyz /metrics /v1/status on --http-host:--http-port
@@ -27,7 +29,18 @@ examples:
 @dataclass
 class EnforceConfig(consuming.ConsumingConfig):
     service: str = "enforce"
+    drift_intents: list[str] = field(default_factory=list)   # intents to watch for drift
+    drift_deployed: str = ""          # directory the deployed documents are exported into
+    drift_interval: float = 60.0      # seconds between comparisons
 
 
 def parse(argv: list[str] | None = None) -> EnforceConfig:
-    return consuming.parse(EnforceConfig, DESCRIPTION, EPILOG, argv)
+    """The consumer settings, plus the drift watch from the environment:
+    WEFT_DRIFT_INTENTS (':'-separated intent files), WEFT_DRIFT_DEPLOYED (a directory),
+    WEFT_DRIFT_INTERVAL (a duration, default 60s)."""
+    config = consuming.parse(EnforceConfig, DESCRIPTION, EPILOG, argv)
+    env = os.environ.get
+    config.drift_intents = [p for p in env("WEFT_DRIFT_INTENTS", "").split(os.pathsep) if p]
+    config.drift_deployed = env("WEFT_DRIFT_DEPLOYED", "")
+    config.drift_interval = durations.seconds(env("WEFT_DRIFT_INTERVAL", "60s"))
+    return config

@@ -120,6 +120,11 @@ class Detector:
         for plan in self.plans.values():      # a behaviour no profile knew may be known now
             plan.cache.clear()
 
+    @property
+    def sequence_entries(self) -> int:
+        """Triggers and waiting candidates held for sequence rules (bounded by event time)."""
+        return len(self._windows)
+
     def observe(self, events: Iterable[E]) -> list[Alert]:
         out: list[Alert] = []
         plans, contexts, ids = self.plans, self._contexts, self._ids

@@ -68,6 +68,8 @@ class Windows:
             self._evict()
 
     def _add(self, store: dict, key: tuple, t: int, event, payload) -> None:
+        if t < self.watermark - self._horizon[key[0]]:
+            return                                   # already past pairing: never kept
         self._seq += 1
         entries = store.get(key)
         if entries is None:

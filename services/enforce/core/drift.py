@@ -344,3 +344,16 @@ def _across(policy: ir.Policy, answers: dict[tuple[Place, str], dict[Case, bool]
 
 def _where(said: dict[Place, bool], allowed: bool) -> tuple[Place, ...]:
     return tuple(sorted((p for p, a in said.items() if a == allowed), key=lambda p: p.order))
+
+
+def report_for(policy: ir.Policy, source: str, deployed_dir, targets=None) -> DriftReport:
+    """The whole check `weft drift` and enforce's live watch run: compile the intent,
+    recognise what is deployed under deployed_dir, compare. Raises DriftError,
+    drift_recognise.DeployedError or schemas.SchemasNotFound on bad input."""
+    from weft.enforce.compilers.base import load_all
+    from weft.enforce.core.compilation import compile_policy
+    from weft.enforce.core.schemas import schema_set
+    targets = list(targets) if targets else load_all().names()   # None: every target
+    compiled = compile_policy(policy, targets, schema_set())
+    deployed, ignored = recognise.recognise(recognise.read_dir(deployed_dir), policy, targets)
+    return detect(policy, compiled, deployed, ignored, source, str(deployed_dir))

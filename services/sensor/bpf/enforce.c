@@ -34,7 +34,7 @@
 #define MAX_RANGES 16        // port ranges per class
 #define NAME_MAX 256         // a DNS name in wire format, zero-padded
 #define MAX_LABELS 16
-#define MAX_ANSWERS 2
+#define MAX_ANSWERS 32          // tail calls: the kernel allows 33 in a row
 
 #define C_ALLOWED 0          // counters (per-CPU array indexes)
 #define C_AUDITED 1
@@ -114,6 +114,9 @@ struct dns_scratch {
     u8 q[2 * NAME_MAX];   // the question, lower-cased, zero-padded past its end
     struct name_key key;
     u32 starts[MAX_LABELS];   // where each of its labels starts
+    u32 off;                  // the next answer
+    u32 left;                 // answers still to read
+    u32 mask;                 // the classes of the question's name
 };
 
 BPF_LPM_TRIE(cidrs, struct prefix_key, u32, CIDR_ENTRIES);    // -> class mask
@@ -377,8 +380,10 @@ static __always_inline void learn(u8 *addr, u32 mask, u32 ttl, struct config *cf
     count(C_LEARNED);
 }
 
-// Skips the owner name of a resource record (labels or a compression pointer).
+// The owner name of a resource record: labels, a compression pointer, or labels ending
+// in one. Returns the offset after it, 0 when it does not end within MAX_LABELS.
 static __always_inline u32 skip_name(struct __sk_buff *skb, u32 off) {
+    #pragma clang loop unroll(disable)
     for (int i = 0; i < MAX_LABELS + 1; i++) {
         u8 len = byte_at(skb, off);
         if (len == 0)
@@ -390,39 +395,50 @@ static __always_inline u32 skip_name(struct __sk_buff *skb, u32 off) {
     return 0;
 }
 
-static __always_inline void learn_answers(struct __sk_buff *skb, u32 off, u16 count_an, u32 mask,
-                                          struct config *cfg) {
-    #pragma clang loop unroll(disable)
-    for (int i = 0; i < MAX_ANSWERS; i++) {
-        if (i >= count_an)
-            break;
-        off = skip_name(skb, off);
-        if (!off)
-            return;
-        u8 rr[10];   // type, class, ttl, rdlength
-        if (bpf_skb_load_bytes(skb, off, rr, sizeof(rr)))
-            return;
-        u16 type = rr[0] << 8 | rr[1];
-        u32 ttl = (u32)rr[4] << 24 | (u32)rr[5] << 16 | (u32)rr[6] << 8 | rr[7];
-        u16 rdlen = rr[8] << 8 | rr[9];
-        off += sizeof(rr);
-        u8 addr[16];
-        if (type == 1 && rdlen == 4) {
-            u32 v4 = 0;
-            if (bpf_skb_load_bytes(skb, off, &v4, 4) == 0) {
-                map_v4(addr, v4);
-                count(ttl);
-            }
-        } else if (type == 28 && rdlen == 16) {
-            if (bpf_skb_load_bytes(skb, off, addr, 16) == 0)
-                count(ttl);
+// One resource record at s->off; returns 0 when parsing should stop.
+static __always_inline int learn_record(struct __sk_buff *skb, struct dns_scratch *s,
+                                        struct config *cfg) {
+    u32 off = skip_name(skb, s->off);
+    u8 rr[10];   // type, class, ttl, rdlength
+    if (!off || bpf_skb_load_bytes(skb, off, rr, sizeof(rr)))
+        return 0;
+    u16 type = rr[0] << 8 | rr[1];
+    u32 ttl = (u32)rr[4] << 24 | (u32)rr[5] << 16 | (u32)rr[6] << 8 | rr[7];
+    u16 rdlen = rr[8] << 8 | rr[9];
+    off += sizeof(rr);
+    u8 addr[16];
+    if (type == 1 && rdlen == 4) {
+        u32 v4 = 0;
+        if (bpf_skb_load_bytes(skb, off, &v4, 4) == 0) {
+            map_v4(addr, v4);
+            learn(addr, s->mask, ttl, cfg);
         }
-        off += rdlen;
+    } else if (type == 28 && rdlen == 16) {
+        if (bpf_skb_load_bytes(skb, off, addr, 16) == 0)
+            learn(addr, s->mask, ttl, cfg);
     }
+    s->off = off + rdlen;
+    return 1;
+}
+
+// One answer per program run, chained by tail calls: a loop over the answers would
+// multiply the verifier's paths by each answer's.
+BPF_PROG_ARRAY(learn_next, 1);
+
+int learn_answer(struct __sk_buff *skb) {
+    int zero = 0;
+    struct dns_scratch *s = dns_scratch.lookup(&zero);
+    struct config *cfg = config.lookup(&zero);
+    if (!s || !cfg || s->left == 0)
+        return 1;
+    s->left--;
+    if (learn_record(skb, s, cfg) && s->left)
+        learn_next.call(skb, 0);
+    return 1;
 }
 
 // cgroup skb ingress: runs as the reply is queued to the agent's socket. Always 1:
-// this program only learns, it never drops.
+// these programs only learn, they never drop.
 int learn_dns(struct __sk_buff *skb) {
     u32 dns = resolver_reply(skb);
     if (!dns)
@@ -435,15 +451,17 @@ int learn_dns(struct __sk_buff *skb) {
         return 1;   // not a successful reply to one question
     int zero = 0;
     struct dns_scratch *s = dns_scratch.lookup(&zero);
-    struct config *cfg = config.lookup(&zero);
-    if (!s || !cfg)
+    if (!s)
         return 1;
     u32 n = 0;
     u32 qlen = load_question(skb, dns + 12, s, &n);
     if (!qlen)
         return 1;
-    u32 mask = question_classes(s, n);
-    if (mask)
-        learn_answers(skb, dns + 12 + qlen + 4, an, mask, cfg);
+    s->mask = question_classes(s, n);
+    if (!s->mask)
+        return 1;
+    s->off = dns + 12 + qlen + 4;
+    s->left = an > MAX_ANSWERS ? MAX_ANSWERS : an;
+    learn_next.call(skb, 0);
     return 1;
 }

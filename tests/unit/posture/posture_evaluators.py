@@ -40,6 +40,16 @@ def aws_allows(policy: dict, action: str, resource: str | None = None) -> bool:
     return allowed
 
 
+def authorised_on(service: str, resources: tuple[str, ...]) -> tuple[str, ...]:
+    """The resources IAM authorises a logged call on: an S3 call that names an object is
+    authorised on the object (Amazon S3 User Guide, "Required permissions for Amazon S3
+    API operations"), not on the bucket CloudTrail also lists; others on every resource."""
+    if service == "s3.amazonaws.com":
+        objects = tuple(r for r in resources if "/" in r.split(":::", 1)[-1])
+        return objects or resources
+    return resources
+
+
 def _resource_matches(st: dict, resource: str) -> bool:
     if "NotResource" in st:
         return not any(fnmatch.fnmatchcase(resource, p) for p in _list(st["NotResource"]))

@@ -36,7 +36,7 @@ def gcp_links(subject: KubernetesSubject, role_arns: list[str], inventory: Inven
               pools: Pools) -> list[tuple[Link, LinkFacts]]:
     found: dict[tuple[str, str], _Principal] = {}
     account = (subject.namespace, subject.service_account)
-    exchanges = index.exchanges.get(account, [])
+    exchanges = [x for x in index.exchanges.get(account, []) if pools.exchanged_here(x.provider, subject)]
     used = frozenset(x.pool for x in exchanges if x.success)
     for grant in index.exact.get(account, []) + index.sets:
         if admission := admits_subject(grant[1], subject, pools, used):

@@ -54,6 +54,13 @@ class Pools:
             return False                  # no OIDC provider: no Kubernetes token gets in
         return None if not issuer or not trusted else issuer in trusted
 
+    def exchanged_here(self, provider: str, subject: KubernetesSubject) -> bool:
+        """Whether a token exchange through `provider` can be the subject's: not when the
+        provider trusts another issuer than the subject's cluster's (both known)."""
+        issuer = self.clusters.issuer(subject.cluster)
+        found = [p for ps in self.by_pool.values() for p in ps if p.name == provider and p.protocol == "oidc"]
+        return not issuer or not found or any(normalise_issuer(p.issuer_uri) == issuer for p in found)
+
     def aws_accounts(self, pool: str) -> set[str]:
         return {p.aws_account_id for p in self.by_pool.get(pool, []) if p.protocol == "aws"}
 

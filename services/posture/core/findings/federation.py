@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from weft.posture.core.chain.clusters import Clusters
 from weft.posture.core.chain.inventory import Inventory
-from weft.posture.core.chain.model import AgentIdentity, IdentityChain
+from weft.posture.core.chain.model import AgentIdentity, IdentityChain, LinkStatus
 from weft.posture.core.findings.federation_aws import aws_gaps
 from weft.posture.core.findings.federation_azure import azure_gaps
 from weft.posture.core.findings.federation_gcp import gcp_gaps
@@ -23,13 +23,17 @@ class Owners:
     by_name: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     by_pool: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     gcp: defaultdict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    unowned: set[str] = field(default_factory=set)        # chains no agent runs as
 
     @classmethod
     def of(cls, chains: list[IdentityChain]) -> Owners:
+        """Links the chain failed to get (attempted only) own nothing."""
         owners = cls()
         for chain in chains:
             owners.by_name[chain.subject.sub].add(chain.id)
-            for link in chain.links:
+            if not chain.agent:
+                owners.unowned.add(chain.id)
+            for link in (x for x in chain.links if x.status is not LinkStatus.ATTEMPTED):
                 for name in (link.identity, *(v for _, v in link.aliases)):
                     owners.by_name[name].add(chain.id)
                 for pool in (v for k, v in link.aliases if k == "pool" and link.cloud is Cloud.GCP):
@@ -39,10 +43,14 @@ class Owners:
         return owners
 
     def chains(self, name: str) -> list[str]:
-        return sorted(self.by_name.get(name, ()))
+        """Agents' chains first, then by id."""
+        return self.ordered(self.by_name.get(name, ()))
 
     def in_pool(self, pool: str) -> list[str]:
-        return sorted(self.by_pool.get(pool, ()))
+        return self.ordered(self.by_pool.get(pool, ()))
+
+    def ordered(self, ids) -> list[str]:
+        return sorted(ids, key=lambda c: (c in self.unowned, c))
 
     def principals(self, chains: list[str], pool: str) -> list[str]:
         return sorted({p for c in chains for p in self.gcp.get((c, pool), ())})

@@ -51,7 +51,7 @@ def _gaps(role: AwsRole, trust: WebIdentityTrust, users: set[str], sessions: lis
           owners) -> list[Finding]:
     name = role.arn or str(role.source)
     label = f"{name}#{trust.statement.sid or role.trust.index(trust.statement) + 1}"
-    chains = sorted({c for u in users for c in owners.chains(u)} | set(owners.chains(role.arn)))
+    chains = owners.ordered({c for u in users for c in owners.chains(u)} | set(owners.chains(role.arn)))
     evidence = (declared(f"trust statement for tokens of {trust.issuer}", role),)
     if role.arn and (assumed := observed(f"role sessions started by {', '.join(sorted(users))}", sessions)):
         evidence += (assumed,)

@@ -38,7 +38,7 @@ def gcp_gaps(inventory: Inventory, owners) -> list[Finding]:
     for binding in inventory.bindings:
         for member in binding.members:
             if (member.pool and member.pool not in aws_pools and member.scope in _SETS and not member.deleted
-                    and "/workforcePools/" not in member.raw):
+                    and "/workforcePools/" not in member.raw and not _one_role(member)):
                 found.append(_set_member(binding, member, owners))
     return found
 
@@ -76,6 +76,11 @@ def _set_member(binding: GcpBinding, member: GcpMember, owners) -> Finding:
                    f"{member.raw}", f"{binding.role} on {resource} is granted to {what} ({kind} pool {member.pool})",
                    "", (declared(f"binding of {binding.role} to {member.raw}", binding),),
                    {"member": member.raw, "scope": what, "chains": chains, "principals": principals}, fix)
+
+
+def _one_role(member: GcpMember) -> bool:
+    """An attribute set naming one AWS role (attribute.aws_role/ARN) stands for that role."""
+    return bool(role_of_session_subject(member.attribute.partition("=")[2])[0])
 
 
 def _chain(owners, pool: str) -> str:

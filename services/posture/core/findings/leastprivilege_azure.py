@@ -36,14 +36,31 @@ class Entry:
 
 def judge(definition: AzureRoleDefinition, use: AzureUse) -> list[Entry]:
     """Every entry of the definition, used or not, with what shows it."""
-    return [_judge(plane, e, excluded, use) for p in definition.permissions
+    planes = {o: plane_of(o, definition) for o in use.operations}
+    return [_judge(plane, e, excluded, use, planes) for p in definition.permissions
             for plane, entries, excluded in (("actions", p.actions, p.not_actions),
                                              ("dataActions", p.data_actions, p.not_data_actions))
             for e in entries]
 
 
-def _judge(plane: str, pattern: str, excluded: tuple[str, ...], use: AzureUse) -> Entry:
-    ops = tuple(sorted(o for o in use.operations if matches(pattern, o) and not any(matches(n, o) for n in excluded)))
+def plane_of(operation: str, definition: AzureRoleDefinition) -> str:
+    """Whether a logged operation is a data action or a control-plane action. Logs do not
+    say and weft has no catalogue of operations, so the plane of the most specific entry
+    that matches it decides (`…/containers/blobs/*` in dataActions over `…/containers/*`
+    in actions); a tie is the control plane."""
+    best = ("actions", -1)
+    for p in definition.permissions:
+        for plane, entries in (("actions", p.actions), ("dataActions", p.data_actions)):
+            for e in entries:
+                literal = len(e.split("*", 1)[0])
+                if matches(e, operation) and literal > best[1]:
+                    best = (plane, literal)
+    return best[0]
+
+
+def _judge(plane: str, pattern: str, excluded: tuple[str, ...], use: AzureUse, planes: dict[str, str]) -> Entry:
+    ops = tuple(sorted(o for o in use.operations if planes[o] == plane and matches(pattern, o)
+                       and not any(matches(n, o) for n in excluded)))
     if ops:
         return Entry(plane, pattern, True, ops)
     if _covered(pattern, use):                # operations of that provider are logged: none matched
@@ -78,7 +95,7 @@ def least_privilege_role(assignment: AzureRoleAssignment, definition: AzureRoleD
     role = {"name": guid, "type": "Microsoft.Authorization/roleDefinitions", "properties": {
         "roleName": f"{definition.role_name} (least privilege for {identity})", "type": "CustomRole",
         "description": f"What {identity} used of {definition.role_name}, as weft observed it",
-        "permissions": [permission], "assignableScopes": [scope]}}
+        "permissions": [permission], "assignableScopes": [assignable(scope)]}}
     assignment_body = {"name": str(uuid.uuid5(_NAMESPACE, f"assignment\0{guid}\0{assignment.principal_id}")),
                        "type": "Microsoft.Authorization/roleAssignments", "properties": {
                            "roleDefinitionId": definition_id, "principalId": assignment.principal_id,
@@ -102,6 +119,17 @@ def _scope(scope: str, entries: list[Entry], use: AzureUse) -> str:
         return scope
     common = _common_parent(resources)
     return common if _under(common, scope) and _is_resource(common) else scope
+
+
+def assignable(scope: str) -> str:
+    """The scope a custom role is made assignable at: the resource group (or subscription)
+    holding `scope` — custom roles are assignable at management group, subscription or
+    resource group scopes, and from there at any resource below (Azure docs,
+    "Understand Azure role definitions: AssignableScopes")."""
+    parts = scope.rstrip("/").split("/")
+    if len(parts) >= 5 and parts[1].lower() == "subscriptions" and parts[3].lower() == "resourcegroups":
+        return "/".join(parts[:5])
+    return "/".join(parts[:3]) if len(parts) >= 3 and parts[1].lower() == "subscriptions" else scope
 
 
 def _under(resource: str, scope: str) -> bool:
