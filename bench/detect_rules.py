@@ -5,8 +5,9 @@ offline core, one process, 10,000 agents. Target >= 200,000 events/s.
 
 Setup (not timed): 10,000 logical agents over 3 clusters (agents calling models and MCP
 tools, MCP servers, batch workers; each with its own config file, MCP server and model
-mix), their profiles learnt by discovery's Observer from a benign phase and ready; the
-rules loaded and compiled, the profiles turned into baselines.
+mix; names resolve to a few addresses each), their profiles learnt by discovery's
+Observer from a benign phase and ready; the rules loaded and compiled, the profiles
+turned into baselines.
 A: a fresh Detector (cold caches) takes the detection events in batches of 500: mostly
    known behaviour, about 0.3 % deviations and attacks (new egress, new binaries, a new
    MCP tool, exec from /dev/shm, a mining pool lookup, a credential read right after a
@@ -22,6 +23,7 @@ import gc
 import random
 import statistics
 import time
+import zlib
 from collections import Counter
 
 from weft.detect.core.detector import Detector
@@ -47,7 +49,7 @@ TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 class Agent:
     """One logical agent (one container); `known` is the behaviour it repeats."""
 
-    def __init__(self, i: int, rnd: random.Random):
+    def __init__(self, i: int):
         self.i, cluster = i, ("eks", "aks", "gke")[i % 3]
         self.family = "mcp" if i % 10 == 0 else "batch" if i % 10 == 1 else "agent"
         ns, name = f"team-{i % 200}", f"{self.family}-{i}"
@@ -55,10 +57,10 @@ class Agent:
         self.workload = pb.Workload(namespace=ns, pod=f"{name}-0", container=name, container_id=f"{i:064x}",
                                     kind="Deployment", name=name, service_account=name, image=f"lab/{self.family}:1",
                                     labels={"app": name})
-        self.known = known_behaviour(self, rnd)
+        self.known = known_behaviour(self)
 
 
-def known_behaviour(a: Agent, rnd: random.Random) -> list[tuple[int, float, dict]]:
+def known_behaviour(a: Agent) -> list[tuple[int, float, dict]]:
     """(kind, relative frequency, payload fields) the agent repeats."""
     libs = {"agent": ["langchain_core", "openai", "httpx", "pydantic", "mcp"], "mcp": ["mcp", "starlette", "anyio"],
             "batch": ["boto3", "botocore", "pandas"]}[a.family]
@@ -70,10 +72,11 @@ def known_behaviour(a: Agent, rnd: random.Random) -> list[tuple[int, float, dict
              "mcp": [("postgres.data.svc", 5432), ("storage.googleapis.com", 443)],
              "batch": [("s3.us-east-1.amazonaws.com", 443), ("reports.s3.us-east-1.amazonaws.com", 443)]}[a.family]
     for host, port in dests:
-        ip = f"10.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randrange(1, 255)}"
-        out.append((E.NETWORK_CONNECT, 15 / len(dests), {"network": pb.Network(
-            src_ip="10.77.1.10", src_port=40000, dst_ip=ip, dst_port=port, protocol=pb.Network.TCP, dns_name=host)}))
-        out.append((E.DNS_QUERY, 10 / len(dests), {"dns": pb.Dns(query=host, answers=[ip])}))
+        ips = addresses(host)
+        out += [(E.NETWORK_CONNECT, 15 / len(dests) / len(ips), {"network": pb.Network(
+            src_ip="10.77.1.10", src_port=40000, dst_ip=ip, dst_port=port, protocol=pb.Network.TCP, dns_name=host)})
+            for ip in ips]
+        out.append((E.DNS_QUERY, 10 / len(dests), {"dns": pb.Dns(query=host, answers=ips)}))
     argv = {"agent": ["python3", "/app/agent.py"], "mcp": ["node", "/app/server.js"],
             "batch": ["python3", "/app/export.py"]}[a.family]
     out += [(E.PROCESS_EXEC, 2, {"_argv": argv}), (E.PROCESS_EXEC, 2, {"_argv": ["/bin/sh", "-c", "date"]}),
@@ -92,13 +95,19 @@ def known_behaviour(a: Agent, rnd: random.Random) -> list[tuple[int, float, dict
     return out
 
 
+def addresses(host: str) -> list[str]:
+    """The few addresses a name resolves to (round-robin DNS), the same for every agent."""
+    h = zlib.crc32(host.encode())
+    return [f"10.{h % 256}.{h >> 8 & 255}.{k}" for k in range(1, 5)]
+
+
 def event(a: Agent, n: int, t: int, kind: int, payload: dict, pid: int = 4000) -> E:
     ev = E(event_id=f"ev-{n:09d}", kind=kind, count=1, node=a.node, workload=a.workload,
            process=pb.Process(pid=pid, ppid=1, exe="/usr/bin/python3", args=["python3", "/app/agent.py"],
                               comm="python3", uid=1000))
     if "_argv" in payload:
-        ev.process.exe = payload["_argv"][0] if payload["_argv"][0].startswith("/") else f"/usr/bin/{payload['_argv'][0]}"
-        ev.process.args[:] = payload["_argv"]
+        argv = payload["_argv"]
+        ev.process.exe, ev.process.args[:] = argv[0] if argv[0].startswith("/") else f"/usr/bin/{argv[0]}", argv
     else:
         for name, value in payload.items():
             getattr(ev, name).CopyFrom(value)
@@ -123,8 +132,9 @@ def attack(a: Agent, n: int, t: int, rnd: random.Random) -> list[E]:
     """One deviation or attack of an agent: one or two events."""
     choice = rnd.randrange(6)
     if choice == 0:
+        host = f"paste-{rnd.randrange(40)}.example.net"
         return [event(a, n, t, E.NETWORK_CONNECT, {"network": pb.Network(
-            dst_ip="203.0.113.9", dst_port=443, protocol=pb.Network.TCP, dns_name=f"paste-{rnd.randrange(40)}.example.net")})]
+            dst_ip="203.0.113.9", dst_port=443, protocol=pb.Network.TCP, dns_name=host)})]
     if choice == 1:
         return [event(a, n, t, E.PROCESS_EXEC, {"_argv": ["/usr/bin/curl", "-s", "https://example.net/x"]})]
     if choice == 2:
@@ -135,7 +145,7 @@ def attack(a: Agent, n: int, t: int, rnd: random.Random) -> list[E]:
         tools = f"http://tools-{a.i % 50}.tools.svc:8080/mcp"
         return [event(a, n, t, E.MCP_CALL, {"mcp": pb.Mcp(transport="http", server=tools, method="tools/call",
                                                            tool="export_all", side="client")})]
-    llm = next((p["llm"] for k, _, p in a.known if k == E.LLM_RESPONSE), pb.Llm(provider="openai", host="api.openai.com"))
+    llm = next((p["llm"] for k, _, p in a.known if k == E.LLM_RESPONSE), pb.Llm(host="api.openai.com"))
     return [event(a, n, t, E.LLM_RESPONSE, {"llm": llm}),
             event(a, n + 1, t + 2, E.FILE_OPEN, {"file": pb.File(path=TOKEN, flags=["O_RDONLY"])}, pid=4001)]
 
@@ -184,9 +194,8 @@ def _spread(xs: list[float], fmt: str = ",.0f") -> str:
 
 
 def setup(n: int) -> tuple[RuleSet, dict, list[E]]:
-    rnd = random.Random(1)
     t = time.perf_counter()
-    agents = [Agent(i, rnd) for i in range(AGENTS)]
+    agents = [Agent(i) for i in range(AGENTS)]
     observer = Observer(Catalogue(load_catalogue()), LearningWindow(duration=LEARN))
     learning = learning_events(agents)
     observer.observe(learning)
@@ -201,7 +210,8 @@ def setup(n: int) -> tuple[RuleSet, dict, list[E]]:
     t = time.perf_counter()
     rules = RuleSet.load()
     Detector(rules, profiles)
-    print(f"{len(rules)} shipped rules loaded and compiled, {ready:,} baselines built in {time.perf_counter() - t:.2f} s")
+    print(f"{len(rules)} shipped rules loaded and compiled, {ready:,} baselines built "
+          f"in {time.perf_counter() - t:.2f} s")
     return rules, profiles, events
 
 
@@ -222,8 +232,8 @@ def main() -> int:
         r = {x: run_a(rules, profiles, events) if x == "A" else run_b(plans, events) for x in order}
         rows.append(r)
         a, b = r["A"], r["B"]
-        print(f"pair {i} ({order}): A {a['eps']:>9,.0f} ev/s  B {b['eps']:>10,.0f} ev/s  A/B {a['eps'] / b['eps']:.3f}  "
-              f"({sum(a['alerts'].values())} alerts)", flush=True)
+        print(f"pair {i} ({order}): A {a['eps']:>9,.0f} ev/s  B {b['eps']:>10,.0f} ev/s  "
+              f"A/B {a['eps'] / b['eps']:.3f}  ({sum(a['alerts'].values())} alerts)", flush=True)
         if i == 1:
             print("  alerts by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(a["alerts"].items())))
     a = [r["A"]["eps"] for r in rows]

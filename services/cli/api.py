@@ -13,12 +13,13 @@ TIMEOUT_S = 30
 
 
 def call(path: str, *, method: str = "GET", body: dict | None = None, query: dict | None = None,
-         data_dir: str | None = None, raw: bool = False):
-    """The decoded JSON response (or text when raw) of discovery's `path`."""
+         data_dir: str | None = None, raw: bool = False, service: str = "discovery"):
+    """The decoded JSON response (or text when raw) of a service's `path` (discovery's by default)."""
     from weft.cli.main import CliError
-    base = endpoint.load(data_dir).ingest
+    ep = endpoint.load(data_dir)
+    base = ep.ingest if service == "discovery" else ep.services.get(service, "")
     if not base:
-        raise CliError("the running weft has no discovery HTTP endpoint in its run file")
+        raise CliError(f"the running weft has no {service} HTTP endpoint in its run file")
     url = f"{base.rstrip('/')}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
     headers = {"Accept": "application/json"}
     if token := os.environ.get("WEFT_INGEST_TOKEN"):
@@ -33,7 +34,7 @@ def call(path: str, *, method: str = "GET", body: dict | None = None, query: dic
     except urllib.error.HTTPError as e:
         raise CliError(_reason(e), code=1 if e.code != 404 else 3) from None
     except (urllib.error.URLError, OSError) as e:
-        raise CliError(f"cannot reach discovery at {base}: {getattr(e, 'reason', e)} (is `weft up` running?)") from None
+        raise CliError(f"cannot reach {service} at {base}: {getattr(e, 'reason', e)} (is `weft up` running?)") from None
     return text if raw else json.loads(text)
 
 

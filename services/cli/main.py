@@ -21,6 +21,8 @@ COMMANDS = [
     ("profile", "weft.cli.profile", "an agent's behaviour profile: show, export for Kubescape, accept new behaviour"),
     ("graph", "weft.cli.graph", "the cross-cloud execution graph: json, dot or mermaid"),
     ("aibom", "weft.cli.aibom", "an agent's AI-BOM (CycloneDX 1.6), or the fleet's"),
+    ("posture", "weft.cli.posture", "unused permissions, federation gaps and reach along each identity chain"),
+    ("identity", "weft.cli.identity", "an agent's cross-cloud identity chain: Kubernetes SA → AWS → Azure → GCP"),
     ("policy", "weft.cli.policy", "AgentPolicy intents: validate, compile to every provider's primitives"),
     ("drift", "weft.cli.drift", "compare deployed policies with an intent and across providers"),
     ("analyze", "weft.cli.analyze", "run the stages' logic offline over files: inventory, findings, alerts"),

@@ -45,8 +45,11 @@ def analyze(paths: list[Path], options: Options) -> Analysis:
         for r in _read(path, options, out):
             records.setdefault(r.kind, []).append(r)
     events = _events(records.get("event", []), out)
-    out.inventory = _inventory(events, options)
+    observer = observer_for(options.fingerprints, options.learning_window, options.learning_quiet)
+    observer.observe(events)
+    out.inventory = [inv.entry_json(e) for e in inv.inventory(observer, declared(options.inventory_file)).entries]
     out.alerts = _alerts(records.get("signal", []), out)
+    out.findings = _findings(records.get("declaration", []) + records.get("audit", []), observer, out)
     return out
 
 
@@ -71,13 +74,6 @@ def _events(records: list[Record], out: Analysis) -> list[event_pb2.RuntimeEvent
     return events
 
 
-def _inventory(events: list[event_pb2.RuntimeEvent], options: Options) -> list[dict]:
-    observer = observer_for(options.fingerprints, options.learning_window, options.learning_quiet)
-    observer.observe(events)
-    found = inv.inventory(observer, declared(options.inventory_file))
-    return [inv.entry_json(e) for e in found.entries]
-
-
 def _alerts(records: list[Record], out: Analysis) -> list[dict]:
     try:
         from weft.detect.core.normalise import normalise
@@ -89,6 +85,23 @@ def _alerts(records: list[Record], out: Analysis) -> list[dict]:
         alerts += findings
         out.problems += [{"location": r.location, "reason": str(e)} for e in errors]
     return alerts
+
+
+def _findings(records: list[Record], observer, out: Analysis) -> list[dict]:
+    """posture's judgement of the declarations and audit records, with the agents' profiles."""
+    from weft.posture.core.assess import assess
+    from weft.posture.core.load import parse_record
+    from weft.posture.core.model import Observation, Source
+    items = []
+    for r in records:
+        parsed, errors = parse_record(r.format, r.value, Source(r.location))
+        items += parsed
+        out.problems += [{"location": r.location, "reason": str(e)} for e in errors]
+    if not items:
+        return []
+    observations = [i for i in items if isinstance(i, Observation)]
+    declarations = [i for i in items if not isinstance(i, Observation)]
+    return assess(declarations, observations, observer.profiles().values()).findings()
 
 
 def problem_of(p: Problem) -> dict:

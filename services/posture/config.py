@@ -28,6 +28,7 @@ examples:
 @dataclass
 class PostureConfig(consuming.ConsumingConfig):
     service: str = "posture"
+    judge_interval: float = 2.0    # seconds between judgements when new input arrived
 
 
 def parse(argv: list[str] | None = None) -> PostureConfig:

@@ -8,6 +8,7 @@ oldest first; the gateway's de-duplication by batch id stores each batch once.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import random
 import time
@@ -30,8 +31,12 @@ class Refused(RuntimeError):
 
 class Uplink:
     def __init__(self, target: str, hello: sensor_pb2.Hello, *, max_buffer: int = 2000,
-                 block_when_full: bool = True, credentials: grpc.ChannelCredentials | None = None):
+                 block_when_full: bool = True, credentials: grpc.ChannelCredentials | None = None,
+                 on_program=None):
         self.target, self.hello, self.credentials = target, hello, credentials
+        # on_program(EnforcementProgram) -> EnforcementAck | None (or an awaitable of it);
+        # programs are handled one after another, in the order they came, off the receive loop.
+        self.on_program, self._program_task, self._outbox = on_program, None, []
         self.max_buffer, self.block_when_full = max_buffer, block_when_full
         self.unacked: OrderedDict[int, sensor_pb2.SensorMessage] = OrderedDict()
         self._sizes: dict[int, int] = {}  # seq -> events in it, to count what an overflow drops
@@ -156,6 +161,24 @@ class Uplink:
                     await self._acked(msg.ack)
                 elif kind == "program":
                     log.info("enforcement program %s received", msg.program.program_id)
+                    if self.on_program is not None:
+                        self._program_task = asyncio.create_task(
+                            self._handle_program(msg.program, self._program_task))
+
+    async def _handle_program(self, program: sensor_pb2.EnforcementProgram, previous) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        try:
+            ack = self.on_program(program)
+            if inspect.isawaitable(ack):
+                ack = await ack
+        except Exception:
+            log.exception("enforcement program %s failed", program.program_id)
+            return
+        if ack is not None:  # sent on this stream or, if it breaks first, on the next one
+            async with self._changed:
+                self._outbox.append(sensor_pb2.SensorMessage(enforcement_ack=ack))
+                self._changed.notify_all()
 
     async def _requests(self):
         hello = self.hello
@@ -166,10 +189,14 @@ class Uplink:
         while not self._closed:
             async with self._changed:
                 try:  # wake at least every 2 s to send status
-                    await asyncio.wait_for(self._changed.wait_for(lambda: self._closed or self._newest() > sent), 2.0)
+                    await asyncio.wait_for(self._changed.wait_for(
+                        lambda: self._closed or self._newest() > sent or self._outbox), 2.0)
                 except asyncio.TimeoutError:
                     pass
                 todo = [(s, m) for s, m in self.unacked.items() if s > sent]
+                outbox, self._outbox = self._outbox, []
+            for m in outbox:
+                yield m
             for s, m in todo:
                 yield m
                 sent = s

@@ -54,12 +54,12 @@ def _network_calls(index: EntityIndex, agent: str) -> list[Call]:
         for c in sorted(clusters):
             own = index.cluster_addresses(c)
             egress = index.egress_of(c)
-            for ct, caller, src, dst, _dport, dns in index.connects.get(c, ()):
-                if caller == agent or dst in own or abs(ct - t) > MATCH_WINDOW_MS:
+            for ct, caller, src, dst, _dport, dns in index.connects_near(c, t, MATCH_WINDOW_MS):
+                if caller == agent or dst in own:
                     continue
                 if src == peer or peer in egress:
                     candidate = (abs(ct - t), caller, ct, dns or dst)
                     best = candidate if best is None or candidate < best else best
         if best is not None:
-            out.append(Call(t, best[1], agent, NETWORK, f"{best[3]} -> {cluster}:{port} (from {peer})"))
+            out.append(Call(t, best[1], agent, NETWORK, f"{best[3]} → {cluster}:{port} (from {peer})"))
     return out

@@ -85,7 +85,9 @@ class ChainBook:
         before = set(self._agents)
         self.chains = tuple(sorted(set(chains)))
         self._agents = {}
+        self._by_agent: dict[str, list[IdentityChain]] = {}
         for chain in self.chains:
+            self._by_agent.setdefault(chain.agent, []).append(chain)
             for link in chain.links:
                 for name in link.names:
                     for key in principal_keys(name):
@@ -99,7 +101,7 @@ class ChainBook:
         return {a for a in found if a}
 
     def of_agent(self, agent: str) -> tuple[IdentityChain, ...]:
-        return tuple(c for c in self.chains if c.agent == agent)
+        return tuple(self._by_agent.get(agent, ()))
 
     def to_state(self) -> list[dict]:
         return [{"agent": c.agent, "links": [{"provider": x.provider, "principal": x.principal,

@@ -27,7 +27,7 @@ from weft.detect.core.entities import Resolution, resolve
 from weft.detect.core.entity_index import EntityIndex
 from weft.detect.core.entity_state import index_from_state, index_to_state
 from weft.detect.core.signal_record import Signal
-from weft.detect.core.story import Story
+from weft.detect.core.story import Story, story_id
 from weft.detect.core.story_build import Member, build_story
 from weft.detect.core.triage import Suppression, Triage, propose_suppression, transition
 
@@ -60,6 +60,7 @@ class Correlator:
         self._deps_of_key: dict[str, set[str]] = {}
         self._story_key: dict[str, str] = {}
         self._triage: dict[str, Triage] = {}
+        self._built: dict[str, tuple] = {}                   # story id -> (members, story, deps) as last built
         self._watermark = 0
         self._pruned_at = 0
 
@@ -128,8 +129,8 @@ class Correlator:
         keys: set[str] = set()
         for signal_id in sorted({i for t in touched for i in self._signal_deps.get(t, ())}):
             keys |= self._resolve(signal_id)
-        keys |= {k for t in touched for k in self._story_deps.get(t, ())}
-        return self._merge(self._rebuild(keys), self._prune())
+        stale = {k for t in touched for k in self._story_deps.get(t, ())}
+        return self._merge(self._rebuild(keys | stale, fresh=stale), self._prune())
 
     def _resolve(self, signal_id: str) -> set[str]:
         """Resolve one signal again; the keys whose stories may have changed."""
@@ -147,13 +148,15 @@ class Correlator:
             return set()
         return {found.key} | ({old.key} if old else set())
 
-    def _rebuild(self, keys: set[str]) -> Update:
+    def _rebuild(self, keys: set[str], fresh: set[str] = frozenset()) -> Update:
+        """Rebuild the stories of `keys`. A story whose members and their resolutions are
+        unchanged is kept as built, unless its key is in `fresh` (something it read changed)."""
         before = {s.id: s for k in keys for s in self._stories.get(k, ())}
         after: dict[str, Story] = {}
         for key in sorted(keys):
             for old in self._stories.get(key, ()):
                 self._story_key.pop(old.id, None)
-            stories, deps = self._build_key(key, before)
+            stories, deps = self._build_key(key, before, key not in fresh)
             self._set_story_deps(key, deps)
             if stories:
                 self._stories[key] = stories
@@ -165,10 +168,11 @@ class Correlator:
         retired = sorted(set(before) - set(after))
         for story_id in retired:
             self._triage.pop(story_id, None)
+            self._built.pop(story_id, None)
         changed = tuple(s for i, s in sorted(after.items()) if before.get(i) != s)
         return Update(changed, tuple(retired))
 
-    def _build_key(self, key: str, before: dict[str, Story]) -> tuple[tuple[Story, ...], set[str]]:
+    def _build_key(self, key: str, before: dict[str, Story], reuse: bool) -> tuple[tuple[Story, ...], set[str]]:
         ids = self._by_key.get(key, set())
         ordered = sorted((self._signals[i] for i in ids), key=lambda s: (s.time_ms, s.id))
         groups: list[list[Signal]] = []
@@ -180,7 +184,12 @@ class Correlator:
         stories, deps = [], set()
         for group in groups:
             members = [Member(s, self._resolved[s.id]) for s in group]
-            story, found = build_story(key, members, self.index, self.chains)
+            made = self._built.get(story_id(key, group[0].id))
+            if reuse and made is not None and made[0] == members:
+                story, found = made[1], made[2]
+            else:
+                story, found = build_story(key, members, self.index, self.chains)
+                self._built[story.id] = (members, story, found)
             triage = self._triage.get(story.id) or self._inherited(story, before)
             if triage is not None:
                 self._triage[story.id] = triage
@@ -212,10 +221,12 @@ class Correlator:
         """Stories whose last signal is older than the retention (on event time) are dropped,
         whole, with their signals; the index forgets its facts of that age. Not reported as
         retired: they expired, the shell has them."""
-        cutoff = self._watermark - self.config.retention_ms
-        if cutoff <= 0 or self._watermark - self._pruned_at < self.config.retention_ms // 24:
+        step = max(self.config.retention_ms // 24, 1)          # prune at most once per step of event time
+        boundary = self._watermark // step * step
+        if boundary <= self._pruned_at:
             return Update()
-        self._pruned_at = self._watermark
+        self._pruned_at = boundary
+        cutoff = boundary - self.config.retention_ms
         for key, stories in list(self._stories.items()):
             old = [s for s in stories if s.last_ms < cutoff]
             for s in old:
@@ -223,6 +234,7 @@ class Correlator:
                     self._forget(signal_id)
                 self._story_key.pop(s.id, None)
                 self._triage.pop(s.id, None)
+                self._built.pop(s.id, None)
             if old:
                 kept = tuple(s for s in stories if s.last_ms >= cutoff)
                 if kept:
@@ -241,9 +253,9 @@ class Correlator:
         del self._signals[signal_id]
 
     @staticmethod
-    def _merge(first: Update, second: Update) -> Update:
-        stories = {s.id: s for s in (*first.stories, *second.stories)}
-        retired = sorted(set(first.retired) | set(second.retired))
+    def _merge(*updates: Update) -> Update:
+        stories = {s.id: s for u in updates for s in u.stories}
+        retired = sorted({i for u in updates for i in u.retired})
         return Update(tuple(s for i, s in sorted(stories.items()) if i not in retired), tuple(retired))
 
     # -- state ------------------------------------------------------------------------------------

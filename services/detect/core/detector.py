@@ -72,8 +72,8 @@ class Plan:
         """(behaviour check, its id, host named, matching signatures, triggers) for a new value."""
         check, host = behaviour(self.kind, ev) if self.by_dimension else (None, None)
         found = (check, ids.get(check) if check else -1, host,
-                 tuple(c for c in self.signatures if c.matches(ev, "")),
-                 tuple(c for c in self.triggers if c.matches(ev, "")))
+                 tuple(c for c in self.signatures if c.match is True or c.match(ev, "")),
+                 tuple(c for c in self.triggers if c.match is True or c.match(ev, "")))
         if len(self.cache) >= MAX_CACHED:
             self.cache.clear()
         self.cache[raw] = found

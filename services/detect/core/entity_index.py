@@ -12,6 +12,7 @@ is derived when asked, in call_edges.py.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -56,6 +57,19 @@ class EntityIndex:
         self.accepts: dict[str, set[tuple]] = defaultdict(set)          # agent -> {(t, peer, local, port, cluster)}
         self.acceptors_of_peer: dict[str, set[tuple[int, str]]] = defaultdict(set)
         self.exchanges: dict[str, set[tuple]] = defaultdict(set)        # agent -> {(t, kind, model, host, excerpt)}
+        self.derive()
+
+    def derive(self) -> None:
+        """The lookups kept beside the facts (not saved: rebuilt from them after a load or a prune)."""
+        self.connects_by_time = {c: sorted(found) for c, found in self.connects.items()}
+        self.addresses_of = defaultdict(set)
+        for ip, owners in self.addresses.items():
+            for cluster, _ in owners:
+                self.addresses_of[cluster].add(ip)
+        self.egress_of_cluster = defaultdict(set)
+        for ip, clusters in self.egress.items():
+            for cluster in clusters:
+                self.egress_of_cluster[cluster].add(ip)
 
     # -- learning ---------------------------------------------------------------------------
 
@@ -101,6 +115,7 @@ class EntityIndex:
         for ip in node.egress_ips:
             if node.cluster and node.cluster not in self.egress[ip]:
                 self.egress[ip].add(node.cluster)
+                self.egress_of_cluster[node.cluster].add(ip)
                 touched.add(f"ip:{ip}")
                 touched.update(f"agent:{b}" for _, b in self.acceptors_of_peer.get(ip, ()))
 
@@ -131,7 +146,8 @@ class EntityIndex:
         if record in self.connects[cluster]:
             return
         self.connects[cluster].add(record)
-        peers = {n.src_ip} | {ip for ip, owners in self.egress.items() if cluster in owners}
+        insort(self.connects_by_time.setdefault(cluster, []), record)
+        peers = {n.src_ip} | self.egress_of_cluster.get(cluster, set())
         for peer in peers:
             touched.update(f"agent:{b}" for at, b in self.acceptors_of_peer.get(peer, ())
                            if abs(at - t) <= MATCH_WINDOW_MS)
@@ -159,6 +175,7 @@ class EntityIndex:
 
     def _address(self, ip: str, cluster: str, agent: str, touched: set[str]) -> None:
         self._put(self.addresses[ip], (cluster, agent), touched, f"ip:{ip}")
+        self.addresses_of[cluster].add(ip)
 
     @staticmethod
     def _put(found: set, value, touched: set[str], *tokens: str) -> None:
@@ -169,10 +186,15 @@ class EntityIndex:
     # -- asking -----------------------------------------------------------------------------
 
     def cluster_addresses(self, cluster: str) -> set[str]:
-        return {ip for ip, owners in self.addresses.items() if any(c == cluster for c, _ in owners)}
+        return self.addresses_of.get(cluster, set())
 
     def egress_of(self, cluster: str) -> set[str]:
-        return {ip for ip, owners in self.egress.items() if cluster in owners}
+        return self.egress_of_cluster.get(cluster, set())
+
+    def connects_near(self, cluster: str, t: int, window: int = MATCH_WINDOW_MS) -> list[tuple]:
+        """The cluster's connections within `window` ms of t, in time order."""
+        rows = self.connects_by_time.get(cluster, [])
+        return rows[bisect_left(rows, (t - window,)):bisect_right(rows, (t + window + 1,))]
 
     def in_fleet(self, ip: str) -> bool:
         """Whether an address belongs to a cluster weft watches (a workload's, or an egress IP)."""
@@ -196,3 +218,4 @@ class EntityIndex:
         for agent, found in self.mcp_servers.items():
             for _, session, *_ in found:
                 self.servers_of_session[session].add(agent)
+        self.derive()

@@ -44,4 +44,5 @@ def index_from_state(state: dict) -> EntityIndex:
             key = tuple(row[:width]) if width > 1 else row[0]
             rest = row[width:]
             table[key].add(tuple(rest) if len(rest) > 1 else rest[0])
+    index.derive()
     return index

@@ -18,7 +18,7 @@ raise the severity to at least its level and say so:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from weft.detect.core import severity
 from weft.detect.core.signal_record import Signal
@@ -73,12 +73,13 @@ def steps_of(s: Signal, is_external: Callable[[str], bool]) -> set[str]:
 
 
 def escalate(signals: Iterable[Signal], provider_of: Callable[[Signal], str],
-             is_external: Callable[[str], bool]) -> Escalation:
+             steps_by_signal: Mapping[str, set[str]]) -> Escalation:
+    """`steps_by_signal`: each signal's steps_of(), by signal id."""
     members = sorted(signals, key=lambda s: (s.time_ms, s.id))
     top = max(members, key=lambda s: (LEVELS.index(level(s.severity_id)), -s.time_ms))
     base = level(top.severity_id)
     steps = tuple(sorted(Step(s.time_ms, step, provider_of(s), s.id)
-                         for s in members for step in steps_of(s, is_external)))
+                         for s in members for step in steps_by_signal[s.id]))
     found, reasons = base, [f"the highest signal severity is {base} ({top.source} {top.event_code or top.title})"]
     for minimum, reason in _rules(members, steps, provider_of):
         if LEVELS.index(minimum) > LEVELS.index(found):
@@ -101,7 +102,7 @@ def _rules(members: list[Signal], steps: tuple[Step, ...], provider_of) -> list[
     chain = _ordered(steps, CHAIN)
     if chain:
         spans = sorted({x.provider for x in chain} - {""})
-        words = " -> ".join(f"{x.step} ({x.provider or '?'})" for x in chain)
+        words = " → ".join(f"{x.step} ({x.provider or '?'})" for x in chain)
         out.append(("CRITICAL" if len(spans) >= 2 else "HIGH", f"the full agent attack chain {words}"))
     return out
 

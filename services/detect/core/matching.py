@@ -28,7 +28,7 @@ from weft.detect.core.baseline import hostname
 from weft.v1 import event_pb2
 
 E = event_pb2.RuntimeEvent
-Predicate = Callable[[E, str], bool]
+Predicate = Callable[[E, str], object]       # (event, agent name) -> truthy when it holds
 Problem = tuple[list, str]
 TEXT_OPS = ("equals", "in", "glob", "regex", "prefix", "suffix", "contains")
 NUMBER_OPS = ("equals", "in", "between")
@@ -44,7 +44,7 @@ class Field:
     type: type                          # str or int
     kinds: frozenset[int] | None        # event kinds that carry it; None: every kind
     paths: tuple[str, ...]              # protobuf attributes it is read from
-    read: Callable[[E, str], object]    # (event, agent) -> value; a tuple for a list field
+    read: Callable[[E], object] | None  # event -> value (an iterable for a list field); None: the agent
     many: bool = False
     context: bool = False               # the same for every event of one container
     volatile: bool = False              # differs on nearly every event: never a cache key
@@ -52,25 +52,17 @@ class Field:
 
 
 def _field(name: str, type_: type = str, kinds=None, *, context=False, volatile=False, enum=None) -> Field:
-    get = operator.attrgetter(name)
-    many = name in REPEATED
+    read = operator.attrgetter(name)
+    choices = None
     if enum is not None:
-        read = lambda ev, agent: enum.Name(get(ev))  # noqa: E731
-    elif many:
-        read = lambda ev, agent: tuple(get(ev))  # noqa: E731
-    else:
-        read = lambda ev, agent: get(ev)  # noqa: E731
-    choices = frozenset(enum.keys()) if enum is not None else None
-    return Field(name, type_, frozenset(kinds) if kinds else None, (name,), read, many, context, volatile, choices)
+        get, choices = read, frozenset(enum.keys())
+        read = lambda ev: enum.Name(get(ev))  # noqa: E731
+    return Field(name, type_, frozenset(kinds) if kinds else None, (name,), read, name in REPEATED, context,
+                 volatile, choices)
 
 
 def _derived(name: str, kinds, paths: tuple[str, ...], read: Callable[[E], object]) -> Field:
-    return Field(name, str, frozenset(kinds) if kinds else None, paths, lambda ev, agent: read(ev))
-
-
-def _cmdline(ev: E) -> str:
-    p = ev.process
-    return " ".join(p.args) or p.exe
+    return Field(name, str, frozenset(kinds) if kinds else None, paths, read)
 
 
 NET = (E.NETWORK_CONNECT, E.NETWORK_ACCEPT)
@@ -85,14 +77,15 @@ _PLAIN = {None: ["process.exe", "process.args", "process.comm"],
           (E.MCP_CALL,): ["mcp.transport", "mcp.server", "mcp.method", "mcp.tool", "mcp.side"],
           (E.POLICY_DECISION,): ["policy.name", "policy.mode", "policy.rule"]}
 FIELDS: dict[str, Field] = {f.name: f for f in [
-    Field("agent", str, None, (), lambda ev, agent: agent, context=True),
+    Field("agent", str, None, (), None, context=True),
     *(_field(n, context=True) for n in _CONTEXT),
     _field("node.provider", context=True, enum=event_pb2.Node.Provider),
     _field("kind", enum=E.Kind), _field("count", int),
     *(_field(n, str, kinds) for kinds, names in _PLAIN.items() for n in names),
     _field("process.uid", int), _field("process.pid", int, volatile=True), _field("process.ppid", int, volatile=True),
     _derived("process.name", None, ("process.exe",), lambda ev: ev.process.exe.rpartition("/")[2]),
-    _derived("process.cmdline", None, ("process.exe", "process.args"), _cmdline),
+    _derived("process.cmdline", None, ("process.exe", "process.args"),
+             lambda ev: " ".join(ev.process.args) or ev.process.exe),
     _field("exit.code", int, (E.PROCESS_EXIT,)),
     _field("network.src_port", int, NET, volatile=True), _field("network.dst_port", int, NET),
     _field("network.protocol", kinds=NET, enum=event_pb2.Network.Protocol),
@@ -113,7 +106,7 @@ def field(name: str) -> Field | None:
     """The field a rule names; `workload.labels.<key>` reads one label."""
     if name.startswith(LABELS) and len(name) > len(LABELS):
         key = name[len(LABELS):]
-        return Field(name, str, None, ("workload.labels",), lambda ev, agent: ev.workload.labels.get(key, ""),
+        return Field(name, str, None, ("workload.labels",), lambda ev: ev.workload.labels.get(key, ""),
                      context=True)
     return FIELDS.get(name)
 
@@ -207,7 +200,7 @@ def prune(node: dict, kind: int) -> dict | bool:
             return False
         if f.name == "kind":
             op = next(k for k in OPERATORS if k in node)
-            return _test(op, node[op], node.get("ignore_case", False))(E.Kind.Name(kind))
+            return bool(_test(op, node[op], node.get("ignore_case", False))(E.Kind.Name(kind)))
         return node
     if "not" in node:
         inner = prune(node["not"], kind)
@@ -230,27 +223,52 @@ def compile_match(node: dict, kind: int) -> Predicate | bool:
 
 
 def compile_tree(node: dict) -> Predicate:
-    """A pruned condition as a predicate."""
+    """A pruned condition as a predicate: few Python frames, C-level tests where it can."""
     if "field" in node:
-        f = field(node["field"])
-        op = next(k for k in OPERATORS if k in node)
-        test, read = _test(op, node[op], node.get("ignore_case", False)), f.read
-        if f.many:
-            return lambda ev, agent: any(test(v) for v in read(ev, agent))
-        return lambda ev, agent: test(read(ev, agent))
+        return _leaf(node)
     if "not" in node:
         inner = compile_tree(node["not"])
         return lambda ev, agent: not inner(ev, agent)
     every = "all" in node
     preds = [compile_tree(c) for c in node["all" if every else "any"]]
-    if every:
-        return lambda ev, agent: all(p(ev, agent) for p in preds)
-    return lambda ev, agent: any(p(ev, agent) for p in preds)
+    if len(preds) == 2:
+        a, b = preds
+        if every:
+            return lambda ev, agent: a(ev, agent) and b(ev, agent)
+        return lambda ev, agent: a(ev, agent) or b(ev, agent)
+
+    def all_of(ev: E, agent: str) -> bool:
+        for p in preds:
+            if not p(ev, agent):
+                return False
+        return True
+
+    def any_of(ev: E, agent: str) -> bool:
+        for p in preds:
+            if p(ev, agent):
+                return True
+        return False
+    return all_of if every else any_of
+
+
+def _leaf(node: dict) -> Predicate:
+    f = field(node["field"])
+    op = next(k for k in OPERATORS if k in node)
+    test, read = _test(op, node[op], node.get("ignore_case", False)), f.read
+    if read is None:
+        return lambda ev, agent: test(agent)
+    if f.many:
+        def any_element(ev: E, agent: str) -> bool:
+            for value in read(ev):
+                if test(value):
+                    return True
+            return False
+        return any_element
+    return lambda ev, agent: test(read(ev))
 
 
 def _alternation(patterns: list[str], nocase: bool) -> re.Pattern | list[re.Pattern]:
-    """One regex for many (one scan per value); each alone when they cannot be joined
-    (a pattern with a global inline flag such as `(?i)`)."""
+    """One regex for many; each alone when they cannot be joined (a global flag like `(?i)`)."""
     flags = re.IGNORECASE if nocase else 0
     try:
         return re.compile("|".join(f"(?:{p})" for p in patterns), flags)
@@ -258,7 +276,9 @@ def _alternation(patterns: list[str], nocase: bool) -> re.Pattern | list[re.Patt
         return [re.compile(p, flags) for p in patterns]
 
 
-def _test(op: str, value, nocase: bool) -> Callable[[object], bool]:
+def _test(op: str, value, nocase: bool) -> Callable[[object], object]:
+    """The test of one value: a C-level callable (a set's membership, a regex's match)
+    where it can be, returning something truthy when the value passes."""
     values = value if isinstance(value, list) else [value]
     if op == "between":
         low, high = value
@@ -267,7 +287,7 @@ def _test(op: str, value, nocase: bool) -> Callable[[object], bool]:
         rx = _alternation([fnmatch.translate(v) for v in values] if op == "glob" else values, nocase)
         if isinstance(rx, list):
             return lambda v: any(r.search(v) for r in rx)
-        return (lambda v: rx.match(v) is not None) if op == "glob" else (lambda v: rx.search(v) is not None)
+        return rx.match if op == "glob" else rx.search
     fold = (lambda v: v.lower()) if nocase else (lambda v: v)
     values = [fold(v) for v in values]
     if op in ("equals", "in"):

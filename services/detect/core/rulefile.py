@@ -16,8 +16,8 @@ exceptions, or set `enabled: false`).
     # events: [PROCESS_EXEC]             #   the event kinds it reads
     match: {…}                           # the match language (matching.py); narrows a baseline rule
     after:                               # optional: only within `within` seconds of event time after
-      events: [LLM_RESPONSE]             #   such an event of the same process, pod or agent
-      within: 30
+      events: [LLM_RESPONSE]             #   such an event (matching `match`, if given) of the same
+      within: 30                         #   process (the default), pod or logical agent
       by: pod
       match: {…}
     exceptions:                          # optional: events that never raise it

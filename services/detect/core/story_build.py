@@ -39,19 +39,20 @@ def build_story(key: str, members: list[Member], index: EntityIndex, chains: Cha
     deps: set[str] = {"chains"}
     external = _external(index, deps)
     provider = _provider_of(members, index)
-    esc = escalate([m.signal for m in members], lambda s: provider[s.id], external)
+    steps = {m.signal.id: steps_of(m.signal, external) for m in members}
+    esc = escalate([m.signal for m in members], lambda s: provider[s.id], steps)
     agent = _agent(key, members, index, deps)
     clusters = sorted({c for m in members for c in m.resolution.clusters} | set(agent.clusters if agent.id else ()))
     providers = sorted({provider[m.signal.id] for m in members} | {index.providers.get(c, "") for c in clusters},
                        key=_provider_rank)
-    stages = _stages(members, provider, external)
+    stages = _stages(members, provider, steps)
     story = Story(
         id=story_id(key, members[0].signal.id), key=key, title=_title(esc, agent, members, providers),
         severity=esc.severity, severity_reasons=esc.reasons, providers=tuple(p for p in providers if p),
         clusters=tuple(clusters), agent=agent, identity_chain=_chain(agent.name, chains),
         stages=stages, signals=tuple(SignalRef(m.signal.source, m.signal.id, level(m.signal.severity_id),
                                                m.signal.time_ms, m.signal.event_ids) for m in members),
-        accessed=_accessed(members, provider, external), destinations=_destinations(members, external),
+        accessed=_accessed(members, provider, steps), destinations=_destinations(members, steps, external),
         status=status, status_reason=reason, trigger=_trigger(agent.name, stages, index, deps))
     return replace(story, narrative=template(story)), frozenset(deps)
 
@@ -92,53 +93,59 @@ def _chain(agent: str, chains: ChainBook) -> tuple[ChainLink, ...]:
     return tuple(dict.fromkeys(links)) if agent else ()
 
 
-def _primary_step(s: Signal, external) -> str:
-    found = steps_of(s, external)
+def _primary_step(found: set[str]) -> str:
     return max(found, key=lambda x: (STEP_RANK[x], x)) if found else ""
 
 
-def _stages(members: list[Member], provider: dict[str, str], external) -> tuple[Stage, ...]:
+def _stages(members: list[Member], provider: dict[str, str], steps: dict[str, set[str]]) -> tuple[Stage, ...]:
     groups: dict[tuple, list[Member]] = {}
     for m in members:
         s = m.signal
-        step = _primary_step(s, external)
+        step = _primary_step(steps[s.id])
         cluster = s.cluster or next(iter(m.resolution.clusters), "")
         groups.setdefault((step or _tactic(s), provider[s.id], cluster), []).append(m)
     stages = []
     for (name, where, cluster), found in groups.items():
         first = found[0].signal
         technique = next((f"{uid} {title}".strip() for m in found for uid, title in m.signal.techniques), "")
-        summary = "; ".join(dict.fromkeys(f"{m.signal.source} {m.signal.event_code}: {m.signal.title}"
-                                          for m in found))
+        summary = "; ".join(dict.fromkeys(_said(m.signal) for m in found))
         stages.append(Stage(first.time_ms, where, cluster, _tactic(first), technique, summary,
                             tuple(m.signal.id for m in found), name if name in STEP_RANK else ""))
     return tuple(sorted(stages, key=lambda x: (x.time_ms, x.provider, x.cluster, x.tactic, x.signals)))
+
+
+def _said(s: Signal) -> str:
+    """What one signal says, in a line: its source, its type, its title (once)."""
+    title = s.title.rstrip(". ")
+    code = s.event_code if s.event_code and s.event_code != title else ""
+    return " ".join(x for x in (s.source, code) if x) + (f": {title}" if title else "")
 
 
 def _tactic(s: Signal) -> str:
     return s.tactics[0] if s.tactics else "Unknown"
 
 
-def _accessed(members: list[Member], provider: dict[str, str], external) -> tuple[DataAccess, ...]:
+def _accessed(members: list[Member], provider: dict[str, str],
+              steps: dict[str, set[str]]) -> tuple[DataAccess, ...]:
     found: dict[tuple[str, str], str] = {}
     for m in members:
         s = m.signal
-        steps = steps_of(s, external)
-        if escalation.DATA_ACCESS not in steps and escalation.EXFILTRATION not in steps:
+        mine = steps[s.id]
+        if escalation.DATA_ACCESS not in mine and escalation.EXFILTRATION not in mine:
             continue
         for d in s.data:
             found.setdefault((provider[s.id], d.resource), f"{d.kind}: {s.source} {s.title}".strip())
-        if escalation.DATA_ACCESS in steps and not s.data:
+        if escalation.DATA_ACCESS in mine and not s.data:
             for e in s.destinations:
                 where = f"{e.host or e.ip}:{e.port}" if e.port else (e.host or e.ip)
                 found.setdefault((provider[s.id], where), f"reached by {s.source} {s.title}")
     return tuple(DataAccess(p, r, d) for (p, r), d in sorted(found.items()))
 
 
-def _destinations(members: list[Member], external) -> tuple[Destination, ...]:
+def _destinations(members: list[Member], steps: dict[str, set[str]], external) -> tuple[Destination, ...]:
     found: dict[tuple[str, int], str] = {}
     for m in members:
-        if escalation.EXFILTRATION not in steps_of(m.signal, external):
+        if escalation.EXFILTRATION not in steps[m.signal.id]:
             continue
         for e in m.signal.destinations:
             if e.ip and external(e.ip):
@@ -168,7 +175,7 @@ def _title(esc: Escalation, agent: StoryAgent, members: list[Member], providers:
              for i, names in enumerate(CHAIN) if any(x.step in names for x in esc.steps)]
     if not steps:
         return f"{members[0].signal.title} on {who}" + (f" ({clouds})" if clouds else "")
-    words = " -> ".join(steps)
+    words = " → ".join(steps)
     return f"{words[0].upper()}{words[1:]} by {who}" + (f" across {clouds}" if clouds else "")
 
 

@@ -25,6 +25,7 @@ SEVERITY_IDS = {"INFO": severity.INFORMATIONAL, "LOW": severity.LOW, "MEDIUM": s
 INCIDENT_FINDING = 2005
 # story status -> OCSF incident status_id (1 New, 2 In Progress, 5 Closed)
 STATUS_IDS = {ACKNOWLEDGED: 2, CLOSED: 5, FALSE_POSITIVE: 5}
+DEFAULT_QUEUE = "weft triage"
 _TECHNIQUE_ID = re.compile(r"^((?:AML\.)?T\d{4}(?:\.\d{3})?)\s*(.*)$")
 
 
@@ -122,8 +123,8 @@ def markdown(story: Story) -> str:
 
 def _md(text: str) -> str:
     """Free text (some of it an attacker's) as Markdown that shows it and does nothing else."""
-    flat = " ".join(text.split())
-    for c in "\\`*_[]<>|#":
+    flat = " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for c in "\\`*_[]|#":
         flat = flat.replace(c, "\\" + c)
     return flat
 
@@ -132,9 +133,10 @@ def _code(text: str) -> str:
     return text.replace("`", "'")
 
 
-def ocsf_incident(story: Story, findings: dict[str, dict] | None = None) -> dict:
+def ocsf_incident(story: Story, findings: dict[str, dict] | None = None, *, queue: str = DEFAULT_QUEUE) -> dict:
     """OCSF 1.7 Incident Finding; `findings` (signal id -> its OCSF 2004 finding) adds each
-    referenced finding's title, types, product and ATT&CK references when given."""
+    referenced finding's title, types, product and ATT&CK references when given. OCSF asks
+    an incident for an assignee or an assignee group: `queue` names the group it waits in."""
     findings = findings or {}
     closed = story.status in (CLOSED, FALSE_POSITIVE)
     activity = ocsf.ACTIVITY_CLOSE if closed else ocsf.ACTIVITY_CREATE
@@ -150,7 +152,7 @@ def ocsf_incident(story: Story, findings: dict[str, dict] | None = None) -> dict
         status_detail=story.status_reason or None,
         verdict_id=1 if story.status == FALSE_POSITIVE else None,
         verdict="False Positive" if story.status == FALSE_POSITIVE else None,
-        message=story.title, desc=story.narrative, is_suspected_breach=bool(story.destinations) or None,
+        assignee_group={"name": queue}, message=story.title, desc=story.narrative, is_suspected_breach=bool(story.destinations) or None,
         attacks=_attacks(story), finding_info_list=[_finding_info(s, findings.get(s.id)) for s in story.signals],
         observables=_observables(story))
     out["metadata"] = ocsf.compact(

@@ -164,23 +164,30 @@ static __always_inline int class_allows(u32 i, u16 port, u8 proto) {
     return 0;
 }
 
-static __always_inline int allowed(u8 *addr, u16 port, u8 proto) {
-    u64 now = bpf_ktime_get_ns();
-    struct prefix_key pk = {.prefixlen = 128};
-    __builtin_memcpy(pk.addr, addr, 16);
-    struct addr_key ak = {};
-    __builtin_memcpy(ak.addr, addr, 16);
-    u32 mask = 0;
-    u32 *c = cidrs.lookup(&pk);
-    if (c)
-        mask = *c;
-    mask |= live_classes(resolved.lookup(&ak), now);
-    mask |= live_classes(learned.lookup(&ak), now);
+static __always_inline int mask_allows(u32 mask, u16 port, u8 proto) {
     for (u32 i = 0; i < MAX_CLASSES; i++) {
+        if (!(mask >> i))
+            break;
         if (mask >> i & 1 && class_allows(i, port, proto))
             return 1;
     }
     return 0;
+}
+
+// Cheapest answer first: most connections go to a CIDR, or to a name the agent just
+// looked up. A destination may reach what any of its classes allows.
+static __always_inline int allowed(u8 *addr, u16 port, u8 proto) {
+    struct prefix_key pk = {.prefixlen = 128};
+    __builtin_memcpy(pk.addr, addr, 16);
+    u32 *c = cidrs.lookup(&pk);
+    if (c && mask_allows(*c, port, proto))
+        return 1;
+    struct addr_key ak = {};
+    __builtin_memcpy(ak.addr, addr, 16);
+    u64 now = bpf_ktime_get_ns();
+    if (mask_allows(live_classes(learned.lookup(&ak), now), port, proto))
+        return 1;
+    return mask_allows(live_classes(resolved.lookup(&ak), now), port, proto);
 }
 
 static __always_inline void report(u8 *addr, u16 port, u8 proto, u8 verdict, u8 hook) {
@@ -264,21 +271,20 @@ static __always_inline u16 be16_at(struct __sk_buff *skb, u32 off) {
     return __builtin_bswap16(v);
 }
 
-// The offset of the UDP payload of a reply from a resolver's port 53, else 0.
+// The offset of the UDP payload of a reply from a resolver's port 53, else 0. Every
+// packet to the agent's sockets comes here: what is not UDP leaves after one look.
 static __always_inline u32 resolver_reply(struct __sk_buff *skb) {
+    u8 ip[10];   // enough of either header for its version and its protocol
+    if (bpf_skb_load_bytes(skb, 0, ip, sizeof(ip)))
+        return 0;
     struct addr_key src = {};
-    u8 vihl = byte_at(skb, 0);
     u32 l4;
-    if (vihl >> 4 == 4) {
-        if (byte_at(skb, 9) != PROTO_UDP)
-            return 0;
+    if (ip[0] >> 4 == 4 && ip[9] == PROTO_UDP) {
         u32 v4 = 0;
         bpf_skb_load_bytes(skb, 12, &v4, 4);
         map_v4(src.addr, v4);
-        l4 = (vihl & 0xf) * 4;
-    } else if (vihl >> 4 == 6) {
-        if (byte_at(skb, 6) != PROTO_UDP)   // extension headers: not learned from
-            return 0;
+        l4 = (ip[0] & 0xf) * 4;
+    } else if (ip[0] >> 4 == 6 && ip[6] == PROTO_UDP) {   // extension headers: not learned from
         bpf_skb_load_bytes(skb, 8, src.addr, 16);
         l4 = 40;
     } else {

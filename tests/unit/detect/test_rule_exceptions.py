@@ -77,7 +77,8 @@ def test_exceptions_on_a_baseline_rule(tmp_path):
     observer = Observer(Catalogue(load_catalogue()), LearningWindow(duration=600))
     observer.observe(bot)
     known = observer.profiles()
-    rules = tuned(tmp_path, "unexpected_egress", [{"match": {"field": "network.dst_name", "glob": "*.internal.example"}}])
+    internal = {"field": "network.dst_name", "glob": "*.internal.example"}
+    rules = tuned(tmp_path, "unexpected_egress", [{"match": internal}])
 
     def connect(host):
         return event(E.NETWORK_CONNECT, 1000, network=pb.Network(dst_ip="10.0.0.2", dst_port=443, dns_name=host))
@@ -87,12 +88,14 @@ def test_exceptions_on_a_baseline_rule(tmp_path):
 
 
 def test_exceptions_on_a_sequence_rule(tmp_path):
-    rules = tuned(tmp_path, "sensitive_read_after_model_response",
-                  [{"reason": "the k8s tool reads its token", "match": {"field": "agent", "equals": "agents/k8s-tool"}}])
+    k8s_tool = {"reason": "the k8s tool reads its token", "match": {"field": "agent", "equals": "agents/k8s-tool"}}
+    rules = tuned(tmp_path, "sensitive_read_after_model_response", [k8s_tool])
+
+    token = pb.File(path="/run/secrets/kubernetes.io/serviceaccount/token")
 
     def pair(name):
         return [event(E.LLM_RESPONSE, 100, name=name, llm=pb.Llm(host="api.openai.com")),
-                event(E.FILE_OPEN, 101, name=name, file=pb.File(path="/var/run/secrets/kubernetes.io/serviceaccount/token"))]
+                event(E.FILE_OPEN, 101, name=name, file=token)]
     assert fired(rules, pair("k8s-tool")) == []
     assert fired(rules, pair("bot")) == ["sensitive_read_after_model_response"]
     assert fired(SHIPPED, pair("k8s-tool")) == ["sensitive_read_after_model_response"]

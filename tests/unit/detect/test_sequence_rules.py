@@ -117,6 +117,37 @@ def test_an_event_later_than_the_allowed_lateness_is_not_paired():
     assert early == [] and [a for a in late if a.rule.id == SEQUENCE] == []
 
 
+def test_a_trigger_older_than_the_horizon_never_pairs_even_before_it_is_evicted():
+    detector = Detector(RULES, lateness=60)
+    # b's response arrives after a's later one, so it sits behind it in eviction order
+    detector.observe([response(200, pod="a-0"), response(150, pod="b-0"), response(250, pod="c-0")])
+    late = detector.observe([read(170, pod="b-0")])     # 20 s after b's response, but 150 < 250 - 30 - 60
+    assert [a for a in late if a.rule.id == SEQUENCE] == []
+
+
+def test_an_event_never_pairs_with_itself(tmp_path):
+    (tmp_path / "mcp").mkdir()
+    (tmp_path / "mcp" / "export_after_a_call.yaml").write_text("""\
+id: export_after_a_call
+title: Export right after another tool call
+description: test
+severity: LOW
+tactic: Exfiltration
+techniques: ["AML.T0086"]
+kind: signature
+events: [MCP_CALL]
+match: {field: mcp.tool, equals: export}
+after: {events: [MCP_CALL], within: 30, by: pod}
+""")
+    rules = RuleSet.load([tmp_path], shipped=False)
+
+    def call(t, tool):
+        return event(E.MCP_CALL, t, mcp=pb.Mcp(server="http://files.svc/mcp", method="tools/call", tool=tool))
+    assert pairs([call(100, "export")], rules, "export_after_a_call") == []
+    first, export = call(100, "list"), call(101, "export")
+    assert pairs([first, export], rules, "export_after_a_call") == [(first.event_id, export.event_id)]
+
+
 def test_sequence_alert_is_a_valid_ocsf_finding_with_atlas_techniques():
     (alert,) = [a for a in Detector(RULES).observe([response(100), read(101)]) if a.rule.id == SEQUENCE]
     finding = alert.to_ocsf()
@@ -129,8 +160,8 @@ def test_sequence_alert_is_a_valid_ocsf_finding_with_atlas_techniques():
 
 
 def _known(pod: str = "records-0") -> dict:
-    learn = [event(E.MCP_CALL, 10, pod=pod, name="records", mcp=pb.Mcp(server="http://records.tools.svc/mcp",
-                                                                        method="tools/call", tool="read", side="server")),
+    learn = [event(E.MCP_CALL, 10, pod=pod, name="records",
+                   mcp=pb.Mcp(server="http://records.tools.svc/mcp", method="tools/call", tool="read", side="server")),
              event(E.NETWORK_CONNECT, 20, pod=pod, name="records",
                    network=pb.Network(dst_ip="10.1.0.5", dst_port=5432, protocol=pb.Network.TCP,
                                       dns_name="orders-db.data.svc")),

@@ -168,13 +168,22 @@ LANGUAGE = [  # condition, whether it holds for LABELLED
     ({"any": [{"field": "file.path", "prefix": "/etc/"}, {"field": "agent", "equals": "team-a/bot"}]}, True),
     ({"all": [{"field": "file.path", "prefix": "/Data/"}, {"field": "process.uid", "equals": 0}]}, False),
     ({"any": [{"field": "network.dst_port", "equals": 443}, {"field": "file.path", "contains": "CSV"}]}, True),
+    ({"not": {"field": "file.path", "regex": "Report"}}, False),
+    ({"all": [{"field": "file.path", "glob": "/Data/*"}, {"field": "file.path", "regex": "CSV$"},
+              {"field": "process.name", "in": ["python3"]}]}, True),
+    ({"all": [{"field": "file.path", "glob": "/Data/*"}, {"field": "file.path", "regex": "^/etc"},
+              {"field": "process.name", "in": ["python3"]}]}, False),
+    ({"any": [{"field": "file.path", "regex": "^/etc"}, {"field": "process.uid", "equals": 0},
+              {"field": "file.path", "glob": "*.CSV"}]}, True),
+    ({"any": [{"field": "file.path", "regex": "^/etc"}, {"field": "process.uid", "equals": 0},
+              {"field": "file.path", "glob": "*.txt"}]}, False),
 ]
 
 
 @pytest.mark.parametrize("condition,holds", LANGUAGE, ids=[str(c[0])[:60] for c in LANGUAGE])
 def test_match_language(condition, holds):
     predicate = compile_match(condition, E.FILE_OPEN)
-    assert (predicate if isinstance(predicate, bool) else predicate(LABELLED, "team-a/bot")) is holds
+    assert bool(predicate if isinstance(predicate, bool) else predicate(LABELLED, "team-a/bot")) is holds
 
 
 @pytest.mark.parametrize("condition,constant", [

@@ -29,7 +29,7 @@ SUBSCRIPTION = "/subscriptions/00000000-1111-2222-3333-444444444444"
 
 
 def lab_files() -> list[Path]:
-    return sorted(p for p in LAB.iterdir() if p.is_file())
+    return sorted(p for p in LAB.iterdir() if p.suffix in (".json", ".jsonl", ".yaml"))
 
 
 @lru_cache(maxsize=1)

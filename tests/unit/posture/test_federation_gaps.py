@@ -32,7 +32,7 @@ def test_a_trust_with_no_subject_condition_admits_every_pod_and_any_audience():
     found = _gaps(GAPS / "aws-iam-trust-any-subject.json")
     assert _kinds(found) == [("federation_open_audience", "medium"), ("federation_wildcard_subject", "high")]
     wildcard = next(f for f in found if f.kind is Kind.WILDCARD_SUBJECT)
-    assert wildcard.details["scope"] == "every subject of the issuer"
+    assert wildcard.details["scope"] == "every subject"
     assert wildcard.subject.endswith("aws-iam-trust-any-subject.json:1#AnyPodOfTheCluster")
     audience = next(f for f in found if f.kind is Kind.OPEN_AUDIENCE)
     [fixed] = audience.fix.documents

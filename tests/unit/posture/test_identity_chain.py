@@ -130,7 +130,7 @@ def test_pod_identity_chains_through_the_association_the_target_role_and_an_aws_
     assert [e.what for e in gcp.evidence] == [
         "binding of roles/storage.objectViewer to principalSet://iam.googleapis.com/projects/1234567890123/locations/"
         "global/workloadIdentityPools/aws-agents/attribute.aws_role/arn:aws:sts::111122223333:assumed-role/"
-        "agents-retriever", "token exchange in aws-agents succeeded", "calls as the principal succeeded"]
+        "agents-retriever", "calls as the principal succeeded", "token exchange in aws-agents succeeded"]
 
 
 def test_the_published_chain_reads_back_and_does_not_depend_on_input_order():
@@ -186,3 +186,27 @@ def test_a_failed_sign_in_is_reported_on_the_link():
     azure = chain.links[1]
     assert azure.status is LinkStatus.DECLARED
     assert azure.disagreements == ("3 sign-in(s) failed: 700213 No matching federated identity record",)
+
+
+def test_a_gke_service_account_annotation_chains_to_the_google_service_account_it_may_act_as():
+    names = ["declarations/k8s-agents.yaml", "declarations/gcp-iam-policy.json", "declarations/gcp-iam-search-result.json"]
+    result = load_files([DATA / n for n in names])
+    indexer = {r.chain.subject.service_account: r for r in resolve_chains([], result.declarations)}["indexer"]
+    principal, gsa = indexer.chain.links
+    assert principal.via is Via.GKE_WORKLOAD_IDENTITY and principal.identity.endswith("/subject/ns/agents/sa/indexer")
+    assert (gsa.identity, gsa.via, gsa.parent, gsa.status, gsa.disagreements) == (
+        "agents-indexer@agents-gcp.iam.gserviceaccount.com", Via.IMPERSONATION, principal.identity,
+        LinkStatus.DECLARED, ())
+    assert [(b.role, b.condition.title) for b in indexer.facts[1].grants] == [("roles/storage.objectAdmin",
+                                                                              "embeddings only")]
+
+
+def test_a_pod_identity_role_whose_trust_does_not_admit_the_eks_service_says_so():
+    names = ["declarations/eks-pod-identity-association.json", "declarations/aws-iam-role-irsa.json"]
+    result = load_files([DATA / n for n in names])
+    declarations = [replace(d, arn="arn:aws:iam::111122223333:role/agents-retriever", name="agents-retriever")
+                    if type(d).__name__ == "AwsRole" else d for d in result.declarations]
+    [chain] = [r.chain for r in resolve_chains([], declarations) if r.chain.subject.service_account == "retriever"]
+    assert chain.links[0].disagreements == ("the trust policy of arn:aws:iam::111122223333:role/agents-retriever does "
+                                            "not let pods.eks.amazonaws.com assume it",)
+    assert chain.links[1].disagreements == ()       # the target role trusts the first role, not the EKS service

@@ -13,8 +13,9 @@ from weft.posture.core.chain.clusters import NOT_CHECKED, Clusters
 from weft.posture.core.chain.evidence import declared, grouped, outcome
 from weft.posture.core.chain.inventory import Inventory
 from weft.posture.core.chain.model import Evidence, Link, LinkFacts, LinkStatus, Via
-from weft.posture.core.chain.trust import WebIdentityTrust, oidc_issuer, web_identity_trusts
-from weft.posture.core.declarations.model import AwsPolicy, AwsRole, LinkKind, PodIdentityAssociation
+from weft.posture.core.chain.trust import WebIdentityTrust, matches_action, oidc_issuer, web_identity_trusts
+from weft.posture.core.declarations.model import (AwsPolicy, AwsRole, Effect, LinkKind, PodIdentityAssociation,
+                                                  PolicyStatement)
 from weft.posture.core.identifiers import role_name, role_of_session
 from weft.posture.core.model import Cloud, Declaration, KubernetesSubject
 
@@ -27,7 +28,6 @@ class _Role:
     via: Via
     parent: str
     declared: list[Evidence]
-    disagreements: list[str]
     assumptions: list[RoleAssumption]
 
 
@@ -36,13 +36,13 @@ def aws_links(subject: KubernetesSubject, inventory: Inventory, clusters: Cluste
     roles: dict[str, _Role] = {}
     for link in inventory.annotations.get(account, []):
         if link.kind is LinkKind.IRSA:
-            role = roles.setdefault(link.target, _Role(link.target, Via.IRSA, subject.sub, [], [], []))
+            role = roles.setdefault(link.target, _Role(link.target, Via.IRSA, subject.sub, [], []))
             role.declared.append(declared("ServiceAccount annotation eks.amazonaws.com/role-arn", link))
     for association in _associations(subject, inventory):
         _associate(roles, subject, association)
     for assumption in _assumptions(subject, inventory, clusters):
         via, parent = _how(assumption, subject)
-        roles.setdefault(assumption.role_arn, _Role(assumption.role_arn, via, parent, [], [], [])
+        roles.setdefault(assumption.role_arn, _Role(assumption.role_arn, via, parent, [], [])
                          ).assumptions.append(assumption)
     return [_link(role, subject, inventory, clusters) for _, role in sorted(roles.items())]
 
@@ -66,13 +66,16 @@ def role_grants(arn: str, inventory: Inventory) -> tuple[list[Declaration], list
 def _link(role: _Role, subject: KubernetesSubject, inventory: Inventory,
           clusters: Clusters) -> tuple[Link, LinkFacts]:
     declared_by = list(role.declared)
-    disagreements = list(role.disagreements)
-    trusts = [t for r in inventory.roles.get(role.arn, []) for t in web_identity_trusts(r)]
+    disagreements: list[str] = []
     if role.via is Via.IRSA:
+        trusts = [t for r in inventory.roles.get(role.arn, []) for t in web_identity_trusts(r)]
         admitting = [t for t in trusts if t.admits(subject.sub) and clusters.admits(subject.cluster, t.issuer)]
         declared_by += [declared(f"trust statement {_name(t)} admits {subject.sub} from {t.issuer}", t.role)
                         for t in admitting]
-        disagreements += _trust_disagreements(role, subject, trusts, admitting, inventory, clusters)
+        disagreements += _trust_disagreements(role, subject, admitting, inventory, clusters)
+    elif role.parent == subject.sub and role.declared and (found := inventory.roles.get(role.arn)) and not any(
+            _admits_pods(s) for r in found for s in r.trust):
+        disagreements.append(f"the trust policy of {role.arn} does not let {POD_IDENTITY_PRINCIPAL} assume it")
     succeeded = [a for a in role.assumptions if a.success]
     if role.assumptions and not role.declared:
         verb = "assumed" if succeeded else "tried to assume"
@@ -92,8 +95,8 @@ def _link(role: _Role, subject: KubernetesSubject, inventory: Inventory,
     return link, LinkFacts(grants=tuple(grants), calls=tuple(calls), missing=tuple(missing))
 
 
-def _trust_disagreements(role: _Role, subject: KubernetesSubject, trusts: list[WebIdentityTrust],
-                         admitting: list[WebIdentityTrust], inventory: Inventory, clusters: Clusters) -> list[str]:
+def _trust_disagreements(role: _Role, subject: KubernetesSubject, admitting: list[WebIdentityTrust],
+                         inventory: Inventory, clusters: Clusters) -> list[str]:
     if not role.declared:
         return []
     if not inventory.roles.get(role.arn):
@@ -107,13 +110,21 @@ def _trust_disagreements(role: _Role, subject: KubernetesSubject, trusts: list[W
     return out
 
 
+def _admits_pods(s: PolicyStatement) -> bool:
+    """An Allow for sts:AssumeRole to the EKS Pod Identity service (EKS User Guide, "Create
+    IAM role with trust policy required by EKS Pod Identity")."""
+    return s.effect is Effect.ALLOW and any(matches_action(a, "sts:AssumeRole") for a in s.actions) and any(
+        p.kind == "Service" and p.value == POD_IDENTITY_PRINCIPAL for p in s.principals)
+
+
 def _associate(roles: dict[str, _Role], subject: KubernetesSubject, association: PodIdentityAssociation) -> None:
-    role = roles.setdefault(association.role_arn, _Role(association.role_arn, Via.POD_IDENTITY, subject.sub, [], [], []))
+    role = roles.setdefault(association.role_arn,
+                            _Role(association.role_arn, Via.POD_IDENTITY, subject.sub, [], []))
     role.declared.append(declared(f"Pod Identity association {association.association_id or ''}".strip(),
                                   association))
     if association.target_role_arn:
         target = roles.setdefault(association.target_role_arn, _Role(
-            association.target_role_arn, Via.POD_IDENTITY, association.role_arn, [], [], []))
+            association.target_role_arn, Via.POD_IDENTITY, association.role_arn, [], []))
         target.declared.append(declared("Pod Identity association targetRoleArn", association))
 
 

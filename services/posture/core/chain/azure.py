@@ -28,8 +28,8 @@ def azure_links(subject: KubernetesSubject, inventory: Inventory, clusters: Clus
 
 def admitting_credentials(subject: KubernetesSubject, inventory: Inventory,
                           clusters: Clusters) -> list[AzureFederatedCredential]:
-    return [c for c in inventory.credentials
-            if c.subject == subject.sub and clusters.admits(subject.cluster, c.issuer)]
+    return [c for c in inventory.credentials_by_subject.get(subject.sub, [])
+            if clusters.admits(subject.cluster, c.issuer)]
 
 
 def _link(client: str, subject: KubernetesSubject, annotations, credentials, inventory: Inventory

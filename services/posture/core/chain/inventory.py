@@ -110,6 +110,13 @@ class Inventory:
                 self.mints.append(o)
 
     @cached_property
+    def credentials_by_subject(self) -> dict[str, list[AzureFederatedCredential]]:
+        found: dict[str, list[AzureFederatedCredential]] = {}
+        for c in self.credentials:
+            found.setdefault(c.subject, []).append(c)
+        return found
+
+    @cached_property
     def _session_keys(self) -> frozenset[str]:
         return frozenset(a.access_key_id for found in self.assumptions.values() for a in found if a.access_key_id)
 

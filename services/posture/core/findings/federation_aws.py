@@ -8,23 +8,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
+from weft.posture.core.auditlogs.model import RoleAssumption
 from weft.posture.core.chain.evidence import declared, observed
 from weft.posture.core.chain.inventory import Inventory
 from weft.posture.core.chain.trust import WebIdentityTrust, has_wildcard, web_identity_trusts
-from weft.posture.core.auditlogs.model import RoleAssumption
 from weft.posture.core.declarations.model import AwsCondition, AwsRole, LinkKind
 from weft.posture.core.findings.audiences import foreign_to
 from weft.posture.core.findings.iam_documents import policy_document
 from weft.posture.core.findings.model import Finding, Fix, Kind, Severity
 
+if TYPE_CHECKING:
+    from weft.posture.core.findings.federation import Owners
+
 STS_AUDIENCE = "sts.amazonaws.com"
 _NAMESPACE_WIDE = re.compile(r"^system:serviceaccount:[^:*?]+:\*$")
-_SCOPES = ("one service account", "every service account of namespace", "service accounts of any namespace",
-           "every subject of the issuer")
+_SCOPES = ("one service account", "every service account of one namespace", "service accounts of any namespace",
+           "every subject")
 
 
-def aws_gaps(inventory: Inventory, owners) -> list[Finding]:
+def aws_gaps(inventory: Inventory, owners: Owners) -> list[Finding]:
     users, sessions = _users(inventory)
     found = []
     for arn in sorted(inventory.roles):
@@ -48,7 +52,7 @@ def _scope(pattern: str) -> int:
 
 
 def _gaps(role: AwsRole, trust: WebIdentityTrust, users: set[str], sessions: list[RoleAssumption],
-          owners) -> list[Finding]:
+          owners: Owners) -> list[Finding]:
     name = role.arn or str(role.source)
     label = f"{name}#{trust.statement.sid or role.trust.index(trust.statement) + 1}"
     chains = owners.ordered({c for u in users for c in owners.chains(u)} | set(owners.chains(role.arn)))
@@ -59,13 +63,12 @@ def _gaps(role: AwsRole, trust: WebIdentityTrust, users: set[str], sessions: lis
     scope = subject_scope(trust)
     if scope:
         patterns = sorted({v for c in trust.subjects for v in c.values}) or ["(no sub condition)"]
-        narrowed = _with(role, trust, sub=sorted(users))
         fix = Fix(f"Admit only {', '.join(sorted(users))} with StringEquals on {trust.issuer}:sub", "aws_iam_policy",
-                  (narrowed,)) if users else Fix(f"Replace the {', '.join(patterns)} subject with StringEquals on the "
+                  (_with(role, trust, sub=sorted(users)),)) if users else Fix(f"Replace the {', '.join(patterns)} subject with StringEquals on the "
                                                  "service accounts that need the role")
         out.append(Finding(Kind.WILDCARD_SUBJECT, Severity.MEDIUM if scope == 1 else Severity.HIGH,
                            chains[0] if chains else "", label,
-                           f"{name} trusts {_SCOPES[scope]} of {trust.issuer} ({', '.join(patterns)})", "",
+                           f"{name} trusts {_SCOPES[scope]} from {trust.issuer} ({', '.join(patterns)})", "",
                            evidence, {"scope": _SCOPES[scope], "subjects": patterns, "chains": chains,
                                       "usedBy": sorted(users)}, fix))
     if problem := _audience_problem(trust):

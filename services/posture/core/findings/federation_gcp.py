@@ -6,6 +6,8 @@ set of Kubernetes identities (a namespace, a cluster, a whole pool, an attribute
 where one principal would do."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from weft.posture.core.chain.evidence import declared, observed
 from weft.posture.core.chain.gcp_admission import GKE_POOL, role_of_session_subject
 from weft.posture.core.chain.inventory import Inventory
@@ -18,8 +20,11 @@ _SETS = {MemberScope.NAMESPACE: ("every service account of a namespace", Severit
          MemberScope.POOL: ("every identity of the pool", Severity.HIGH),
          MemberScope.GROUP: ("every identity with an attribute value", Severity.MEDIUM)}
 
+if TYPE_CHECKING:
+    from weft.posture.core.findings.federation import Owners
 
-def gcp_gaps(inventory: Inventory, owners) -> list[Finding]:
+
+def gcp_gaps(inventory: Inventory, owners: Owners) -> list[Finding]:
     found = []
     aws_pools = {p.pool for p in inventory.providers if p.protocol == "aws"}
     for p in sorted(inventory.providers, key=lambda p: p.name):
@@ -43,7 +48,7 @@ def gcp_gaps(inventory: Inventory, owners) -> list[Finding]:
     return found
 
 
-def _account_wide(p: WorkloadIdentityPoolProvider, inventory: Inventory, owners) -> Finding:
+def _account_wide(p: WorkloadIdentityPoolProvider, inventory: Inventory, owners: Owners) -> Finding:
     exchanges = [x for x in inventory.exchanges if x.pool == p.pool and x.success]
     roles = sorted({f"arn:aws:sts::{account}:assumed-role/{role}/" for x in exchanges
                     for account, role in [role_of_session_subject(x.subject)] if account})
@@ -62,7 +67,7 @@ def _account_wide(p: WorkloadIdentityPoolProvider, inventory: Inventory, owners)
                     "rolesSeen": [r.rstrip("/") for r in roles]}, fix)
 
 
-def _set_member(binding: GcpBinding, member: GcpMember, owners) -> Finding:
+def _set_member(binding: GcpBinding, member: GcpMember, owners: Owners) -> Finding:
     what, severity = _SETS[member.scope]
     chains = owners.chains(member.raw)
     principals = owners.principals(chains, member.pool)
@@ -83,5 +88,5 @@ def _one_role(member: GcpMember) -> bool:
     return bool(role_of_session_subject(member.attribute.partition("=")[2])[0])
 
 
-def _chain(owners, pool: str) -> str:
+def _chain(owners: Owners, pool: str) -> str:
     return next(iter(owners.in_pool(pool)), "")

@@ -18,7 +18,8 @@ SCHEMA = {
         "type": "object", "additionalProperties": False, "required": ["title", "includedPermissions"],
         "properties": {"title": {"type": "string", "minLength": 1},
                        "includedPermissions": {"type": "array", "minItems": 1, "uniqueItems": True,
-                                               "items": {"type": "string", "pattern": r"^[a-z0-9]+(\.[A-Za-z0-9]+){2,}$"}}}},
+                                               "items": {"type": "string",
+                                                         "pattern": r"^[a-z0-9]+(\.[A-Za-z0-9]+){2,}$"}}}},
 }
 
 

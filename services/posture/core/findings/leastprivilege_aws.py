@@ -68,12 +68,20 @@ def _keys(action: str, resources: set[str], granting: list[PolicyStatement], not
         s = next((s for s in granting if not s.conditions), granting[0])
         return {(s.resources, s.not_resources, s.conditions)}
     keys = set()
+    widened: dict[str, PolicyStatement | None] = {}     # bucket/* -> the statement that covers it
     for resource in sorted(resources):
+        if candidate := _bucket_objects(resource):
+            if candidate not in widened:
+                widened[candidate] = next((s for s in granting if any(_covers(p, candidate) for p in s.resources)),
+                                          None)
+            if (s := widened[candidate]) is not None:
+                keys.add(((candidate,), (), s.conditions))
+                continue
         s = next((s for s in granting if _matches(s, resource)), None)
         if s is None:
             notes.append(f"{spelling(action)} on {resource} was used but these policies do not grant it")
             continue
-        keys.add(((_widened(resource, s),), (), s.conditions))
+        keys.add(((resource,), (), s.conditions))
     return keys
 
 
@@ -83,12 +91,12 @@ def _matches(s: PolicyStatement, resource: str) -> bool:
     return any(like(p, resource) for p in s.resources)
 
 
-def _widened(resource: str, s: PolicyStatement) -> str:
+def _bucket_objects(resource: str) -> str:
+    """arn:aws:s3:::BUCKET/KEY -> arn:aws:s3:::BUCKET/*; "" for anything else."""
     head, sep, key = resource.partition(":::")
-    if not (sep and ":s3" in head and "/" in key):
-        return resource
-    bucket_objects = f"{head}:::{key.split('/', 1)[0]}/*"
-    return bucket_objects if any(_covers(p, bucket_objects) for p in s.resources) else resource
+    if not (sep and head.endswith(":s3") and "/" in key):
+        return ""
+    return f"{head}:::{key.split('/', 1)[0]}/*"
 
 
 def _covers(pattern: str, wanted: str) -> bool:

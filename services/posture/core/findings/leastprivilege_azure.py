@@ -104,8 +104,11 @@ def least_privilege_role(assignment: AzureRoleAssignment, definition: AzureRoleD
 
 
 def _still_needed(definition: AzureRoleDefinition, field: str, kept: list[str]) -> list[str]:
+    """The exclusions that can still take something from the kept entries: of their
+    providers, and never one that would take away an operation that was used."""
     return sorted({n for p in definition.permissions for n in getattr(p, field)
-                   if any(provider(n) == provider(k) for k in kept)})
+                   if any(provider(n) == provider(k) for k in kept)
+                   and not any(matches(n, k) for k in kept if "*" not in k)})
 
 
 def _scope(scope: str, entries: list[Entry], use: AzureUse) -> str:
