@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 ORDER = ["pipeline", "sensor_overhead", "sensor_realistic", "agent_sight"]   # known modules first, then any others by name
-ROOT_ONLY = {"sensor_overhead", "sensor_realistic", "agent_sight"}
+ROOT_ONLY = {"sensor_overhead", "sensor_realistic", "agent_sight", "enforcement"}
 QUICK_ARGS = {"pipeline": ["--quick"], "sensor_overhead": ["--opens", "200000", "--connects", "15000"],
               "sensor_realistic": ["--requests", "500", "--suite-repeats", "1"],
               "agent_sight": ["--pairs", "5", "--requests", "1000"]}

@@ -83,7 +83,9 @@ class Correlator:
         self._signals[signal.id] = signal
         self._watermark = max(self._watermark, signal.time_ms)
         keys = self._resolve(signal.id) | {self._resolved[signal.id].key}
-        return self._merge(self._rebuild(keys), self._prune())
+        update = self._rebuild(keys)
+        self._prune()
+        return update
 
     def set_chains(self, chains: Iterable[IdentityChain]) -> Update:
         keys = self.chains.replace(chains)
@@ -130,7 +132,9 @@ class Correlator:
         for signal_id in sorted({i for t in touched for i in self._signal_deps.get(t, ())}):
             keys |= self._resolve(signal_id)
         stale = {k for t in touched for k in self._story_deps.get(t, ())}
-        return self._merge(self._rebuild(keys | stale, fresh=stale), self._prune())
+        update = self._rebuild(keys | stale, fresh=stale)
+        self._prune()
+        return update
 
     def _resolve(self, signal_id: str) -> set[str]:
         """Resolve one signal again; the keys whose stories may have changed."""
@@ -166,9 +170,9 @@ class Correlator:
                 self._story_key[s.id] = key
                 after[s.id] = s
         retired = sorted(set(before) - set(after))
-        for story_id in retired:
-            self._triage.pop(story_id, None)
-            self._built.pop(story_id, None)
+        for gone in retired:
+            self._triage.pop(gone, None)
+            self._built.pop(gone, None)
         changed = tuple(s for i, s in sorted(after.items()) if before.get(i) != s)
         return Update(changed, tuple(retired))
 
@@ -217,14 +221,14 @@ class Correlator:
 
     # -- forgetting -----------------------------------------------------------------------------
 
-    def _prune(self) -> Update:
+    def _prune(self) -> None:
         """Stories whose last signal is older than the retention (on event time) are dropped,
         whole, with their signals; the index forgets its facts of that age. Not reported as
         retired: they expired, the shell has them."""
         step = max(self.config.retention_ms // 24, 1)          # prune at most once per step of event time
         boundary = self._watermark // step * step
         if boundary <= self._pruned_at:
-            return Update()
+            return
         self._pruned_at = boundary
         cutoff = boundary - self.config.retention_ms
         for key, stories in list(self._stories.items()):
@@ -243,7 +247,6 @@ class Correlator:
                     del self._stories[key]
                     self._set_story_deps(key, set())
         self.index.prune(cutoff)
-        return Update()
 
     def _forget(self, signal_id: str) -> None:
         res = self._resolved.pop(signal_id)
@@ -251,12 +254,6 @@ class Correlator:
             self._signal_deps.get(token, set()).discard(signal_id)
         self._by_key.get(res.key, set()).discard(signal_id)
         del self._signals[signal_id]
-
-    @staticmethod
-    def _merge(*updates: Update) -> Update:
-        stories = {s.id: s for u in updates for s in u.stories}
-        retired = sorted({i for u in updates for i in u.retired})
-        return Update(tuple(s for i, s in sorted(stories.items()) if i not in retired), tuple(retired))
 
     # -- state ------------------------------------------------------------------------------------
 

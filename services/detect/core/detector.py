@@ -36,7 +36,7 @@ MAX_CACHED = 1 << 16            # cached values per event kind; past it the cach
 MAX_CONTEXTS = 1 << 18          # containers remembered; past it they are looked up again
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Compiled:
     """One rule compiled for one event kind (as the rule itself, or as its `after` trigger)."""
     index: int
@@ -55,7 +55,7 @@ class Compiled:
         return any(x is True or (x is not False and x(ev, agent)) for x in self.exceptions)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Plan:
     """Everything the rules do with events of one kind."""
     kind: int
@@ -69,11 +69,13 @@ class Plan:
     always: bool = False                   # per-event rules: every event needs its context
 
     def entry(self, raw: Hashable, ev: E, ids: BehaviourIds) -> tuple:
-        """(behaviour check, its id, host named, matching signatures, triggers) for a new value."""
+        """For a new value: (whether the event needs its container's context, behaviour
+        check, its id, host named, matching signatures, triggers)."""
         check, host = behaviour(self.kind, ev) if self.by_dimension else (None, None)
-        found = (check, ids.get(check) if check else -1, host,
-                 tuple(c for c in self.signatures if c.match is True or c.match(ev, "")),
-                 tuple(c for c in self.triggers if c.match is True or c.match(ev, "")))
+        signatures = tuple(c for c in self.signatures if c.match is True or c.match(ev, ""))
+        triggers = tuple(c for c in self.triggers if c.match is True or c.match(ev, ""))
+        busy = check is not None or bool(signatures or triggers) or self.always
+        found = (busy, check, ids.get(check) if check else -1, host, signatures, triggers)
         if len(self.cache) >= MAX_CACHED:
             self.cache.clear()
         self.cache[raw] = found
@@ -133,16 +135,10 @@ class Detector:
             if plan is None:
                 continue
             raw = plan.key(ev)
-            entry = plan.cache.get(raw)
-            if entry is None:
-                entry = plan.entry(raw, ev, ids)
-            check, kid, host, signatures, triggers = entry
-            if check is None and not signatures and not triggers and not plan.always:
+            busy, check, kid, host, signatures, triggers = plan.cache.get(raw) or plan.entry(raw, ev, ids)
+            if not busy:
                 continue
-            cid = ev.workload.container_id
-            ctx = contexts.get(cid) if cid else None
-            if ctx is None:
-                ctx = self._context(ev)
+            ctx = contexts.get(ev.workload.container_id) or self._context(ev)
             if check is not None:
                 known = ctx.known
                 if known is not None and kid not in known and (host is None or not ctx.serves(host)):

@@ -1,7 +1,7 @@
 """Entity resolution: which logical agent a signal is about, whatever its source calls it.
 
 A signal names the agent directly, in the first way that answers:
-  its runtime events (weft's own detections) > a pod > a workload > a service account
+  its runtime events (weft's own detections, by their MCP calls) > a pod > a workload > a service account
   > a principal, through the identity chains (Kubernetes SA, AWS role or session, Azure
   managed identity or app, GCP principal) > a workload address > a process in a cluster;
 and when none does, its workload's logical name (`<namespace>/<workload>`) as the source

@@ -48,7 +48,7 @@ class EntityIndex:
         self.addresses: dict[str, set[tuple[str, str]]] = defaultdict(set)   # pod ip -> {(cluster, agent)}
         self.egress: dict[str, set[str]] = defaultdict(set)              # egress ip -> clusters
         self.providers: dict[str, str] = {}                              # cluster -> AWS, AZURE, GCP
-        self.events: dict[str, tuple[str, int]] = {}                     # event id -> (agent, time)
+        self.events: dict[str, tuple[str, int]] = {}                     # MCP event id -> (agent, time)
         self.processes: dict[tuple[str, str], set[str]] = defaultdict(set)   # (cluster, exe) -> agents
         self.mcp_clients: dict[str, set[tuple]] = defaultdict(set)      # session -> {(t, request, agent, event)}
         self.mcp_servers: dict[str, set[tuple]] = defaultdict(set)      # agent -> {(t, session, request, event, tool)}
@@ -88,10 +88,10 @@ class EntityIndex:
         agent = logical_name(w.namespace, w.name, dict(w.labels))
         t = ev.time.ToMilliseconds()
         self._workload(agent, cluster, w, touched)
-        if ev.event_id and ev.event_id not in self.events:
-            self.events[ev.event_id] = (agent, t)
-            touched.add(f"event:{ev.event_id}")
         k = ev.kind
+        if k == E.MCP_CALL and ev.event_id and ev.event_id not in self.events:
+            self.events[ev.event_id] = (agent, t)       # MCP calls only: the ids that link agents
+            touched.add(f"event:{ev.event_id}")
         if k == E.PROCESS_EXEC and ev.process.exe:
             self._put(self.processes[(cluster, ev.process.exe)], agent, touched,
                       *any_cluster("proc", cluster, ev.process.exe))
@@ -109,9 +109,12 @@ class EntityIndex:
 
     def _node(self, node, touched: set[str]) -> None:
         provider = PROVIDERS.get(node.provider, "")
-        if node.cluster and provider and self.providers.get(node.cluster) != provider:
-            self.providers[node.cluster] = min(provider, self.providers.get(node.cluster, provider))
-            touched.add(f"cluster:{node.cluster}")
+        if node.cluster and provider:
+            known = self.providers.get(node.cluster)
+            chosen = min(provider, known or provider)       # nodes that disagree: the same answer in any order
+            if chosen != known:
+                self.providers[node.cluster] = chosen
+                touched.add(f"cluster:{node.cluster}")
         for ip in node.egress_ips:
             if node.cluster and node.cluster not in self.egress[ip]:
                 self.egress[ip].add(node.cluster)

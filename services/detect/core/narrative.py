@@ -51,7 +51,8 @@ def template(story: Story) -> str:
         parts.append(f"{i}. {clock(st.time_ms)}, {where}, {st.tactic}"
                      + (f" ({st.technique})" if st.technique else "") + f": {st.summary}.")
     if story.identity_chain:
-        parts.append("Identity chain: " + " → ".join(f"{x.provider} {x.principal}" for x in story.identity_chain) + ".")
+        links = " → ".join(f"{x.provider} {x.principal}" for x in story.identity_chain)
+        parts.append(f"Identity chain: {links}.")
     if story.accessed:
         parts.append("Data accessed: " + "; ".join(f"{x.resource} ({x.provider})" for x in story.accessed) + ".")
     if story.destinations:

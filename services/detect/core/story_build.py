@@ -43,6 +43,7 @@ def build_story(key: str, members: list[Member], index: EntityIndex, chains: Cha
     esc = escalate([m.signal for m in members], lambda s: provider[s.id], steps)
     agent = _agent(key, members, index, deps)
     clusters = sorted({c for m in members for c in m.resolution.clusters} | set(agent.clusters if agent.id else ()))
+    deps |= {f"cluster:{c}" for c in clusters}              # a cluster's cloud, once its sensor says
     providers = sorted({provider[m.signal.id] for m in members} | {index.providers.get(c, "") for c in clusters},
                        key=_provider_rank)
     stages = _stages(members, provider, steps)

@@ -72,7 +72,8 @@ def from_json(d: dict) -> Story:
         clusters=tuple(d["clusters"]),
         agent=StoryAgent(a["id"], a.get("name", ""), a["namespace"], a["workload"], a["serviceAccount"],
                          tuple(a["clusters"])),
-        identity_chain=tuple(ChainLink(x["provider"], x["principal"], x.get("cluster", "")) for x in d["identityChain"]),
+        identity_chain=tuple(ChainLink(x["provider"], x["principal"], x.get("cluster", ""))
+                             for x in d["identityChain"]),
         stages=tuple(Stage(_ms(s["time"]), s["provider"], s["cluster"], s["tactic"], s["technique"], s["summary"],
                            tuple(s["signals"]), s.get("step", "")) for s in d["stages"]),
         signals=tuple(SignalRef(s["source"], s["id"], s["severity"], _ms(s["time"]), tuple(s.get("eventIds", ())))
@@ -98,7 +99,9 @@ def markdown(story: Story) -> str:
              f"Providers: {', '.join(story.providers) or '-'} · Clusters: {', '.join(story.clusters) or '-'}"]
     if story.status_reason:
         lines.append(f"Reason: {_md(story.status_reason)}")
-    lines += ["", "## What happened", "", _md(story.narrative), "", f"## Why {story.severity}", ""]
+    lines += ["", "## What happened", ""]
+    lines += [_md(line) + "  " for line in story.narrative.splitlines() if line.strip()]
+    lines += ["", f"## Why {story.severity}", ""]
     lines += [f"- {_md(r)}" for r in story.severity_reasons]
     lines += ["", "## Stages", "", "| # | Time (UTC) | Provider | Cluster | Tactic | Technique | What | Signals |",
               "|---|---|---|---|---|---|---|---|"]
@@ -152,7 +155,8 @@ def ocsf_incident(story: Story, findings: dict[str, dict] | None = None, *, queu
         status_detail=story.status_reason or None,
         verdict_id=1 if story.status == FALSE_POSITIVE else None,
         verdict="False Positive" if story.status == FALSE_POSITIVE else None,
-        assignee_group={"name": queue}, message=story.title, desc=story.narrative, is_suspected_breach=bool(story.destinations) or None,
+        assignee_group={"name": queue}, message=story.title, desc=story.narrative,
+        is_suspected_breach=bool(story.destinations) or None,
         attacks=_attacks(story), finding_info_list=[_finding_info(s, findings.get(s.id)) for s in story.signals],
         observables=_observables(story))
     out["metadata"] = ocsf.compact(

@@ -46,8 +46,11 @@ class PinnedSet:
             for name in PROG_TYPES:
                 pinned.progs[name] = obj_get(str(directory / f"prog_{name}"))
             for name, (key, value) in MAPS.items():
-                value = _percpu_u64() if name == "counters" else value
-                pinned.maps[name] = Map(obj_get(str(directory / f"map_{name}")), key, value)
+                table = Map(obj_get(str(directory / f"map_{name}")), key, value)
+                pinned.maps[name] = table
+                _check_sizes(name, table)
+                if name == "counters":
+                    table.value_type = _percpu_u64()
         except BaseException:
             pinned.close()
             raise
@@ -62,6 +65,19 @@ class PinnedSet:
         for m in self.maps.values():
             m.close()
         self.progs, self.maps = {}, {}
+
+
+def _check_sizes(name: str, table: Map) -> None:
+    """Keys and values as this sensor's layout has them, or the map is not read at all
+    (a lookup writes value_size bytes into the buffer it is given)."""
+    _type, _id, key_size, value_size = info(table.fd)
+    expected = (ct.sizeof(table.key_type) if table.key_type else key_size,
+                ct.sizeof(table.value_type) if table.value_type else value_size)
+    if name == "counters":
+        expected = (expected[0], 8)
+    if (key_size, value_size) != expected:
+        raise ValueError(f"map {name}: key/value of {key_size}/{value_size} bytes, this sensor's "
+                         f"layout has {expected[0]}/{expected[1]}")
 
 
 def _percpu_u64() -> type:

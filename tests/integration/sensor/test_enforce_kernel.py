@@ -197,11 +197,20 @@ def lab():
 EPERM = 1
 
 
+def counters(enforcer) -> dict[str, int]:
+    return enforcer.status()["kernel-test"]["counters"]
+
+
 def test_enforce_allows_the_policy_only_and_a_fresh_lookup_connects_every_time(lab):
     lab, enforcer = lab
+    from weft.sensor.enforcement.attachment import attached_ids
+
     result = enforcer.apply(lab.policy("enforce"), [lab.agent])
-    assert result.attached == [str(lab.agent)] and result.resolved[NAME]   # looked up at load
+    assert result.resolved[NAME]   # looked up at load too
+    assert all(len(ids) == 1 for ids in attached_ids(lab.agent).values())
+    assert all(ids == [] for ids in attached_ids(lab.sibling).values())
     enforcer.decisions()
+    before = counters(enforcer)
     out = lab.run(lab.agent, [["name", NAME]] * 50 + [["tcp", ALLOWED_IP], ["tcp", DENIED_IP],
                                                       ["tcp6", f"::ffff:{ALLOWED_IP}"], ["tcp6", "::1"]])
     fresh, rest = out[:50], out[50:]
@@ -209,7 +218,9 @@ def test_enforce_allows_the_policy_only_and_a_fresh_lookup_connects_every_time(l
     assert rest == ["ok", EPERM, "ok", EPERM]
     assert lab.run(lab.sibling, [["tcp", DENIED_IP]]) == ["ok"]   # the agent's cgroups only
     status = enforcer.status()["kernel-test"]
-    assert status["entries"]["learned"] >= 50 and status["counters"]["blocked"] == 2
+    assert status["entries"]["learned"] >= 50
+    assert counters(enforcer)["blocked"] - before["blocked"] == 2
+    assert counters(enforcer)["allowed"] - before["allowed"] == 52
     blocked = {(e.policy.destination.dst_ip, e.policy.verdict) for e in enforcer.decisions()}
     assert blocked == {(DENIED_IP, V.BLOCK), ("::1", V.BLOCK)}
 
@@ -217,8 +228,10 @@ def test_enforce_allows_the_policy_only_and_a_fresh_lookup_connects_every_time(l
 def test_udp_to_the_resolver_passes_and_elsewhere_is_refused(lab):
     lab, enforcer = lab
     enforcer.apply(lab.policy("enforce"), [lab.agent])
+    enforcer.decisions()
+    before = counters(enforcer)["resolver"]
     assert lab.run(lab.agent, [["name", NAME], ["udp", ALLOWED_IP], ["udp", DENIED_IP]])[1:] == ["ok", EPERM]
-    assert enforcer.status()["kernel-test"]["counters"]["resolver"] > 0   # the lookup's sends
+    assert counters(enforcer)["resolver"] > before   # glibc's connect to the resolver
     udp = [e for e in enforcer.decisions() if e.policy.destination.protocol == event_pb2.Network.UDP]
     assert [(e.policy.destination.dst_ip, e.policy.destination.dst_port) for e in udp] == \
         [(DENIED_IP, lab.udp_port)]

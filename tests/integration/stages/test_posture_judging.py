@@ -52,10 +52,12 @@ async def test_chains_and_findings_are_published_and_served(build_stage, nats_cl
             served_findings = await wait_for(judged, timeout=30, what="findings on every input")
             async with http.get(f"http://127.0.0.1:{stage.http_port}/v1/identity?agent=support-bot") as r:
                 served = await r.json()
+        async def all_published():   # published right after each judgement
+            found = await stream(js, "WEFT_FINDINGS", bus_pb2.PostureFinding)
+            return found if {f["id"] for f in served_findings} <= {f.id for f in found} else None
+        findings = await wait_for(all_published, timeout=30, what="every finding served on weft.findings.v1")
         chains = await stream(js, "WEFT_IDENTITY", bus_pb2.IdentityChain)
-        findings = await stream(js, "WEFT_FINDINGS", bus_pb2.PostureFinding)
     chain = json.loads([c for c in chains if c.agent == "agents/support-bot"][-1].chain_json)
     providers = {link["cloud"] for link in chain["links"]}
     assert {"AWS", "AZURE", "GCP"} <= {p.upper() for p in providers}, providers
     assert chain["id"] in [c["id"] for c in served["chains"]]
-    assert {f["id"] for f in served_findings} <= {f.id for f in findings}, "every finding served was published"

@@ -95,7 +95,8 @@ def reference() -> Corpus:
 
 def second_attack() -> Corpus:
     events = second_attack_events()
-    return Corpus([], events, weft_alerts(SECOND / "weft-detections.json", events), [provider_alert(SECOND / "guardduty.json")])
+    return Corpus([], events, weft_alerts(SECOND / "weft-detections.json", events),
+                  [provider_alert(SECOND / "guardduty.json")])
 
 
 def feed(correlator: Correlator, steps: list) -> list[Update]:

@@ -106,3 +106,27 @@ def test_signals_of_one_agent_further_apart_than_the_join_window_are_two_stories
     stories = correlator.stories()
     assert len(stories) == 2 and {s.agent.name for s in stories} == {"agents/support-bot"}
     assert stories[1].first_ms - stories[0].last_ms > 2_000
+
+
+def test_identity_chains_arriving_after_the_alerts_bring_the_defender_alert_in(corpus, expected):
+    correlator = Correlator([])
+    feed(correlator, live_order(corpus))
+    assert len(correlator.stories()) == 2
+    update = correlator.set_chains(chains())
+    assert len(update.retired) == 1 and outcome(correlator) == expected
+
+
+def test_stories_older_than_the_retention_are_forgotten_on_event_time(corpus):
+    correlator = Correlator(chains(), CorrelationConfig(retention_ms=3600_000))
+    feed(correlator, live_order(corpus))
+    other = second_attack()
+    later = other.providers[0]
+    assert later["time"] - max(s.last_ms for s in correlator.stories()) < 3600_000
+    correlator.add_alert(later)
+    assert len(correlator.stories()) == 2                  # 17 minutes later: both kept
+    moved = json.loads(json.dumps(later))
+    moved["time"] += 3 * 3600_000
+    moved["finding_info"]["uid"] += "-later"
+    correlator.add_alert(moved)
+    assert [s.agent.name for s in correlator.stories()] == ["sales/lead-bot"]
+    assert all(s["id"] == moved["finding_info"]["uid"] for s in correlator.to_state()["signals"])

@@ -3,11 +3,12 @@ an EKS agent misuses an MCP tool to read records from an AKS service and exfiltr
 through a GKE tool. Three low-severity provider alerts in three consoles, and weft's own
 detections, must become one attack story."""
 import json
+from types import SimpleNamespace
 
 from reference_attack import DATA, chains, feed, live_order, reference, second_attack
 
 from weft.detect.core.call_edges import calls_into
-from weft.detect.core.chain_input import ChainBook
+from weft.detect.core.chain_input import ChainBook, IdentityChain, IdentityLink, from_posture, from_published
 from weft.detect.core.correlate import Correlator
 from weft.detect.core.entities import resolve
 from weft.detect.core.signal_record import Signal
@@ -71,7 +72,7 @@ def test_tool_servers_resolve_to_the_agent_that_called_them():
     corpus = reference()
     correlator = run([("events", corpus.benign + corpus.attack)])
     index, book = correlator.index, ChainBook(chains())
-    mcp_alert, _ = next((f, ids) for f, ids in corpus.weft if f["metadata"]["event_code"] == "tool_call_reaches_new_data")
+    mcp_alert = next(f for f, _ in corpus.weft if f["metadata"]["event_code"] == "tool_call_reaches_new_data")
     found = resolve(Signal.from_ocsf(mcp_alert), index, book)
     assert (found.direct, found.agent, found.how) == ("tools/crm-mcp", "agents/support-bot", "runtime event")
     assert [(c.caller, c.via) for c in found.path] == [("agents/support-bot", "mcp")]
@@ -108,3 +109,30 @@ def test_benign_cross_cloud_traffic_alone_creates_no_story():
     assert correlator.stories() == []
     assert {c.caller for c in calls_into(correlator.index, "tools/crm-mcp")} == {"agents/support-bot"}
     assert {c.caller for c in calls_into(correlator.index, "tools/storage-tool")} == {"agents/support-bot"}
+
+
+def test_chains_as_posture_publishes_them_read_as_provider_and_principal_per_link():
+    published = {
+        "id": "ch-0123456789abcdef", "agent": "agents/support-bot", "agentId": "ag-0e0458b682f1ab95",
+        "subject": {"cluster": "eks-prod", "namespace": "agents", "serviceAccount": "support-bot",
+                    "sub": "system:serviceaccount:agents:support-bot"},
+        "links": [{"cloud": "aws", "identity": "arn:aws:iam::111122223333:role/support-bot-irsa", "via": "irsa",
+                   "parent": "system:serviceaccount:agents:support-bot", "status": "confirmed", "evidence": [],
+                   "disagreements": [], "aliases": [{"kind": "role_id", "value": "AROAEXAMPLEID1234567"}]},
+                  {"cloud": "azure", "identity": "3f8e2a71-6c1d-4b9e-a0f2-7d5c4b3a2e19",
+                   "via": "azure_workload_identity", "parent": "system:serviceaccount:agents:support-bot",
+                   "status": "declared", "evidence": [], "disagreements": [],
+                   "aliases": [{"kind": "object_id", "value": "9b2d6e4f-1a3c-4d5e-8f7a-6b5c4d3e2f1a"}]}],
+        "identities": []}
+    expected = IdentityChain("agents/support-bot", (
+        IdentityLink("KUBERNETES", "system:serviceaccount:agents:support-bot", "eks-prod"),
+        IdentityLink("AWS", "arn:aws:iam::111122223333:role/support-bot-irsa", aliases=("AROAEXAMPLEID1234567",)),
+        IdentityLink("AZURE", "3f8e2a71-6c1d-4b9e-a0f2-7d5c4b3a2e19",
+                     aliases=("9b2d6e4f-1a3c-4d5e-8f7a-6b5c4d3e2f1a",))))
+    assert from_published(published) == expected
+    typed = SimpleNamespace(agent="agents/support-bot", subject=SimpleNamespace(
+        sub="system:serviceaccount:agents:support-bot", cluster="eks-prod"), links=[
+        SimpleNamespace(cloud=SimpleNamespace(value=x["cloud"]), identity=x["identity"],
+                        aliases=tuple((a["kind"], a["value"]) for a in x["aliases"])) for x in published["links"]])
+    assert from_posture(typed) == expected
+    assert ChainBook([expected]).agents_for("AROAEXAMPLEID1234567:botocore-session-9") == {"agents/support-bot"}
