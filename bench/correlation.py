@@ -28,6 +28,7 @@ import platform
 import random
 import statistics
 import time
+from dataclasses import replace
 
 from weft.detect.core.chain_input import IdentityChain, IdentityLink
 from weft.detect.core.correlate import Correlator
@@ -76,13 +77,11 @@ def workload(n_agents: int, n_signals: int, n_attacks: int, seed: int = 7):
         timed.append((T0 - 60_000, ("events", [event(i, T0 - 60_000, c, ns, name, E.PROCESS_EXEC)])))
     for j in range(n_signals - 5 * n_attacks):
         c, ns, name = rnd.choice(agents)
-        timed.append((T0 + rnd.randrange(HOURS), ("signal", signal(f"u-{j}", 0, c, (ns, name + "-pod"),
-                                                                   rnd.choice(TACTICS)))))
+        t = T0 + rnd.randrange(HOURS)
+        timed.append((t, ("signal", signal(f"u-{j}", t, c, (ns, name + "-pod"), rnd.choice(TACTICS)))))
     attacks, chains = {}, []
     for a in range(n_attacks):
-        c, ns, name = agents[rnd.randrange(n_agents)] if a % 2 else agents[(a * 3) % n_agents]
-        if c != "eks":
-            c, ns, name = agents[(a * 3) % n_agents]
+        c, ns, name = agents[3 * rnd.randrange(n_agents // 3)]          # an EKS agent
         t = T0 + rnd.randrange(HOURS - 60_000)
         crm, store = servers[a % 10], servers[10 + a % 10]
         evs = []
@@ -104,24 +103,13 @@ def workload(n_agents: int, n_signals: int, n_attacks: int, seed: int = 7):
                 signal(f"a-{a}-store", t + 2_000, "aks", None, "Exfiltration", principals=(principal,)),
                 signal(f"a-{a}-exfil", t + 6_300, store[0], (store[1], store[2] + "-pod"), "Exfiltration",
                        destinations=(Endpoint("198.51.100.7", "", 443),))]
-        ours = [s if s.cluster or s.principals else _with_cluster(s, c) for s in ours]
+        ours = [s if s.cluster or s.principals else replace(s, cluster=c) for s in ours]
         timed.append((t, ("events", evs)))
         timed += [(s.time_ms, ("signal", s)) for s in ours]
         attacks[a] = {s.id for s in ours}
     arrival = sorted(((t + rnd.randrange(LATE_MS), n, item) for n, (t, item) in enumerate(timed)),
                      key=lambda x: (x[0], x[1]))
-    items = [(_timed(item, t) if item[0] == "signal" and item[1].time_ms == 0 else item) for t, _, item in arrival]
-    return items, chains, attacks
-
-
-def _with_cluster(s: Signal, cluster: str) -> Signal:
-    from dataclasses import replace
-    return replace(s, cluster=cluster)
-
-
-def _timed(item, t: int):
-    from dataclasses import replace
-    return ("signal", replace(item[1], time_ms=t - LATE_MS // 2, modified_ms=t - LATE_MS // 2))
+    return [item for _, _, item in arrival], chains, attacks
 
 
 def run_a(items, chains, attacks) -> dict:
@@ -144,7 +132,8 @@ def run_a(items, chains, attacks) -> dict:
                 latencies.append(took)
     wall = time.perf_counter() - started
     stories = correlator.stories()
-    whole = sum(1 for s in stories if any(set(s.signal_ids) >= ids for ids in attacks.values()))
+    story_of = {i: s.id for s in stories for i in s.signal_ids}
+    whole = sum(1 for ids in attacks.values() if len({story_of[i] for i in ids}) == 1)
     return {"rate": signals / wall, "lat": latencies, "stories": len(stories), "whole": whole}
 
 
@@ -190,7 +179,8 @@ def main() -> int:
           f"B = group signals by their pod's agent\n")
     first = run_a(items, chains, attacks)
     run_b(items, chains, attacks)          # warm-up, not counted
-    print(f"check: {first['whole']}/{n_attacks} attacks told as one story each; {first['stories']:,} stories")
+    print(f"check: {first['whole']}/{n_attacks} attacks told as one story each; {first['stories']:,} stories "
+          "(an alert on a shared tool server that names no request goes to the caller nearest in time)")
     rows = []
     for i in range(args.pairs):
         order = ("A", "B") if i % 2 == 0 else ("B", "A")

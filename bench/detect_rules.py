@@ -14,7 +14,10 @@ A: a fresh Detector (cold caches) takes the detection events in batches of 500: 
    model response).
 B: the floor: one pass over the same events reading the fields A reads (the kind, the
    fields its plan for that kind reads, the container id), nothing else.
-Pairs are interleaved (order alternates) and reported with medians [min–max].
+Pairs are interleaved (order alternates) and reported with medians [min–max]. Rates are
+events per CPU second of this process (time.process_time), as weft's other benchmarks
+judge CPU time, so that other load on a shared machine does not count against it; the
+wall-clock rate of A is shown beside it.
 """
 from __future__ import annotations
 
@@ -168,25 +171,25 @@ def detection_events(agents: list[Agent], n: int, seed: int = 2) -> list[E]:
 def run_a(rules: RuleSet, profiles: dict, events: list[E]) -> dict:
     detector = Detector(rules, profiles)            # fresh caches: nothing warm from the last run
     gc.collect()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     alerts = []
     for i in range(0, len(events), BATCH):
         alerts += detector.observe(events[i:i + BATCH])
-    dt = time.perf_counter() - t0
-    return {"eps": len(events) / dt, "alerts": Counter(a.rule.id for a in alerts)}
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    return {"eps": len(events) / cpu, "wall": len(events) / wall, "alerts": Counter(a.rule.id for a in alerts)}
 
 
 def run_b(plans: dict, events: list[E]) -> dict:
     """The fields A reads (the kind, its plan's key fields, the container id), nothing else."""
     gc.collect()
-    t0 = time.perf_counter()
+    c0 = time.process_time()
     for i in range(0, len(events), BATCH):
         for ev in events[i:i + BATCH]:
             plan = plans.get(ev.kind)
             if plan is not None:
                 plan.key(ev)
                 ev.workload.container_id
-    return {"eps": len(events) / (time.perf_counter() - t0)}
+    return {"eps": len(events) / (time.process_time() - c0)}
 
 
 def _spread(xs: list[float], fmt: str = ",.0f") -> str:
@@ -233,14 +236,17 @@ def main() -> int:
         rows.append(r)
         a, b = r["A"], r["B"]
         print(f"pair {i} ({order}): A {a['eps']:>9,.0f} ev/s  B {b['eps']:>10,.0f} ev/s  "
-              f"A/B {a['eps'] / b['eps']:.3f}  ({sum(a['alerts'].values())} alerts)", flush=True)
+              f"A/B {a['eps'] / b['eps']:.3f}  (A wall clock {a['wall']:,.0f} ev/s; "
+              f"{sum(a['alerts'].values())} alerts)", flush=True)
         if i == 1:
             print("  alerts by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(a["alerts"].items())))
     a = [r["A"]["eps"] for r in rows]
-    print(f"\nsummary, {pairs} pairs of {n:,} events, {AGENTS:,} agents with ready profiles (median [min–max]):")
+    print(f"\nsummary, {pairs} pairs of {n:,} events, {AGENTS:,} agents with ready profiles (median [min–max]),"
+          " per CPU second:")
     print(f"  A detection rules against profiles  {_spread(a)} events/s")
     print(f"  B field reads only (the floor)      {_spread([r['B']['eps'] for r in rows])} events/s")
     print(f"  ratio A/B                           {_spread([r['A']['eps'] / r['B']['eps'] for r in rows], '.3f')}")
+    print(f"  A by the wall clock                 {_spread([r['A']['wall'] for r in rows])} events/s")
     met = statistics.median(a) >= TARGET
     print(f"  target ≥ {TARGET:,} events/s (offline core, one process): {'MET' if met else 'NOT MET'}"
           f" (median {statistics.median(a) / TARGET:.0%} of it)")

@@ -56,6 +56,11 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="learn each workload's syscalls (for seccomp) for this long after its cgroup is "
                         "first seen, e.g. 24h like discovery's --learning-window; 0: never, and the raw "
                         "syscall tracepoint is not attached (WEFT_SYSCALL_LEARNING)")
+    p.add_argument("--no-enforce", dest="enforce", action="store_false",
+                   help="do not take enforcement programs from the gateway (ebpf)")
+    p.add_argument("--bpf-pin-root", default=env("WEFT_BPF_PIN_ROOT", "/sys/fs/bpf/weft"),
+                   help="bpffs directory enforcement programs are pinned under (per cluster and node), "
+                        "so they outlive a restart (WEFT_BPF_PIN_ROOT)")
     p.add_argument("--tls-cert", default=env("WEFT_SENSOR_TLS_CERT", ""), help="client certificate (mutual TLS)")
     p.add_argument("--tls-key", default=env("WEFT_SENSOR_TLS_KEY", ""))
     p.add_argument("--tls-ca", default=env("WEFT_SENSOR_TLS_CA", ""), help="CA of the gateway's certificate")
@@ -115,13 +120,23 @@ async def _live(args, uplink, runner) -> dict:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    tending = None
     try:
+        if args.enforce:
+            from weft.sensor.enforcing import enforcer_for, tend
+            enforcer = enforcer_for(uplink, uplink.hello.node, args.metadata_file or None, args.bpf_pin_root)
+            if enforcer is not None:
+                tending = asyncio.create_task(tend(enforcer, uplink, stop))
         collector = EbpfCollector(cfg)
         return await runner.run_live(uplink, collect(cfg, collector=collector), collector.stats, stop)
     except SensorUnavailable as e:
         raise CliError(str(e), code=2) from None
     except ValueError as e:  # a configuration the kernel programs cannot take (prefix too long, ...)
         raise CliError(str(e), code=2) from None
+    finally:
+        if tending is not None:   # enforcement itself stays in the kernel, pinned, as declared
+            stop.set()
+            await asyncio.gather(tending, return_exceptions=True)
 
 
 def _seconds(spec: str) -> float:

@@ -197,7 +197,7 @@ class Detector:
         identity = (node.cluster, w.namespace, w.pod, w.name, w.container)
         if not cid and (found := self._by_identity.get(identity)) is not None:
             return found
-        agent = logical_name(w.namespace, w.name, dict(w.labels)) if w.name else ""
+        agent = logical_name(w.namespace, w.name, w.labels) if w.name else ""
         base = self._baselines.get(agent) if agent else None
         ctx = Context(agent, WorkloadRef(node.cluster, w.namespace, w.name), base,
                       (node.cluster, w.namespace, w.pod or w.name), cid or identity)

@@ -1,9 +1,11 @@
 """Entity resolution: which logical agent a signal is about, whatever its source calls it.
 
 A signal names the agent directly, in the first way that answers:
-  its runtime events (weft's own detections, by their MCP calls) > a pod > a workload > a service account
-  > a principal, through the identity chains (Kubernetes SA, AWS role or session, Azure
-  managed identity or app, GCP principal) > a workload address > a process in a cluster;
+  its runtime events (weft's own detections, by their MCP calls) > a pod > a workload
+  > a process on its node, or its parent (process lineage: the node and pids the source
+  names, against the sensor's execs) > a service account > a principal, through the
+  identity chains (Kubernetes SA, AWS role or session, Azure managed identity or app,
+  GCP principal) > a workload address > an executable in a cluster;
 and when none does, its workload's logical name (`<namespace>/<workload>`) as the source
 wrote it. From that agent, resolution walks the calls into it back to the agent that
 started them (an MCP session seen on both ends, a connection from one cluster accepted
@@ -66,6 +68,10 @@ def _direct(s: Signal, index: EntityIndex, chains: ChainBook, deps: set[str]) ->
             found = _in_cluster(table, token, s.cluster, ns, name, deps)
             if found:
                 return found, token
+    if s.host:
+        found = _process_owner(s, index, deps)
+        if found:
+            return found, "process lineage"
     for ns, name in s.service_accounts:
         found = _unique_agent(_sa_agents(index, s.cluster, ns, name, deps))
         if found:
@@ -103,6 +109,17 @@ def _sa_agents(index: EntityIndex, cluster: str, ns: str, name: str, deps: set[s
     found = index.service_accounts.get((cluster, ns, name), set()) if cluster else set()
     return found or {a for (c, n, sa), agents in index.service_accounts.items() if n == ns and sa == name
                      for a in agents}
+
+
+def _process_owner(s: Signal, index: EntityIndex, deps: set[str]) -> str:
+    """The agent that ran the signal's process (or, failing that, its parent) on its node:
+    the exec of that pid nearest before the signal (pids are reused)."""
+    for pid in s.pids:
+        deps.add(f"pid:{s.host}/{pid}")
+        seen = [x for x in index.pids.get((s.host, pid), ()) if x[0] <= s.time_ms + LOOKAHEAD_MS]
+        if seen:
+            return max(seen)[1]
+    return ""
 
 
 def _unique_agent(agents: set[str]) -> str:

@@ -50,6 +50,7 @@ class EntityIndex:
         self.providers: dict[str, str] = {}                              # cluster -> AWS, AZURE, GCP
         self.events: dict[str, tuple[str, int]] = {}                     # MCP event id -> (agent, time)
         self.processes: dict[tuple[str, str], set[str]] = defaultdict(set)   # (cluster, exe) -> agents
+        self.pids: dict[tuple[str, int], set[tuple[int, str]]] = defaultdict(set)  # (node, pid) -> {(t, agent)}
         self.mcp_clients: dict[str, set[tuple]] = defaultdict(set)      # session -> {(t, request, agent, event)}
         self.mcp_servers: dict[str, set[tuple]] = defaultdict(set)      # agent -> {(t, session, request, event, tool)}
         self.servers_of_session: dict[str, set[str]] = defaultdict(set)
@@ -95,6 +96,9 @@ class EntityIndex:
         if k == E.PROCESS_EXEC and ev.process.exe:
             self._put(self.processes[(cluster, ev.process.exe)], agent, touched,
                       *any_cluster("proc", cluster, ev.process.exe))
+            if node.name and ev.process.pid:
+                self._put(self.pids[(node.name, ev.process.pid)], (t, agent), touched,
+                          f"pid:{node.name}/{ev.process.pid}")
         elif k == E.NETWORK_CONNECT:
             self._connect(t, agent, cluster, ev.network, touched)
         elif k == E.NETWORK_ACCEPT:
@@ -208,7 +212,7 @@ class EntityIndex:
     def prune(self, before_ms: int) -> None:
         """Forget time-stamped facts older than `before_ms` (event time)."""
         self.events = {k: v for k, v in self.events.items() if v[1] >= before_ms}
-        for table in (self.mcp_clients, self.mcp_servers, self.connects, self.accepts, self.exchanges):
+        for table in (self.mcp_clients, self.mcp_servers, self.connects, self.accepts, self.exchanges, self.pids):
             for key in list(table):
                 table[key] = {r for r in table[key] if r[0] >= before_ms}
                 if not table[key]:

@@ -48,6 +48,8 @@ class Signal:
     workloads: tuple[tuple[str, str, str], ...] = ()        # (kind, namespace, name)
     service_accounts: tuple[tuple[str, str], ...] = ()      # (namespace, name)
     processes: tuple[str, ...] = ()
+    host: str = ""                                          # the node (device hostname) the processes ran on
+    pids: tuple[int, ...] = ()                              # their pids, then their parents' (host pid space)
     ips: tuple[str, ...] = ()
     principals: tuple[str, ...] = ()
     tactics: tuple[str, ...] = ()                           # ATT&CK tactic names ("Exfiltration")
@@ -69,7 +71,8 @@ class Signal:
             pods=_unique((p.namespace, p.name) for p in f.pods),
             workloads=_unique((w.kind, w.namespace, w.name) for w in f.workloads),
             service_accounts=_unique((s.namespace, s.name) for s in f.service_accounts),
-            processes=f.processes, ips=f.ips, principals=f.principals,
+            processes=f.processes, host=str((finding.get("device") or {}).get("hostname") or ""),
+            pids=_pids(finding), ips=f.ips, principals=f.principals,
             tactics=tactics, techniques=techniques,
             data=_unique(_data_stores(finding.get("resources") or ())),
             destinations=_unique(_destinations(finding.get("evidences") or ())),
@@ -126,6 +129,15 @@ def _destinations(evidences) -> list[Endpoint]:
         if ip or host:
             out.append(Endpoint(ip, host, int(dst.get("port") or 0)))
     return out
+
+
+def _pids(finding: dict) -> tuple[int, ...]:
+    """Process ids the finding names, the processes' own first, then their parents'."""
+    holders = [finding.get("actor") or {}, *(finding.get("evidences") or ())]
+    processes = [h.get("process") or (h.get("actor") or {}).get("process") or {} for h in holders]
+    own = [p.get("pid") for p in processes]
+    parents = [(p.get("parent_process") or {}).get("pid") for p in processes]
+    return _unique(int(x) for x in [*own, *parents] if isinstance(x, int) and x > 0)
 
 
 def _event_ids(finding: dict) -> tuple[str, ...]:

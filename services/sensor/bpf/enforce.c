@@ -3,10 +3,12 @@
 // names from the DNS replies the agent receives, before its recv() returns.
 //
 // Compiled on its own (not with common.c) into one object per policy whose programs
-// and maps are pinned in bpffs. Only UAPI contexts are read (struct bpf_sock_addr,
-// struct __sk_buff through bpf_skb_load_bytes): the installed headers do not match
-// the running kernel. Addresses are 16 bytes; IPv4 is stored v4-mapped
-// (::ffff:a.b.c.d), so one key serves connect4, connect6 and sendmsg of both.
+// and maps are pinned in bpffs. Only UAPI contexts are read (struct bpf_sock_addr;
+// struct __sk_buff's len, and packet bytes through bpf_skb_load_bytes): the installed
+// headers do not match the running kernel. Addresses are 16 bytes; IPv4 is stored
+// v4-mapped (::ffff:a.b.c.d), so one key serves connect4, connect6 and sendmsg of both.
+// Loading needs root (CAP_BPF and CAP_PERFMON: learn_dns copies names between map values
+// with bpf_probe_read_kernel).
 
 #define EV_POLICY 9          // after the sensor's record types in common.c
 

@@ -28,7 +28,9 @@ def handle_program(enforcer: Enforcer, program: sensor_pb2.EnforcementProgram,
             ack.ok, ack.detail = True, f"policy {program.policy} removed"
             return ack
         policy = json.loads(program.spec)
-        name = policy.get("metadata", {}).get("name")
+        if not isinstance(policy, dict) or not isinstance(policy.get("metadata"), dict):
+            raise ValueError("the spec is not a sensor policy document")
+        name = policy["metadata"].get("name")
         if program.policy and name != program.policy:
             raise ValueError(f"program for policy {program.policy!r} carries policy {name!r}")
         if program.mode and isinstance(policy.get("spec"), dict):

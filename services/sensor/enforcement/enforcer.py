@@ -175,16 +175,30 @@ class Enforcer:
         answers = self._lookup(active, servers, time.monotonic_ns(), fresh=names_changed)
         result.resolved = {n: ips for n, ips in answers.items() if ips}
         result.unresolved = [n for n in allow.lookups if not answers.get(n)]
-        before = active.cgroups
-        stored.write(maps["meta"], stored.Stored(policy, sorted(set(before) | set(cgroups))))
-        result.attached = [c for c in cgroups if attachment.attach(active.pinned, Path(c))]
-        result.detached = [c for c in before if c not in cgroups]
-        for c in result.detached:
-            attachment.detach(active.pinned, Path(c))
-        stored.write(maps["meta"], stored.Stored(policy, cgroups))
-        active.cgroups = cgroups
+        result.cgroups, result.attached, result.detached = self._attach(active, policy, cgroups)
         self._active[allow.name] = active
         return result
+
+    def _attach(self, active: _Active, policy: dict, cgroups: list[str]
+                ) -> tuple[list[str], list[str], list[str]]:
+        """Onto exactly these cgroups: (kept, newly attached, detached). The description
+        names every cgroup that may hold the programs before any is touched."""
+        meta, before = active.pinned.maps["meta"], active.cgroups
+        stored.write(meta, stored.Stored(policy, sorted(set(before) | set(cgroups))))
+        kept, attached = [], []
+        for c in cgroups:
+            try:
+                if attachment.attach(active.pinned, Path(c)):
+                    attached.append(c)
+                kept.append(c)
+            except FileNotFoundError:   # the pod went away since it was selected
+                continue
+        detached = [c for c in before if c not in kept]
+        for c in detached:
+            attachment.detach(active.pinned, Path(c))
+        stored.write(meta, stored.Stored(policy, kept))
+        active.cgroups = kept
+        return kept, attached, detached
 
     def _adopt_one(self, directory: Path) -> _Active | None:
         if not directory.exists():

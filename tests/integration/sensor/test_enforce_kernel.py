@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.ebpf
 NET = f"127.1.{os.getpid() % 250}"          # the allowed name's answers: NET.1, NET.2, ...
 DNS_ADDR = f"127.0.53.{os.getpid() % 250 + 1}"
 ALLOWED_IP, DENIED_IP = "127.0.0.2", "127.0.0.3"
+EPERM = 1
 NAME = "api.allowed.test"
 V = event_pb2.PolicyDecision
 
@@ -194,9 +196,6 @@ def lab():
         shutil.rmtree(files, ignore_errors=True)
 
 
-EPERM = 1
-
-
 def counters(enforcer) -> dict[str, int]:
     return enforcer.status()["kernel-test"]["counters"]
 
@@ -223,6 +222,25 @@ def test_enforce_allows_the_policy_only_and_a_fresh_lookup_connects_every_time(l
     assert counters(enforcer)["allowed"] - before["allowed"] == 52
     blocked = {(e.policy.destination.dst_ip, e.policy.verdict) for e in enforcer.decisions()}
     assert blocked == {(DENIED_IP, V.BLOCK), ("::1", V.BLOCK)}
+
+
+def test_the_sensor_looks_names_up_again_before_their_ttl_and_retires_old_answers(lab):
+    lab, enforcer = lab
+    policy = lab.policy("enforce")
+    policy["spec"]["egress"]["fqdns"].append({"name": "unknown.allowed.test", "match": "exact",
+                                              "ports": []})   # a changed name list: answers start afresh
+    first = enforcer.apply(policy, [lab.agent]).resolved[NAME]
+    asked = len(lab.dns.given)
+    now = time.monotonic_ns()
+    enforcer.refresh(now)                                   # not due yet: no lookup
+    assert len(lab.dns.given) == asked
+    enforcer.refresh(now + 10 * 10**9)                      # TTL 1 s: due after the 5 s floor
+    assert len(lab.dns.given) == asked + 1
+    fresh = lab.dns.given[-1]
+    assert fresh not in first and lab.run(lab.agent, [["tcp", fresh], ["tcp", f"{NET}.251"]]) == ["ok", EPERM]
+    assert enforcer.status()["kernel-test"]["entries"]["resolved"] == 2
+    enforcer.refresh(now + 3600 * 10**9)                    # an hour on: both expired, one new
+    assert enforcer.status()["kernel-test"]["entries"]["resolved"] == 1
 
 
 def test_udp_to_the_resolver_passes_and_elsewhere_is_refused(lab):

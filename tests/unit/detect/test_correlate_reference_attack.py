@@ -136,3 +136,19 @@ def test_chains_as_posture_publishes_them_read_as_provider_and_principal_per_lin
                         aliases=tuple((a["kind"], a["value"]) for a in x["aliases"])) for x in published["links"]])
     assert from_posture(typed) == expected
     assert ChainBook([expected]).agents_for("AROAEXAMPLEID1234567:botocore-session-9") == {"agents/support-bot"}
+
+
+def test_a_finding_naming_only_a_node_and_a_process_resolves_by_process_lineage():
+    corpus = reference()
+    correlator = run([("events", corpus.benign + corpus.attack)])
+    finding = json.loads(json.dumps(corpus.providers[0]))        # GuardDuty: node ip-10-0-1-23, pid 4120 (sh)
+    finding["resources"] = [r for r in finding["resources"] if not r["type"].startswith("Kubernetes ")]
+    own = resolve(Signal.from_ocsf(finding), correlator.index, correlator.chains)
+    assert (own.agent, own.how) == ("agents/support-bot", "process lineage")
+    runtime = next(e for e in finding["evidences"] if "process" in e)
+    runtime["process"]["pid"] = 31337                            # a process the sensor never saw start ...
+    runtime["process"]["parent_process"] = {"pid": 4100}         # ... whose parent is the agent's python
+    parent = resolve(Signal.from_ocsf(finding), correlator.index, correlator.chains)
+    assert (parent.agent, parent.how) == ("agents/support-bot", "process lineage")
+    runtime["process"]["parent_process"] = {"pid": 4242}
+    assert resolve(Signal.from_ocsf(finding), correlator.index, correlator.chains).how != "process lineage"
