@@ -19,6 +19,7 @@ deviation: with an `after` on MCP_CALL it is "a tool call that reaches new data"
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from weft.discovery.core.agents import host_of
 from weft.discovery.core.classify import PROTOCOLS
@@ -46,18 +47,12 @@ PATHS: dict[int, tuple[str, ...]] = {
     E.MCP_CALL: ("mcp.server", "mcp.tool", "mcp.side"),
 }
 Check = tuple[int, tuple]          # (section, key)
-MAX_HOSTS = 1 << 16
-_hosts: dict[str, str] = {}
 
 
+@lru_cache(maxsize=1 << 16)
 def hostname(value: str) -> str:
     """discovery's host_of, remembered: a name repeats across agents, its addresses do not."""
-    found = _hosts.get(value)
-    if found is None:
-        if len(_hosts) >= MAX_HOSTS:
-            _hosts.clear()
-        found = _hosts[value] = host_of(value)
-    return found
+    return host_of(value)
 
 
 def behaviour(kind: int, ev: E) -> tuple[Check | None, str | None]:

@@ -2,6 +2,7 @@
 suppresses known behaviour and each kind of deviation raises its own rule; a learning
 profile, or none, raises nothing; accepted deviations and server-side traffic are known;
 and the rules' notion of "in the profile" is the Observer's own."""
+import json
 from itertools import count
 
 import pytest
@@ -11,7 +12,7 @@ from weft.detect.core.detector import Detector
 from weft.detect.core.rulefile import RuleSet
 from weft.discovery.core.classify import Observer
 from weft.discovery.core.fingerprints import Catalogue, load_catalogue
-from weft.discovery.core.profiles import LearningWindow, accept
+from weft.discovery.core.profiles import LearningWindow, accept, from_dict, to_dict
 from weft.v1 import event_pb2 as pb
 
 E = pb.RuntimeEvent
@@ -116,6 +117,12 @@ DEVIATIONS = [  # event, the baseline rules it raises with their detail
 @pytest.mark.parametrize("ev,expected", DEVIATIONS, ids=[d[1][0][0] if d[1] else "none" for d in DEVIATIONS])
 def test_each_deviation_raises_its_rule(ev, expected):
     assert alerts([ev]) == expected
+
+
+def test_a_profile_as_published_gives_the_same_answers():
+    published = {name: from_dict(json.loads(json.dumps(to_dict(p)))) for name, p in READY.items()}
+    events = [ev for ev, _ in DEVIATIONS] + benign(BOT, 2000)
+    assert alerts(events, published) == alerts(events) != []
 
 
 def test_a_learning_profile_or_none_raises_no_baseline_alert():

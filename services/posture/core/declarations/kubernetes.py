@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from weft.posture.core.declarations.agent_policy import is_agent_policy, parse_agent_policy
 from weft.posture.core.declarations.model import LinkKind, ServiceAccountLink, WorkloadServiceAccount
 from weft.posture.core.identifiers import GOOGLE_SERVICE_ACCOUNT_SCHEMA, GUID_SCHEMA, ROLE_ARN_SCHEMA
 from weft.posture.core.model import Cloud, KubernetesSubject, Source
@@ -62,6 +63,8 @@ WORKLOAD_TEMPLATES = {"Pod": (), "Deployment": ("spec", "template"), "StatefulSe
 @parser("kubernetes")
 def parse(record: dict, at: Source) -> Parsed:
     kind = record.get("kind")
+    if is_agent_policy(record):
+        return parse_agent_policy(record, at)
     if kind == "ServiceAccount":
         errors = check(record, SERVICE_ACCOUNT_SCHEMA, at)
         return ([], errors) if errors else (service_account_links(record, at), [])

@@ -35,6 +35,7 @@ class Kind(StrEnum):
     UNUSED_CREDENTIAL = "federation_unused_credential"
     CHAIN_REACH = "chain_reach"
     UNUSED_NETWORK_REACH = "unused_network_reach"
+    UNUSED_TOOL_REACH = "unused_tool_reach"                # MCP servers, tools and names an intent declares
 
 
 @dataclass(frozen=True)
