@@ -27,6 +27,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fingerprints", action="append", default=[], help="extra fingerprint YAML dir or file")
     p.add_argument("--inventory-file", default="", help="declared agents (for shadow AI)")
     p.add_argument("--default-cluster", default="default", help="cluster of events that name none")
+    p.add_argument("--format", help="read every record as this format instead of recognising it "
+                                    "(the names `weft ingest --format` takes)")
     p.set_defaults(func=run)
 
 
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from weft.cli.main import CliError
     try:
         result = analyze(args.files, Options(args.learning_window, args.learning_quiet, args.fingerprints,
-                                             args.inventory_file, args.default_cluster))
+                                             args.inventory_file, args.default_cluster, args.format))
     except ValueError as e:   # a bad duration, a bad inventory or fingerprint file
         raise CliError(str(e), code=2) from None
     if args.json:

@@ -23,6 +23,7 @@ class Options:
     fingerprints: list[str] = field(default_factory=list)
     inventory_file: str = ""
     default_cluster: str = "default"
+    format: str | None = None          # every record of every file is this format (as `weft ingest --format`)
 
 
 @dataclass
@@ -55,7 +56,7 @@ def analyze(paths: list[Path], options: Options) -> Analysis:
 
 def _read(path: Path, options: Options, out: Analysis) -> list[Record]:
     try:
-        found = recognise(path.read_bytes(), str(path), default_cluster=options.default_cluster)
+        found = recognise(path.read_bytes(), str(path), forced=options.format, default_cluster=options.default_cluster)
     except (OSError, InputTooLarge, UnknownFormat) as e:
         out.problems.append({"location": str(path), "reason": str(e)})
         return []
