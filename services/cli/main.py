@@ -23,6 +23,8 @@ COMMANDS = [
     ("aibom", "weft.cli.aibom", "an agent's AI-BOM (CycloneDX 1.6), or the fleet's"),
     ("posture", "weft.cli.posture", "unused permissions, federation gaps and reach along each identity chain"),
     ("identity", "weft.cli.identity", "an agent's cross-cloud identity chain: Kubernetes SA → AWS → Azure → GCP"),
+    ("stories", "weft.cli.stories", "attack stories: every provider's signals and weft's told as one"),
+    ("story", "weft.cli.story", "one attack story as markdown, json or ocsf; --ack, --close, --false-positive"),
     ("policy", "weft.cli.policy", "AgentPolicy intents: validate, compile to every provider's primitives"),
     ("drift", "weft.cli.drift", "compare deployed policies with an intent and across providers"),
     ("analyze", "weft.cli.analyze", "run the stages' logic offline over files: inventory, findings, alerts"),

@@ -50,7 +50,11 @@ def analyze(paths: list[Path], options: Options) -> Analysis:
     observer.observe(events)
     out.inventory = [inv.entry_json(e) for e in inv.inventory(observer, declared(options.inventory_file)).entries]
     out.alerts = _alerts(records.get("signal", []), out)
-    out.findings = _findings(records.get("declaration", []) + records.get("audit", []), observer, out)
+    own = _detections(events, observer)
+    out.alerts += [ocsf for ocsf, _ids in own]
+    chains: list[dict] = []
+    out.findings = _findings(records.get("declaration", []) + records.get("audit", []), observer, out, chains)
+    out.stories = _stories(events, out.alerts, chains, {ocsf["finding_info"]["uid"]: ids for ocsf, ids in own})
     return out
 
 
@@ -88,7 +92,7 @@ def _alerts(records: list[Record], out: Analysis) -> list[dict]:
     return alerts
 
 
-def _findings(records: list[Record], observer, out: Analysis) -> list[dict]:
+def _findings(records: list[Record], observer, out: Analysis, chains: list[dict]) -> list[dict]:
     """posture's judgement of the declarations and audit records, with the agents' profiles."""
     from weft.posture.core.assess import assess
     from weft.posture.core.load import parse_record
@@ -102,7 +106,29 @@ def _findings(records: list[Record], observer, out: Analysis) -> list[dict]:
         return []
     observations = [i for i in items if isinstance(i, Observation)]
     declarations = [i for i in items if not isinstance(i, Observation)]
-    return assess(declarations, observations, observer.profiles().values()).findings()
+    assessment = assess(declarations, observations, observer.profiles().values())
+    chains += assessment.chains()
+    return assessment.findings()
+
+
+def _detections(events: list[event_pb2.RuntimeEvent], observer) -> list[tuple[dict, tuple[str, ...]]]:
+    """detect's rules over the events, against the profiles Observe learnt from them."""
+    from weft.detect.core.detector import Detector
+    from weft.detect.core.rulefile import RuleSet
+    detector = Detector(RuleSet.load(), observer.profiles())
+    return [(a.to_ocsf(), tuple(a.event_ids)) for a in detector.observe(events)]
+
+
+def _stories(events: list[event_pb2.RuntimeEvent], alerts: list[dict], chains: list[dict],
+             event_ids: dict[str, tuple[str, ...]]) -> list[dict]:
+    """detect's correlation over the same inputs, in event-time order as live."""
+    from weft.detect.core import chain_input, story_render
+    from weft.detect.core.correlate import CorrelationConfig, Correlator
+    correlator = Correlator([chain_input.from_published(c) for c in chains], CorrelationConfig())
+    correlator.add_events(events)
+    for alert in sorted(alerts, key=lambda a: (a.get("time", 0), a["finding_info"]["uid"])):
+        correlator.add_alert(alert, event_ids.get(alert["finding_info"]["uid"], ()))
+    return [story_render.to_json(s) for s in correlator.stories()]
 
 
 def problem_of(p: Problem) -> dict:

@@ -1,13 +1,20 @@
 """detect as a service: build_app(config) is the one factory __main__ and tests call."""
 from __future__ import annotations
 
+import asyncio
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from weft.common import subjects
 from weft.common.consuming import ConsumingStage
 from weft.detect import store
 from weft.detect.config import DetectConfig
+from weft.detect.api import add_story_routes
+from weft.detect.detecting import Detecting
 from weft.detect.handlers import Handlers
+from weft.detect.storying import STATE, Storying
+
+STATE_INTERVAL_S = 5.0
 
 
 class DetectStage(ConsumingStage):
@@ -17,6 +24,34 @@ class DetectStage(ConsumingStage):
              subjects.all_of(subjects.PROFILES), subjects.IDENTITY)
     received = store.Received
     handlers_factory = Handlers
+    storying: Storying
+
+    async def on_start(self, stack: AsyncExitStack) -> None:
+        self.storying = Storying.restored(await asyncio.to_thread(store.load_state, self.engine, STATE))
+        self.detecting = Detecting(self.config.rule_dirs)
+        await super().on_start(stack)
+        saver = asyncio.create_task(self._keep_state(), name="correlation-state")
+        stack.push_async_callback(self._save_last, saver)
+
+    async def _keep_state(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                await asyncio.wait_for(self.stop_event.wait(), STATE_INTERVAL_S)
+            except asyncio.TimeoutError:
+                pass
+            if self.storying.dirty:
+                await asyncio.to_thread(store.save_state, self.engine, STATE, self.storying.state())
+
+    async def _save_last(self, saver: asyncio.Task) -> None:
+        saver.cancel()
+        await asyncio.gather(saver, return_exceptions=True)
+        await asyncio.to_thread(store.save_state, self.engine, STATE, self.storying.state())
+
+    def routes(self, app) -> None:
+        add_story_routes(app, self)
+
+    def status(self) -> dict:
+        return {**super().status(), "stories": len(self.storying.stories()) if hasattr(self, "storying") else 0}
 
 
 def build_app(config: DetectConfig) -> DetectStage:

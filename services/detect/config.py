@@ -2,7 +2,8 @@
 its consumers pull from JetStream."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 from weft.common import consuming
 
@@ -16,6 +17,8 @@ reads (durable JetStream consumers, explicit ack):
   weft.profiles.v1.>   behaviour profiles           stream WEFT_PROFILES
   weft.identity.v1     resolved identity chains     stream WEFT_IDENTITY
 writes:
+  weft.alerts.v1       provider alerts as OCSF, and weft's own detections (rules: WEFT_RULES dirs)
+  weft.stories.v1      attack stories (correlation state kept in the store across restarts)
   weft.deadletter.v1   input it cannot accept, with the reason (see `weft deadletter`)
 serves:
   /healthz /readyz /metrics /v1/status on --http-host:--http-port
@@ -29,7 +32,12 @@ examples:
 @dataclass
 class DetectConfig(consuming.ConsumingConfig):
     service: str = "detect"
+    rule_dirs: list[str] = field(default_factory=list)   # users' rule directories, after the shipped rules
 
 
 def parse(argv: list[str] | None = None) -> DetectConfig:
-    return consuming.parse(DetectConfig, DESCRIPTION, EPILOG, argv)
+    """The consumer settings, plus WEFT_RULES: ':'-separated directories of rule YAML
+    (a rule with a shipped rule's id replaces it: tune severity, add exceptions, disable)."""
+    config = consuming.parse(DetectConfig, DESCRIPTION, EPILOG, argv)
+    config.rule_dirs = [d for d in os.environ.get("WEFT_RULES", "").split(os.pathsep) if d]
+    return config

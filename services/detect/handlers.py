@@ -3,6 +3,8 @@ alone, and counted per cluster and kind — once, however often they are deliver
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 
 from nats.aio.msg import Msg
 
@@ -10,13 +12,18 @@ from weft.common import bus, intake, metrics, received, subjects
 from weft.common.consuming import RecordingHandlers
 from weft.detect import signals, store
 from weft.detect.core import batches
-from weft.v1 import bus_pb2, event_pb2
+from weft.v1 import bus_pb2, event_pb2, inventory_pb2
 
 
 class Handlers(RecordingHandlers):
     async def on_input(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
         if isinstance(inp.message, bus_pb2.RawRecord) and inp.family == "signals":
             return await self.on_signal(m, inp)
+        if isinstance(inp.message, bus_pb2.IdentityChain):
+            return await self.on_chain(m, inp)
+        if isinstance(inp.message, inventory_pb2.AgentProfile):
+            await asyncio.to_thread(self.stage.detecting.profile, json.loads(inp.message.document_json))
+            return await super().on_input(m, inp)
         if not isinstance(inp.message, event_pb2.EventBatch):
             return await super().on_input(m, inp)
         split = batches.count_batch(inp.message, m.subject)
@@ -34,6 +41,8 @@ class Handlers(RecordingHandlers):
             if new:
                 self.stage.tally.deadlettered += len(split.rejected)
                 metrics.EVENTS.labels(service="detect").inc(split.accepted)
+                await self.tell(await asyncio.to_thread(self.stage.storying.events, inp.message.events))
+                await self.detected(await asyncio.to_thread(self.stage.detecting.events, inp.message.events))
         return new, split.accepted
 
     async def on_signal(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
@@ -53,4 +62,31 @@ class Handlers(RecordingHandlers):
                                           store.add_alerts(converted.alerts))
             if new:
                 self.stage.tally.deadlettered += len(converted.errors)
+                for alert in converted.alerts:
+                    await self.tell(await asyncio.to_thread(self.stage.storying.alert, json.loads(alert.ocsf_json)))
         return new, 0
+
+    async def on_chain(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
+        """An identity chain from posture: stories resolve entities across providers through it."""
+        chain = json.loads(inp.message.chain_json)
+        await self.tell(await asyncio.to_thread(self.stage.storying.chain, chain))
+        return await super().on_input(m, inp)
+
+    async def detected(self, fired: list) -> None:
+        """weft's own detections: on weft.alerts.v1, stored, and into the stories."""
+        for alert, ocsf in fired:
+            await bus.publish(self.stage.js, subjects.ALERTS, alert, msg_id=f"alert-WEFT-{alert.id}")
+            await self.tell(await asyncio.to_thread(self.stage.storying.alert, ocsf, list(alert.event_ids)))
+        if fired:
+            await asyncio.to_thread(_store_alerts, self.stage.engine, [a for a, _ in fired])
+
+    async def tell(self, stories: list) -> None:
+        """Every new or changed story out on weft.stories.v1 (a version per content)."""
+        for story in stories:
+            digest = hashlib.blake2b(story.story_json.encode(), digest_size=8).hexdigest()
+            await bus.publish(self.stage.js, subjects.STORIES, story, msg_id=f"{story.id}-{digest}")
+
+
+def _store_alerts(engine, alerts: list) -> None:
+    with engine.begin() as conn:
+        store.add_alerts(alerts)(conn)

@@ -76,3 +76,25 @@ def event_counts(engine: Engine, cluster: str | None = None) -> list[EventCount]
         if cluster is not None:
             q = q.where(EventCount.cluster == cluster)
         return list(s.exec(q).all())
+
+
+class State(SQLModel, table=True):
+    __tablename__ = "detect_state"
+    name: str = Field(primary_key=True)
+    document: str
+    updated_at: datetime
+
+
+def save_state(engine: Engine, name: str, document: str) -> None:
+    with engine.begin() as conn:
+        t = State.__table__
+        ins = cstore.upsert(conn, t)
+        conn.execute(ins.on_conflict_do_update(index_elements=[t.c.name], set_=dict(
+            document=ins.excluded.document, updated_at=ins.excluded.updated_at)),
+            dict(name=name, document=document, updated_at=datetime.now(timezone.utc)))
+
+
+def load_state(engine: Engine, name: str) -> str | None:
+    with Session(engine) as s:
+        row = s.get(State, name)
+        return row.document if row else None

@@ -1,0 +1,41 @@
+"""detect's runtime rules: the detector (core) fed each event batch and the latest
+behaviour profiles, its alerts turned into weft.v1.Alert (source WEFT, with their
+events' ids). Thread-safe: consumers call it from workers."""
+from __future__ import annotations
+
+import json
+import threading
+
+from weft.detect.core.detector import Detector
+from weft.detect.core.rulefile import RuleSet
+from weft.discovery.core.profiles import from_dict
+from weft.v1 import alert_pb2
+
+
+class Detecting:
+    def __init__(self, rule_dirs: list[str] = ()):
+        self._lock = threading.Lock()
+        self._profiles: dict = {}
+        self.detector = Detector(RuleSet.load(list(rule_dirs)), {})
+
+    def profile(self, document: dict) -> None:
+        """An agent's newest profile (weft.profiles.v1): its baseline for the baseline rules."""
+        p = from_dict(document)
+        with self._lock:
+            self._profiles[p.agent] = p
+            self.detector.update_profiles(dict(self._profiles))
+
+    def events(self, events) -> list[tuple[alert_pb2.Alert, dict]]:
+        """(the alert as the bus carries it, its OCSF finding) for each rule that fired."""
+        with self._lock:
+            fired = self.detector.observe(events)
+        out = []
+        for a in fired:
+            ocsf = a.to_ocsf()
+            msg = alert_pb2.Alert(id=a.id, source="WEFT", severity_id=int(ocsf.get("severity_id", 0)),
+                                  ocsf_json=json.dumps(ocsf, sort_keys=True, separators=(",", ":")),
+                                  event_ids=list(a.event_ids))
+            last = a.events[-1].time
+            msg.time.seconds, msg.time.nanos = last.seconds, last.nanos
+            out.append((msg, ocsf))
+        return out

@@ -1,0 +1,106 @@
+"""detect's stories: the correlation core fed from the consumers (events, alerts, identity
+chains), its state kept in the store so open stories survive a restart, every new or
+changed story published on weft.stories.v1. Thread-safe: handlers call it from workers."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import urllib.request
+
+from weft.detect.core import chain_input, narrative, story_render
+from weft.detect.core.correlate import CorrelationConfig, Correlator, Update
+from weft.detect.core.story import Story
+from weft.v1 import alert_pb2
+
+log = logging.getLogger(__name__)
+STATE = "correlation"
+LLM_TIMEOUT_S = 20
+
+
+class Storying:
+    def __init__(self, correlator: Correlator | None = None):
+        self.correlator = correlator or Correlator([], CorrelationConfig())
+        self._lock = threading.Lock()
+        self._chains: dict[str, chain_input.IdentityChain] = {}
+        self.dirty = False
+
+    @classmethod
+    def restored(cls, state: str | None) -> Storying:
+        if not state:
+            return cls()
+        try:
+            return cls(Correlator.from_state(json.loads(state)))
+        except (ValueError, KeyError) as e:   # a state from another version: start afresh, say so
+            log.error("correlation state not restored (%s); starting with no open stories", e)
+            return cls()
+
+    def events(self, events) -> list[alert_pb2.Story]:
+        return self._run(lambda c: c.add_events(events))
+
+    def alert(self, ocsf: dict, event_ids=()) -> list[alert_pb2.Story]:
+        return self._run(lambda c: c.add_alert(ocsf, event_ids))
+
+    def chain(self, published: dict) -> list[alert_pb2.Story]:
+        self._chains[published["id"]] = chain_input.from_published(published)
+        return self._run(lambda c: c.set_chains(list(self._chains.values())))
+
+    def triage(self, story_id: str, action: str, reason: str = "") -> tuple[dict, dict | None]:
+        with self._lock:
+            self.dirty = True
+            if action == "false-positive":
+                story, suppression = self.correlator.false_positive(story_id, reason)
+                return story_render.to_json(story), _plain(suppression)
+            return story_render.to_json(self.correlator.triage(story_id, action, reason)), None
+
+    def stories(self) -> list[Story]:
+        with self._lock:
+            return self.correlator.stories()
+
+    def story(self, story_id: str) -> Story | None:
+        with self._lock:
+            return self.correlator.story(story_id)
+
+    def state(self) -> str:
+        with self._lock:
+            self.dirty = False
+            return json.dumps(self.correlator.to_state(), sort_keys=True, separators=(",", ":"))
+
+    def _run(self, step) -> list[alert_pb2.Story]:
+        with self._lock:
+            update: Update = step(self.correlator)
+            if update.stories or update.retired:
+                self.dirty = True
+            return messages(update)
+
+
+def messages(update: Update) -> list[alert_pb2.Story]:
+    return [alert_pb2.Story(id=s.id, severity=s.severity, title=s.title, status=story_render.to_json(s)["status"],
+                            story_json=json.dumps(story_render.to_json(s), sort_keys=True),
+                            retired=list(update.retired)) for s in update.stories]
+
+
+def told(story: Story) -> str:
+    """The narrative: an LLM's from the story's facts when WEFT_LLM_URL names an
+    OpenAI-compatible endpoint, the deterministic template's otherwise or on failure."""
+    url = os.environ.get("WEFT_LLM_URL", "")
+    if not url:
+        return story.narrative or narrative.template(story)
+    return narrative.llm_narrative(story, lambda prompt: _complete(url, prompt))
+
+
+def _complete(url: str, prompt: str) -> str:
+    body = json.dumps({"model": os.environ.get("WEFT_LLM_MODEL", "gpt-4o-mini"),
+                       "messages": [{"role": "user", "content": prompt}]}).encode()
+    headers = {"Content-Type": "application/json"}
+    if key := os.environ.get("WEFT_LLM_API_KEY"):
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(url.rstrip("/") + "/chat/completions", data=body, headers=headers)
+    with urllib.request.urlopen(request, timeout=LLM_TIMEOUT_S) as r:
+        return json.loads(r.read())["choices"][0]["message"]["content"]
+
+
+def _plain(value) -> dict | None:
+    import dataclasses
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
