@@ -69,8 +69,9 @@ class Correlator:
     def add_events(self, events) -> Update:
         events = list(events)
         touched = self.index.add(events)
-        for ev in events:
-            self._watermark = max(self._watermark, ev.time.ToMilliseconds())
+        if events:
+            latest = max(ev.time.seconds * 1000 + ev.time.nanos // 1_000_000 for ev in events)
+            self._watermark = max(self._watermark, latest)
         return self._apply(touched)
 
     def add_alert(self, finding: dict, event_ids: Iterable[str] = ()) -> Update:

@@ -24,6 +24,8 @@ PROVIDERS = {event_pb2.Node.AWS: "AWS", event_pb2.Node.AZURE: "AZURE", event_pb2
              event_pb2.Node.OTHER: "OTHER"}
 MATCH_WINDOW_MS = 30_000        # a connection and the accept it led to, at most this far apart
 EXCERPT = 400                   # characters of a model exchange kept for the story
+SEEN_MAX = 100_000              # node/workload identities remembered as learnt
+INDEXED = frozenset({E.MCP_CALL, E.PROCESS_EXEC, E.NETWORK_CONNECT, E.NETWORK_ACCEPT, E.LLM_REQUEST, E.LLM_RESPONSE})
 
 
 @dataclass
@@ -62,6 +64,7 @@ class EntityIndex:
 
     def derive(self) -> None:
         """The lookups kept beside the facts (not saved: rebuilt from them after a load or a prune)."""
+        self._seen: dict[tuple, str] = {}     # node + workload identity -> its agent ("" none): learnt once
         self.connects_by_time = {c: sorted(found) for c, found in self.connects.items()}
         self.addresses_of = defaultdict(set)
         for ip, owners in self.addresses.items():
@@ -83,13 +86,19 @@ class EntityIndex:
     def _add(self, ev: E, touched: set[str]) -> None:
         node, w = ev.node, ev.workload
         cluster = node.cluster
-        self._node(node, touched)
-        if not (w.name and cluster):
-            return
-        agent = logical_name(w.namespace, w.name, dict(w.labels))
-        t = ev.time.ToMilliseconds()
-        self._workload(agent, cluster, w, touched)
+        # What a node and a workload tell (egress addresses, pods, service accounts) is the
+        # same in every event of theirs: learnt from the first, looked up for the rest.
+        seen = (cluster, node.name, w.container_id, w.pod, w.namespace, w.name, w.service_account)
+        agent = self._seen.get(seen)
+        if agent is None:
+            agent = self._first_of(ev, touched)
+            if len(self._seen) > SEEN_MAX:
+                self._seen.clear()
+            self._seen[seen] = agent
         k = ev.kind
+        if not agent or k not in INDEXED:
+            return
+        t = ev.time.ToMilliseconds()
         if k == E.MCP_CALL and ev.event_id and ev.event_id not in self.events:
             self.events[ev.event_id] = (agent, t)       # MCP calls only: the ids that link agents
             touched.add(f"event:{ev.event_id}")
@@ -110,6 +119,15 @@ class EntityIndex:
             excerpt = (m.prompt_excerpt if k == E.LLM_REQUEST else m.response_excerpt)[:EXCERPT]
             kind = "request" if k == E.LLM_REQUEST else "response"
             self._put(self.exchanges[agent], (t, kind, m.model, m.host, excerpt), touched, f"agent:{agent}")
+
+    def _first_of(self, ev: E, touched: set[str]) -> str:
+        node, w = ev.node, ev.workload
+        self._node(node, touched)
+        if not (w.name and node.cluster):
+            return ""
+        agent = logical_name(w.namespace, w.name, dict(w.labels))
+        self._workload(agent, node.cluster, w, touched)
+        return agent
 
     def _node(self, node, touched: set[str]) -> None:
         provider = PROVIDERS.get(node.provider, "")
