@@ -195,7 +195,7 @@ def _suggest(args) -> int:
     profile = found.get("profile")
     if not profile:
         raise CliError(f"{args.agent}: no behaviour profile yet (no events from it)", code=3)
-    intent = suggest(profile, mode=args.mode, name=args.name or "")
+    intent = suggest(profile, mode=args.mode, name=args.name or "", findings=_posture_findings(profile["agent"], args))
     validation.parse(intent, f"suggestion for {profile['agent']}")   # what we write must load back
     header = (f"# Suggested by `weft policy suggest` from the {profile['status']} profile of {profile['agent']}\n"
               f"# ({profile['id']}): what it was seen to do, nothing more. Review, then\n"
@@ -209,3 +209,14 @@ def _suggest(args) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def _posture_findings(agent: str, args) -> list[dict]:
+    """posture's findings for the agent (its observed cloud usage), or none when posture
+    is not running or has judged nothing for it."""
+    from weft.cli import api
+    try:
+        found = api.call("/v1/findings", service="posture", data_dir=args.data_dir)["findings"]
+    except CliError:
+        return []
+    return [f for f in found if f.get("agent") == agent]

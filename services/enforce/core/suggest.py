@@ -13,18 +13,21 @@ import re
 from collections import defaultdict
 
 from weft.discovery.core.profiles import DYNAMIC
+from weft.enforce.core.suggest_cloud import cloud_grants
 
 API_VERSION, KIND = "weft.dev/v1alpha1", "AgentPolicy"
 
 
-def suggest(profile: dict, *, mode: str = "audit", name: str = "") -> dict:
+def suggest(profile: dict, *, mode: str = "audit", name: str = "", findings: list[dict] = ()) -> dict:
+    """`findings`: posture's for this agent; their least-privilege fixes give spec.cloud."""
     namespace, _, workload = profile["agent"].partition("/")
     spec: dict = {"mode": mode, "selector": {"namespace": namespace, **({"workload": workload} if workload else {}),
                                              "clusters": sorted(profile.get("clusters", []))},
                   "egress": egress(profile), "executables": sorted({e["path"] for e in profile.get("execs", [])}),
                   "syscalls": sorted({s["name"] for s in profile.get("syscalls", [])}),
                   "files": files(profile), "mcp": mcp(profile),
-                  "models": sorted({f"{m['provider']}/{m['model']}" for m in profile.get("models", []) if m.get("model")})}
+                  "models": sorted({f"{m['provider']}/{m['model']}" for m in profile.get("models", []) if m.get("model")}),
+                  "cloud": cloud_grants(list(findings))}
     return {"apiVersion": API_VERSION, "kind": KIND,
             "metadata": {"name": name or workload or namespace},
             "spec": {k: v for k, v in spec.items() if v != [] and v != {}}}

@@ -47,3 +47,18 @@ def test_mcp_over_http_is_named_by_url_and_stdio_servers_are_not():
     assert intent["spec"]["mcp"] == [{"server": "orders-mcp", "url": "http://orders-mcp.tools.svc.aks.lab:8080/mcp",
                                       "tools": ["lookup_order"]}]
     assert intent["spec"]["mode"] == "audit" and intent["spec"]["selector"]["clusters"] == ["aks", "eks"]
+
+
+def test_observed_cloud_usage_becomes_exactly_those_grants():
+    from pathlib import Path
+    from weft.cli.offline import Options, analyze
+    from weft.enforce.core.questions import AwsCall
+    lab = Path(__file__).resolve().parents[2] / "unit" / "posture" / "data" / "lab"
+    findings = analyze([p for p in lab.glob("*") if p.suffix in (".json", ".jsonl", ".yaml")], Options()).findings
+    doc, _ = validation.parse(suggest(PROFILE, findings=findings), "suggested")
+    p = lowering.lower(doc, "suggested")
+    assert oracle.answer(p, AwsCall("s3:GetObject", "arn:aws:s3:::support-kb/faq.md"))
+    assert oracle.answer(p, AwsCall("sqs:SendMessage", "arn:aws:sqs:us-west-2:111122223333:support-escalations"))
+    assert not oracle.answer(p, AwsCall("s3:PutObject", "arn:aws:s3:::support-kb/faq.md")), "used, nothing more"
+    assert not oracle.answer(p, AwsCall("s3:GetObject", "arn:aws:s3:::other-bucket/x"))
+    assert set(doc.spec.cloud.model_dump(exclude_none=True)) >= {"aws", "azure", "gcp"}
