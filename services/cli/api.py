@@ -13,7 +13,7 @@ TIMEOUT_S = 30
 
 
 def call(path: str, *, method: str = "GET", body: dict | None = None, query: dict | None = None,
-         data_dir: str | None = None, raw: bool = False, service: str = "discovery"):
+         data_dir: str | None = None, raw: bool = False, service: str = "discovery", raw_body: str | None = None):
     """The decoded JSON response (or text when raw) of a service's `path` (discovery's by default)."""
     from weft.cli.main import CliError
     ep = endpoint.load(data_dir)
@@ -27,6 +27,8 @@ def call(path: str, *, method: str = "GET", body: dict | None = None, query: dic
     data = None
     if body is not None:
         data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    elif raw_body is not None:
+        data, headers["Content-Type"] = raw_body.encode(), "application/yaml"
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:

@@ -17,6 +17,8 @@ examples:
   weft policy compile agent.yaml --target cilium,seccomp,sensor --out out/
   weft policy check examples/policies/support-agent.yaml --dir out/support-agent
   weft policy suggest support-bot --out support-bot.yaml   from a running weft's profile
+  weft policy apply support-bot.yaml && weft policy status support-bot
+  weft policy promote support-bot --to enforce   refused while the evidence says it would break the agent
 
 An intent selects one agent (namespace, workload or podLabels, serviceAccount, clusters)
 and lists what it may do: egress (fqdns: api.example.com, *.example.com for one label
@@ -45,6 +47,8 @@ def register(p: argparse.ArgumentParser) -> None:
     k.add_argument("--dir", required=True, type=Path, metavar="DIR", help="where `weft policy compile` wrote")
     k.add_argument("--json", action="store_true")
     k.set_defaults(func=run_check)
+    from weft.cli import policy_lifecycle
+    policy_lifecycle.register(sub)
     g = sub.add_parser("suggest", help="write an intent from an agent's behaviour profile: what it did, nothing more")
     g.add_argument("agent", metavar="AGENT", help="name, short name or id (as `weft agents` shows)")
     g.add_argument("--mode", choices=["observe", "audit", "enforce"], default="audit",

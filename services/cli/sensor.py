@@ -128,7 +128,8 @@ async def _live(args, uplink, runner) -> dict:
             if enforcer is not None:
                 tending = asyncio.create_task(tend(enforcer, uplink, stop))
         collector = EbpfCollector(cfg)
-        return await runner.run_live(uplink, collect(cfg, collector=collector), collector.stats, stop)
+        stats = collector.stats if tending is None else lambda: {**collector.stats(), "enforcement": enforcer.status()}
+        return await runner.run_live(uplink, collect(cfg, collector=collector), stats, stop)
     except SensorUnavailable as e:
         raise CliError(str(e), code=2) from None
     except ValueError as e:  # a configuration the kernel programs cannot take (prefix too long, ...)

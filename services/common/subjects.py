@@ -56,6 +56,9 @@ def profiles(agent: str) -> str:
     return f"{PROFILES}.{token(agent)}"
 
 
+ALL_NODES = "_all"   # enforce(cluster, ALL_NODES): every sensor of the cluster, now and later
+
+
 def enforce(cluster: str, node: str) -> str:
     return f"{ENFORCE}.{token(cluster)}.{token(node)}"
 

@@ -35,6 +35,8 @@ class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
         session = await self._hello(request_iterator, context)
         out: asyncio.Queue = asyncio.Queue()
         self.registry.add(session)
+        for program in self.registry.programs_for(session.node.cluster):   # policies of its cluster in force
+            session.downlink.put_nowait(program)
         metrics.SENSORS.set(len(self.registry))
         log.info("sensor %s connected (cluster %s, node %s)", session.sensor_id, session.node.cluster, session.node.name)
         reader = asyncio.create_task(self._read(request_iterator, session, out))
@@ -85,6 +87,8 @@ class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
                 elif kind == "status":
                     session.last_status = msg.status
                 elif kind == "enforcement_ack":
+                    ack = msg.enforcement_ack
+                    session.acks[ack.program_id] = (ack.ok, ack.detail)
                     log.info("sensor %s: program %s %s %s", session.sensor_id, msg.enforcement_ack.program_id,
                              "applied" if msg.enforcement_ack.ok else "FAILED", msg.enforcement_ack.detail)
         except (grpc.aio.AioRpcError, asyncio.CancelledError):

@@ -41,6 +41,8 @@ def on_enforcement(registry: Registry):
         if len(tokens) != 5:
             raise codec.InvalidInput(f"enforcement subject {m.subject!r} is not {subjects.ENFORCE}.<cluster>.<node>")
         cluster, node = subjects.untoken(tokens[3]), subjects.untoken(tokens[4])
+        if node == subjects.ALL_NODES:
+            registry.keep_program(cluster, program)
         sessions = registry.for_node(cluster, node)
         if not sessions:
             raise NoSensor(f"no sensor connected for cluster {cluster!r} node {node!r}")

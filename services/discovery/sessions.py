@@ -5,6 +5,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from weft.common import subjects
 from weft.v1 import event_pb2, sensor_pb2
 
 
@@ -20,6 +21,7 @@ class Session:
     rejected: int = 0
     deadlettered: int = 0
     last_status: sensor_pb2.SensorStatus | None = None
+    acks: dict[str, tuple[bool, str]] = field(default_factory=dict)   # program id -> (applied, detail)
     downlink: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
 
     def view(self) -> dict:
@@ -35,11 +37,15 @@ class Session:
             "lost": s.events_lost if s else 0, "overflow": s.buffer_overflow if s else 0,
             "unacked": s.unacked_batches if s else 0,
             "programs": list(s.programs_loaded) if s else [],
+            "policies": [{"name": p.name, "mode": p.mode, "allowed": p.allowed, "audited": p.audited,
+                          "blocked": p.blocked, "cgroups": list(p.cgroups)} for p in s.policies] if s else [],
+            "acks": {pid: {"ok": ok, "detail": detail} for pid, (ok, detail) in self.acks.items()},
         }
 
 
 class Registry:
     def __init__(self) -> None:
+        self.programs: dict[str, dict] = {}   # cluster -> policy -> the newest cluster-wide program
         self._by_id: dict[str, Session] = {}
 
     def add(self, s: Session) -> None:
@@ -50,7 +56,20 @@ class Registry:
             del self._by_id[s.sensor_id]
 
     def for_node(self, cluster: str, node: str) -> list[Session]:
-        return [s for s in self._by_id.values() if s.node.cluster == cluster and s.node.name == node]
+        """The sessions of one node; of every node of the cluster for subjects.ALL_NODES."""
+        return [s for s in self._by_id.values()
+                if s.node.cluster == cluster and (node == subjects.ALL_NODES or s.node.name == node)]
+
+    def keep_program(self, cluster: str, program) -> None:
+        """The newest program of each policy per cluster, for sensors that connect later."""
+        policies = self.programs.setdefault(cluster, {})
+        if program.spec:
+            policies[program.policy] = program
+        else:
+            policies.pop(program.policy, None)
+
+    def programs_for(self, cluster: str) -> list:
+        return list(self.programs.get(cluster, {}).values())
 
     def view(self) -> list[dict]:
         return [s.view() for s in self._by_id.values()]

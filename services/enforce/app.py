@@ -8,6 +8,9 @@ from pathlib import Path
 from weft.common import subjects
 from weft.common.consuming import ConsumingStage
 from weft.enforce import driftwatch, store
+from weft.enforce.api import add_policy_routes
+from weft.enforce.handlers import Handlers
+from weft.enforce.policies import Policies
 from weft.enforce.config import EnforceConfig
 
 
@@ -16,10 +19,15 @@ class EnforceStage(ConsumingStage):
     migrations = Path(__file__).parent / "migrations"
     reads = (subjects.INVENTORY, subjects.all_of(subjects.PROFILES), subjects.STORIES)
     received = store.Received
+    handlers_factory = Handlers
 
     def __init__(self, config: EnforceConfig):
         super().__init__(config)
         self.drift: dict[str, dict] = {}
+        self.policies = Policies(self)
+
+    def routes(self, app) -> None:
+        add_policy_routes(app, self.policies)
 
     async def on_start(self, stack: AsyncExitStack) -> None:
         await super().on_start(stack)

@@ -114,6 +114,7 @@ def down(data_dir: Path) -> list[str]:
         *[lambda ns=ns: netns.delete(ns) for ns in st.namespaces],
         *[lambda p=p: _remove_etc(Path(p)) for p in reversed(st.etc_files)],
         *[lambda c=c: metadata.remove_files(lab, c.name) for c in topology.CLUSTERS],
+        *[lambda c=c: _remove_pins(c) for c in topology.CLUSTERS],
     ]
     if st.started_weft:
         steps.append(lambda: _weft_down(data_dir))
@@ -125,6 +126,20 @@ def down(data_dir: Path) -> list[str]:
     if not errors:
         state.forget(lab)
     return errors
+
+
+def _remove_pins(c) -> None:
+    """The lab sensors' enforcement pins (their programs go with the cgroups just removed)."""
+    import shutil
+    from weft.sensor.enforcing import pin_dir
+    from weft.v1 import event_pb2
+    root = os.environ.get("WEFT_BPF_PIN_ROOT", "/sys/fs/bpf/weft")
+    pins = Path(pin_dir(root, event_pb2.Node(cluster=c.name, name=c.node)))
+    if pins.exists():
+        shutil.rmtree(pins)
+        for parent in (pins.parent, pins.parent.parent):
+            if parent.exists() and not any(parent.iterdir()) and str(parent) != root:
+                parent.rmdir()
 
 
 def _delete_veth(recorded: str) -> None:

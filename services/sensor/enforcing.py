@@ -4,6 +4,7 @@ block sent up as POLICY_DECISION events with the rest of the node's events."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 
@@ -41,8 +42,23 @@ def _wired(uplink, node: event_pb2.Node, metadata_file: str | None, pin_root: st
     if adopted:
         log.info("enforcement: adopted %s from the previous run", ", ".join(adopted))
     select = lambda policy: select_cgroups(policy, metadata_file or {"workloads": []}, cluster=node.cluster)  # noqa: E731
-    uplink.on_program = program_handler(enforcer, select)
+    handler = program_handler(enforcer, select)
+
+    async def on_program(program):
+        ack = await handler(program)
+        if program.spec and ack.ok:
+            IN_FORCE[program.policy] = (json.loads(program.spec), program.mode)
+        elif not program.spec:
+            IN_FORCE.pop(program.policy, None)
+        return ack
+    uplink.on_program = on_program
+    enforcer.select = select
     return enforcer
+
+
+# policy name -> (sensor policy, mode) as last applied: workloads that start later (a new
+# pod, a new lab workload) are found by selecting again on every tick.
+IN_FORCE: dict[str, tuple[dict, str]] = {}
 
 
 async def tend(enforcer: Enforcer, uplink, stop: asyncio.Event) -> None:
@@ -61,5 +77,18 @@ async def tend(enforcer: Enforcer, uplink, stop: asyncio.Event) -> None:
 
 
 def _tick(enforcer: Enforcer) -> list[event_pb2.RuntimeEvent]:
+    _reselect(enforcer)
     enforcer.refresh()
     return enforcer.decisions()
+
+
+def _reselect(enforcer: Enforcer) -> None:
+    """Attach to the agent's cgroups that appeared since the policy was applied."""
+    status = enforcer.status()
+    for name, (policy, mode) in list(IN_FORCE.items()):
+        if mode == "observe":
+            continue
+        cgroups = enforcer.select(policy)
+        if {str(c) for c in cgroups} != set(status.get(name, {}).get("cgroups", [])):
+            policy = {**policy, "spec": {**policy["spec"], "mode": mode}}
+            enforcer.apply(policy, cgroups)

@@ -74,11 +74,16 @@ def _status(uplink: Uplink, collector: dict, started: float) -> sensor_pb2.Senso
     ts = Timestamp()
     ts.GetCurrentTime()
     elapsed = max(time.monotonic() - started, 1e-3)
-    return sensor_pb2.SensorStatus(
+    status = sensor_pb2.SensorStatus(
         time=ts, events_total=uplink.stats["events_total"], events_lost=int(collector.get("events_lost", 0)),
         buffer_overflow=uplink.stats["overflow_events"], unacked_batches=len(uplink.unacked),
         events_per_second=uplink.stats["events_total"] / elapsed,
         programs_loaded=list(collector.get("programs_loaded", [])))
+    for name, p in sorted((collector.get("enforcement") or {}).items()):
+        c = p.get("counters", {})
+        status.policies.add(name=name, mode=p.get("mode", ""), allowed=c.get("allowed", 0),
+                            audited=c.get("audited", 0), blocked=c.get("blocked", 0), cgroups=p.get("cgroups", []))
+    return status
 
 
 def _raise_if_done(conn: asyncio.Task) -> None:

@@ -16,8 +16,11 @@ class SensorCompiler(Compiler):
 
     def compile(self, policy: ir.Policy) -> Output:
         sel = policy.selector
-        agent = {"namespace": sel.namespace, "podLabels": sel.labels, "clusters": [c.name for c in policy.clusters]
-                 or list(sel.clusters)}
+        # The sensor selects by the workload its metadata names; labels only when the
+        # intent declared them (the IR's default label is for label-selecting targets).
+        derived = sel.workload and sel.labels == {ir.DEFAULT_WORKLOAD_LABEL: sel.workload}
+        agent = {"namespace": sel.namespace, "podLabels": {} if derived else sel.labels,
+                 "clusters": [c.name for c in policy.clusters] or list(sel.clusters)}
         agent.update({k: v for k, v in (("workload", sel.workload), ("serviceAccount", sel.service_account)) if v})
         doc = {"apiVersion": sensorpolicy.API_VERSION, "kind": sensorpolicy.KIND,
                "metadata": {"name": policy.name, "source": policy.source},

@@ -23,7 +23,7 @@ SAMPLE = {
     "posture": (subjects.DECLARATIONS, raw_record("kubernetes", b"kind: Pod")),
     "enforce": (subjects.INVENTORY, bus_pb2.WorkloadSeen(cluster="eks", name="agent")),
 }
-LATEST = {"detect": "0003", "posture": "0002", "enforce": "0001"}
+LATEST = {"detect": "0003", "posture": "0002", "enforce": "0002"}
 TABLES = {"detect": {"detect_received", "detect_event_counts", "detect_alerts"}, "posture": {"posture_received"},
           "enforce": {"enforce_received"}}
 

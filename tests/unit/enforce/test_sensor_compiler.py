@@ -12,7 +12,7 @@ def test_sensor_policy_table():
         executables=["/bin/app"], files={"read": ["/etc/"], "write": ["/tmp/"]}))
     assert out.documents[0]["spec"] == {
         "mode": "audit",
-        "agent": {"namespace": "agents", "podLabels": {"app.kubernetes.io/name": "bot"}, "clusters": [],
+        "agent": {"namespace": "agents", "podLabels": {}, "clusters": [],   # selected by workload, not a label
                   "workload": "bot", "serviceAccount": "bot-sa"},
         "egress": {"cidrs": [{"cidr": "10.0.0.0/8", "ports": [{"first": 8000, "last": 8001, "protocol": "TCP"}]}],
                    "fqdns": [{"name": "api.example.com", "match": "exact",
@@ -22,3 +22,8 @@ def test_sensor_policy_table():
         "executables": [{"path": "/bin/app", "prefix": False}],
         "files": [{"path": "/etc/", "prefix": True, "write": False}, {"path": "/tmp/", "prefix": True, "write": True}]}
     assert out.documents[0]["kind"] == "SensorPolicy"
+
+
+def test_declared_pod_labels_are_kept():
+    out = SensorCompiler().compile(policy(selector={"namespace": "agents", "podLabels": {"app": "bot"}}))
+    assert out.documents[0]["spec"]["agent"]["podLabels"] == {"app": "bot"}

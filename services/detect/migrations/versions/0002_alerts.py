@@ -18,7 +18,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(), primary_key=True),
         sa.Column("id", sa.String(), primary_key=True),
         sa.Column("severity_id", sa.Integer(), nullable=False),
-        sa.Column("time", sa.DateTime(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ocsf", sa.Text(), nullable=False),
     )
     op.create_index("detect_alerts_time", "detect_alerts", ["time"])

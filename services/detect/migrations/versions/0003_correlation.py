@@ -17,7 +17,7 @@ def upgrade() -> None:
         "detect_state",
         sa.Column("name", sa.String(), primary_key=True),
         sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
 
 

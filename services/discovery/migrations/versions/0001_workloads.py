@@ -21,14 +21,14 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(), nullable=False, server_default=""),
         sa.Column("service_account", sa.String(), nullable=False, server_default=""),
         sa.Column("provider", sa.String(), nullable=False, server_default=""),
-        sa.Column("first_seen", sa.DateTime(), nullable=False),
-        sa.Column("last_seen", sa.DateTime(), nullable=False),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
         sa.Column("events", sa.Integer(), nullable=False, server_default="0"),
     )
     op.create_table(
         "discovery_counted_batches",
         sa.Column("batch_id", sa.String(), primary_key=True),
-        sa.Column("counted_at", sa.DateTime(), nullable=False),
+        sa.Column("counted_at", sa.DateTime(timezone=True), nullable=False),
     )
 
 

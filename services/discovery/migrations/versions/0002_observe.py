@@ -17,13 +17,13 @@ def upgrade() -> None:
         "discovery_profiles",
         sa.Column("agent", sa.String(), primary_key=True),
         sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "discovery_inventory",
         sa.Column("id", sa.String(), primary_key=True),
         sa.Column("entry", sa.LargeBinary(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
 
 
