@@ -25,6 +25,7 @@ COMMANDS = [
     ("identity", "weft.cli.identity", "an agent's cross-cloud identity chain: Kubernetes SA → AWS → Azure → GCP"),
     ("stories", "weft.cli.stories", "attack stories: every provider's signals and weft's told as one"),
     ("story", "weft.cli.story", "one attack story as markdown, json or ocsf; --ack, --close, --false-positive"),
+    ("respond", "weft.cli.respond", "contain a story's agent in the kernel; the cloud-side steps to run"),
     ("export", "weft.cli.export", "alerts and stories in OCSF to a webhook, syslog or a JSON Lines file"),
     ("policy", "weft.cli.policy", "AgentPolicy intents: validate, compile to every provider's primitives"),
     ("drift", "weft.cli.drift", "compare deployed policies with an intent and across providers"),
