@@ -101,7 +101,9 @@ def test_offline_and_live_tell_the_same_stories(env, tmp_path):
         weft(env, "down", timeout=90)
 
     for told in (told_offline, told_live):
-        (whole,) = [s for s in told if {"AWS", "AZURE", "GCP"} <= set(s["providers"])]
+        whole = [s for s in told if {"AWS", "AZURE", "GCP"} <= set(s["providers"])]
+        assert len(whole) == 1, f"one story over AWS, Azure and GCP: {essentials(told)}"
+        whole = whole[0]
         assert whole["agent"]["name"] == "agents/support-bot" and whole["severity"] in ("HIGH", "CRITICAL")
         assert provider_alert_ids() <= {x["id"] for x in whole["signals"]}
         assert {x["provider"] for x in whole["identityChain"]} == {"KUBERNETES", "AWS", "AZURE", "GCP"}, \
