@@ -23,6 +23,7 @@ COMMANDS = [
     ("aibom", "weft.cli.aibom", "an agent's AI-BOM (CycloneDX 1.6), or the fleet's"),
     ("posture", "weft.cli.posture", "unused permissions, federation gaps and reach along each identity chain"),
     ("identity", "weft.cli.identity", "an agent's cross-cloud identity chain: Kubernetes SA → AWS → Azure → GCP"),
+    ("alerts", "weft.cli.alerts", "the newest alerts: provider findings and weft's own detections, as OCSF"),
     ("stories", "weft.cli.stories", "attack stories: every provider's signals and weft's told as one"),
     ("story", "weft.cli.story", "one attack story as markdown, json or ocsf; --ack, --close, --false-positive"),
     ("respond", "weft.cli.respond", "contain a story's agent in the kernel; the cloud-side steps to run"),

@@ -55,6 +55,12 @@ def add_story_routes(app: web.Application, stage) -> None:
             return web.json_response({"error": str(e)}, status=409)
         return web.json_response({"story": updated, "suppression": suppression}, dumps=lambda v: json.dumps(v, default=str))
 
+    async def alerts(request: web.Request) -> web.Response:
+        limit = min(int(request.query.get("limit", "200") or 200), 10000)
+        found = [json.loads(a.ocsf) for a in store.alerts(stage.engine, limit=limit)]
+        return web.json_response({"alerts": found})
+
+    app.router.add_get("/v1/alerts", alerts)
     app.router.add_get("/v1/stories", stories)
     app.router.add_get("/v1/stories/{id}", story)
     app.router.add_post("/v1/stories/{id}/triage", triage)

@@ -80,6 +80,8 @@ def test_audit_then_enforce_then_delete(listeners, tmp_path):
     decisions = wait_for(reported, 30, "the would-be block reported")
     assert decisions[0]["policy"]["name"] == "support-bot"
 
+    counted = lambda: json.loads(weft(env, "policy", "status", "support-bot", "--json").stdout)["wouldBeBlocks"]  # noqa: E731
+    wait_for(counted, 30, "the sensor's would-be block counter")
     refused = weft(env, "policy", "promote", "support-bot", "--to", "enforce", check=False)
     assert refused.returncode != 0 and "would-be blocks" in refused.stderr + refused.stdout
     weft(env, "policy", "promote", "support-bot", "--to", "enforce", "--force")
@@ -89,6 +91,11 @@ def test_audit_then_enforce_then_delete(listeners, tmp_path):
     assert connects(env, "default/other") == {8443: "ok", 9000: "ok"}, "other workloads are not confined"
     status = json.loads(weft(env, "policy", "status", "support-bot", "--json").stdout)
     assert status["blocks"] >= 3 and [h["reason"] for h in status["history"]][-1] == "promoted (forced)"
+
+    def block_alerts():   # detect turns the kernel's decisions into alerts
+        titles = [a["finding_info"]["title"] for a in json.loads(weft(env, "alerts", "--json").stdout)]
+        return [t for t in titles if "blocked by an enforced policy" in t]
+    wait_for(block_alerts, 30, "an alert for the blocked connection")
 
     weft(env, "policy", "delete", "support-bot")
     wait_for(lambda: connects(env, "agents/support-bot") == {8443: "ok", 9000: "ok"}, 30, "both allowed after delete")
