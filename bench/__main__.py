@@ -22,7 +22,7 @@ QUICK_ARGS = {"pipeline": ["--quick"], "sensor_overhead": ["--opens", "200000", 
               "sensor_realistic": ["--requests", "500", "--suite-repeats", "1"],
               "agent_sight": ["--pairs", "5", "--requests", "1000"],
               **{name: ["--quick"] for name in ("provider_findings", "observe_core", "posture_core",
-                                                "detect_rules", "correlation", "enforcement")}}
+                                                "detect_rules", "correlation", "enforcement", "story_latency")}}
 
 
 def modules() -> list[str]:

@@ -49,11 +49,16 @@ def missing() -> str | None:
     return None
 
 
+PREFIX = "weft-postgres-"
+
+
 class PostgresServer:
     def __init__(self, bin_path: Path):
         self.bin = bin_path
         self.user = OS_USER if os.geteuid() == 0 else None
-        self.root = Path(tempfile.mkdtemp(prefix="weft-postgres-"))
+        self._stop_orphans()
+        self.root = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (self.root / "owner.pid").write_text(str(os.getpid()))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = 0
@@ -68,6 +73,22 @@ class PostgresServer:
             log = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
             raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}{log}")
         return done
+
+    def _stop_orphans(self) -> None:
+        """Servers of earlier sessions whose pytest was killed before its teardown."""
+        for root in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+            try:
+                os.kill(int((root / "owner.pid").read_text()), 0)
+                continue   # its session is still running
+            except ProcessLookupError:
+                pass
+            except (OSError, ValueError):
+                continue   # not ours to judge
+            if (root / "data" / "postmaster.pid").exists():
+                subprocess.run([str(self.bin / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w", "stop"],
+                               user=self.user, group=self.user, extra_groups=[] if self.user else None,
+                               cwd="/", capture_output=True, timeout=60)
+            shutil.rmtree(root, ignore_errors=True)
 
     def start(self) -> "PostgresServer":
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",

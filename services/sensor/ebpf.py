@@ -121,25 +121,18 @@ class EbpfCollector:
         self._offset = time.clock_gettime_ns(time.CLOCK_REALTIME) - time.monotonic_ns()
 
     def _compile(self, build: str):
-        import bcc
+        from .compiling import compile_bpf
 
         headers = kernel_headers(build)
         source = "\n".join([(BPF_DIR / "common.c").read_text()]
                            + [p.bpf_source() for p in self._probes])
         cflags = [f"-DRINGBUF_PAGES={RINGBUF_PAGES}", f"-DFILE_AGG_ENTRIES={AGG_ENTRIES}",
                   f"-DNET_AGG_ENTRIES={AGG_ENTRIES}", *headers.cflags]
-        saved = os.environ.get("BCC_KERNEL_SOURCE")
-        os.environ["BCC_KERNEL_SOURCE"] = headers.source
         try:
-            return bcc.BPF(text=source.encode(), cflags=cflags)
+            return compile_bpf(source.encode(), cflags, headers.source)
         except Exception as exc:
             raise SensorUnavailable([f"the probes failed to compile or load ({exc}; "
                                      "clang/verifier output above)"]) from exc
-        finally:
-            if saved is None:
-                os.environ.pop("BCC_KERNEL_SOURCE", None)
-            else:
-                os.environ["BCC_KERNEL_SOURCE"] = saved
 
     def _on_record(self, _ctx, data, size) -> int:
         self._raw.append(ctypes.string_at(data, size))

@@ -113,20 +113,12 @@ def _load(bpf) -> dict[str, int]:
 
 
 def _compile(build_dir: str):
-    import bcc
+    from ..compiling import compile_bpf
 
     headers = kernel_headers(build_dir)
     if headers is None:
         raise SensorUnavailable([f"kernel headers incomplete or missing at {build_dir}"])
-    saved = os.environ.get("BCC_KERNEL_SOURCE")
-    os.environ["BCC_KERNEL_SOURCE"] = headers.source
     try:
-        return bcc.BPF(text=(BPF_DIR / "enforce.c").read_bytes(),
-                       cflags=[*layout.cflags(), *headers.cflags])
+        return compile_bpf((BPF_DIR / "enforce.c").read_bytes(), [*layout.cflags(), *headers.cflags], headers.source)
     except Exception as exc:
         raise SensorUnavailable([f"the enforcement programs failed to compile ({exc})"]) from exc
-    finally:
-        if saved is None:
-            os.environ.pop("BCC_KERNEL_SOURCE", None)
-        else:
-            os.environ["BCC_KERNEL_SOURCE"] = saved
