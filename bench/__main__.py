@@ -31,6 +31,19 @@ def modules() -> list[str]:
     return [n for n in ORDER if n in found] + sorted(found - set(ORDER))
 
 
+class _Tee:
+    """stdout, also kept: each module's figures go into the report too."""
+    def __init__(self, out):
+        self.out, self.parts = out, []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
 def run(name: str, quick: bool) -> None:
     print(f"\n=== bench.{name} ===", flush=True)
     if name in ROOT_ONLY and os.geteuid() != 0:
@@ -65,9 +78,21 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", choices=names, help="run one benchmark module")
     ap.add_argument("--quick", action="store_true", help="shorter runs (about a minute each)")
+    ap.add_argument("--report", type=Path, default=Path("bench-results"),
+                    help="where the Markdown and JSON report of the run goes (default: bench-results/)")
     args = ap.parse_args()
+    results = {}
     for name in [args.only] if args.only else names:
-        run(name, args.quick)
+        tee, stdout, started = _Tee(sys.stdout), sys.stdout, time.monotonic()
+        sys.stdout = tee
+        try:
+            run(name, args.quick)
+        finally:
+            sys.stdout = stdout
+        results[name] = {"seconds": time.monotonic() - started, "output": "".join(tee.parts)}
+    from bench import _machine
+    md, js = _machine.write(args.report, results)
+    print(f"\nreport: {md} and {js}")
     return 0
 
 
