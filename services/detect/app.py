@@ -14,7 +14,7 @@ from weft.detect.detecting import Detecting
 from weft.detect.handlers import Handlers
 from weft.detect.storying import STATE, Storying
 
-STATE_INTERVAL_S = 5.0
+STATE_INTERVAL_S = 30.0   # a crash loses at most this much; a restart (SIGTERM) saves on the way out
 
 
 class DetectStage(ConsumingStage):

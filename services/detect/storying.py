@@ -63,9 +63,11 @@ class Storying:
             return self.correlator.story(story_id)
 
     def state(self) -> str:
+        """The correlation state as JSON; the lock is held only while it is copied out."""
         with self._lock:
             self.dirty = False
-            return json.dumps(self.correlator.to_state(), sort_keys=True, separators=(",", ":"))
+            state = self.correlator.to_state()
+        return json.dumps(state, sort_keys=True, separators=(",", ":"))
 
     def _run(self, step) -> list[alert_pb2.Story]:
         with self._lock:

@@ -65,6 +65,8 @@ class EntityIndex:
     def derive(self) -> None:
         """The lookups kept beside the facts (not saved: rebuilt from them after a load or a prune)."""
         self._seen: dict[tuple, str] = {}     # node + workload identity -> its agent ("" none): learnt once
+        # peer -> [(t, agent)] sorted: a connect looks up only the accepts within the match window
+        self.acceptors_by_time = {peer: sorted(found) for peer, found in self.acceptors_of_peer.items()}
         self.connects_by_time = {c: sorted(found) for c, found in self.connects.items()}
         self.addresses_of = defaultdict(set)
         for ip, owners in self.addresses.items():
@@ -174,15 +176,20 @@ class EntityIndex:
         insort(self.connects_by_time.setdefault(cluster, []), record)
         peers = {n.src_ip} | self.egress_of_cluster.get(cluster, set())
         for peer in peers:
-            touched.update(f"agent:{b}" for at, b in self.acceptors_of_peer.get(peer, ())
-                           if abs(at - t) <= MATCH_WINDOW_MS)
+            found = self.acceptors_by_time.get(peer)
+            if found:
+                lo = bisect_left(found, (t - MATCH_WINDOW_MS, ""))
+                hi = bisect_right(found, (t + MATCH_WINDOW_MS, "\U0010ffff"))
+                touched.update(f"agent:{b}" for _, b in found[lo:hi])
 
     def _accept(self, t: int, agent: str, cluster: str, n, touched: set[str]) -> None:
         if n.dst_ip:
             self._address(n.dst_ip, cluster, agent, touched)
         if n.src_ip:
             self._put(self.accepts[agent], (t, n.src_ip, n.dst_ip, n.dst_port, cluster), touched, f"agent:{agent}")
-            self.acceptors_of_peer[n.src_ip].add((t, agent))
+            if (t, agent) not in self.acceptors_of_peer[n.src_ip]:
+                self.acceptors_of_peer[n.src_ip].add((t, agent))
+                insort(self.acceptors_by_time.setdefault(n.src_ip, []), (t, agent))
 
     def _mcp(self, t: int, agent: str, ev: E, touched: set[str]) -> None:
         m = ev.mcp
@@ -239,6 +246,7 @@ class EntityIndex:
         for agent, found in self.accepts.items():
             for t, peer, *_ in found:
                 self.acceptors_of_peer[peer].add((t, agent))
+        self.acceptors_by_time = {peer: sorted(found) for peer, found in self.acceptors_of_peer.items()}
         self.servers_of_session = defaultdict(set)
         for agent, found in self.mcp_servers.items():
             for _, session, *_ in found:

@@ -30,6 +30,11 @@ def event(kind: str, t: float = 0, *, ns="agents", name="bot", cluster="eks-prod
     return ev
 
 
+def decision(verdict: str) -> E:
+    return event("POLICY_DECISION", policy=pb.PolicyDecision(name="bot", mode="enforce",
+                                                             verdict=pb.PolicyDecision.Verdict.Value(verdict)))
+
+
 def run(*argv: str) -> E:
     exe = argv[0] if argv[0].startswith("/") else f"/usr/bin/{argv[0]}"
     return event("PROCESS_EXEC", exe=exe, args=argv)
@@ -65,6 +70,8 @@ NOT_REVERSE_SHELLS = [
     run("python3", "-c", "import socket; print(socket.gethostname())"), run("curl", "-s", "https://example.com"),
 ]
 CASES = [  # rule id, events that have its shape, events that do not
+    ("policy_block", [decision("BLOCK")], [decision("AUDIT"), decision("ALLOW")]),
+    ("policy_would_block", [decision("AUDIT")], [decision("BLOCK"), decision("ALLOW")]),
     ("exec_from_dev_shm", [run("/dev/shm/.x", "-d"), run("/run/shm/kworker")], [run("/tmp/x"), run("/dev/shmx/a")]),
     ("fileless_execution", [run("/memfd:payload (deleted)"), run("/proc/self/fd/3"), run("/proc/812/fd/5")],
      [run("/usr/bin/env"), run("/proc/self/exe")]),
