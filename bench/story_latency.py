@@ -60,7 +60,6 @@ BATCH = 500
 WINDOW = 16              # background batches in flight
 TAIL_S = 10              # background goes on this long after the last attack
 TARGET_P99_MS = 2_000
-STORIES = "WEFT_STORIES"
 
 
 @dataclass

@@ -2,11 +2,13 @@
 tell the same stories for the same files: the reference attack (runtime events of three
 clusters, GuardDuty, Defender for Cloud and SCC alerts), the unrelated second attack,
 and the declarations posture resolves the identity chain from (tests/data/
-reference-attack-declarations/). Live, the files go in another order than offline reads
-them — alerts first, the attack's events before the benign ones, declarations last — so
-the chain reaches detect after the alerts it joins."""
+reference-attack-declarations/). Offline, every core runs over the inputs in event-time
+order; live, the files go in as an operator might send them — alerts first, the attack's
+events before the benign ones, declarations last — so the chain reaches detect after
+the alerts it joins."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -14,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import nats
 import pytest
 
 from weft.common import natsserver
@@ -61,7 +64,8 @@ def offline(env) -> list[dict]:
 
 
 def settled_live_stories(env) -> list[dict]:
-    """`weft stories --json` once it has not changed for SETTLE_S while no consumer lags."""
+    """`weft stories --json` once it has not changed for SETTLE_S and every consumer of
+    every stream (discovery's, posture's, detect's) has taken all there is."""
     deadline = time.monotonic() + LIVE_DEADLINE_S
     last, since = None, time.monotonic()
     while time.monotonic() < deadline:
@@ -70,16 +74,24 @@ def settled_live_stories(env) -> list[dict]:
         stories = json.loads(answer.stdout)
         if stories != last:
             last, since = stories, time.monotonic()
-        elif stories and time.monotonic() - since >= SETTLE_S and caught_up(env):
+        elif stories and time.monotonic() - since >= SETTLE_S and asyncio.run(caught_up(env)):
             return sorted(stories, key=lambda s: s["id"])
         time.sleep(1)
     raise AssertionError(f"live stories did not settle in {LIVE_DEADLINE_S}s; last: {essentials(last or [])}")
 
 
-def caught_up(env) -> bool:
-    """posture and detect (the consuming stages behind a story) have nothing pending."""
-    lag = {s["name"]: s.get("lag") for s in json.loads(weft(env, "status", "--json").stdout)["services"]}
-    return all(isinstance(lag.get(name), dict) and not any(lag[name].values()) for name in ("posture", "detect"))
+async def caught_up(env) -> bool:
+    run = json.loads((Path(env["WEFT_DATA_DIR"]) / "weft.json").read_text())
+    nc = await nats.connect(run["nats_url"], token=run.get("nats_token") or None)
+    try:
+        js = nc.jetstream()
+        for stream in await js.streams_info():
+            for c in await js.consumers_info(stream.config.name):
+                if c.num_pending or c.num_ack_pending:
+                    return False
+        return True
+    finally:
+        await nc.close()
 
 
 def provider_alert_ids() -> set[str]:
