@@ -61,6 +61,28 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
   touch "$stamp"
 fi
 
+# --- PostgreSQL: the production store; its tests start their own server --------------------
+# (tests/postgres_support.py runs initdb and pg_ctl from Debian's package as the
+# postgres user, on a free port on 127.0.0.1; no cluster of the package is used.)
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+pg_ready() { local b; b=$(pg_bin); [[ -n $b && -x $b/initdb && -x $b/pg_ctl ]] && "$b/postgres" --version >/dev/null 2>&1; }
+if ! pg_ready; then
+  if [[ $EUID -ne 0 ]]; then
+    missing+=("PostgreSQL server, Debian package postgresql (not root: run 'sudo make setup'): the store tests on PostgreSQL need it")
+  elif ! command -v apt-get >/dev/null; then
+    missing+=("PostgreSQL server (no apt-get: install it so /usr/lib/postgresql/<ver>/bin has initdb and pg_ctl): the store tests on PostgreSQL need it")
+  else
+    say "installing postgresql"
+    ((${#need[@]})) || apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    pg_ready || missing+=("PostgreSQL server, Debian package postgresql (apt-get failed, or no initdb/pg_ctl after it): the store tests on PostgreSQL need it")
+  fi
+fi
+if pg_ready && [[ $EUID -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
+  missing+=("the postgres OS user (the PostgreSQL tests run the server as it; reinstall postgresql-common)")
+fi
+"$VENV/bin/python" -c 'import psycopg' 2>/dev/null || missing+=("the psycopg driver in $VENV (pip install -e '.[dev]')")
+
 # bcc's Python module lives in Debian's dist-packages: expose it alone to the venv.
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 if [[ -d /usr/lib/python3/dist-packages/bcc ]]; then
@@ -80,5 +102,5 @@ if ((${#missing[@]})); then
   for m in "${missing[@]}"; do say "  - $m"; done
   say "the eBPF sensor and the lab need these; everything else works."
 else
-  say "ready (bcc, headers, tracefs, Python environment, generated code)"
+  say "ready (bcc, headers, tracefs, PostgreSQL, Python environment, generated code)"
 fi

@@ -98,15 +98,33 @@ def test_migrations_bring_an_empty_store_to_head(name, db_url):
         engine.dispose()
 
 
+REPLICA = """
+import sys
+from pathlib import Path
+from weft.common import store
+engine = store.make_engine(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()   # the start gate: every replica migrates at the same moment
+store.migrate(engine, sys.argv[2], Path(sys.argv[3]))
+"""
+
+
 def test_replicas_of_every_stage_migrate_one_postgres_database_at_once(postgres_url):
     """Production: the stages share one database and two replicas of each start together,
     each its own process (alembic's context is per process, so processes, not threads)."""
-    migrate = ("import sys; from pathlib import Path; from weft.common import store; "
-               "store.migrate(store.make_engine(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))")
-    procs = [subprocess.Popen([sys.executable, "-c", migrate, postgres_url, name, str(STAGES[name].migrations)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    procs = [subprocess.Popen([sys.executable, "-c", REPLICA, postgres_url, name, str(STAGES[name].migrations)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for name in list(STAGES) * 2]
-    outcomes = [(p.wait(timeout=120), p.stdout.read()) for p in procs]
+    try:
+        assert [p.stdout.readline().strip() for p in procs] == ["ready"] * len(procs)
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outcomes = [(p.wait(timeout=120), p.stdout.read()) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
     assert [out for code, out in outcomes if code != 0] == []
     engine = store.make_engine(postgres_url)
     try:
@@ -116,9 +134,10 @@ def test_replicas_of_every_stage_migrate_one_postgres_database_at_once(postgres_
         engine.dispose()
 
 
-def test_a_plain_postgresql_url_uses_the_psycopg_driver(postgres_url):
-    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
-    engine = store.make_engine(plain)
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_url_without_a_driver_uses_psycopg(scheme, postgres_url):
+    """WEFT_DB_URL as providers hand it out (postgres://, postgresql://): psycopg 3, the driver weft ships."""
+    engine = store.make_engine(postgres_url.replace("postgresql+psycopg://", f"{scheme}://"))
     try:
         assert engine.dialect.driver == "psycopg"
         with engine.connect() as conn:
@@ -252,17 +271,17 @@ async def test_discovery_folds_events_into_the_inventory_it_stores_and_restores(
 
         def stored():
             _, entries = discovery_store.load_observe(stage.engine)
-            return entries if "agents/support-bot" in {e.name for e in entries} else None
-        entries = await wait_for(stored, timeout=15, what="the agent's inventory entry stored")
+            return entries if {e.name for e in entries} == {"agents/support-bot", "tools/crm-mcp"} else None
+        entries = await wait_for(stored, timeout=15, what="the agent and the MCP server stored in the inventory")
         live = await wait_for(lambda: _settled(stage, offline.inventory), timeout=15, what="the inventory settled")
     assert live == offline.inventory
-    agent = next(e for e in entries if e.name == "agents/support-bot")
-    assert sorted(agent.clusters) == ["aks-prod", "eks-prod"]
+    assert {e.name: list(e.clusters) for e in entries} == {"agents/support-bot": ["eks-prod"],
+                                                           "tools/crm-mcp": ["aks-prod"]}
     expected = {}
     for events, _ in attack_batches(*files):
         for e in events:
             key = (e.node.cluster, e.workload.namespace, e.workload.name)
-            t = e.time.ToDatetime(timezone.utc)
+            t = datetime.fromtimestamp(e.time.seconds, timezone.utc)   # workloads keep whole seconds
             first, last, n = expected.get(key, (t, t, 0))
             expected[key] = (min(first, t), max(last, t), n + (e.count or 1))
     assert {(w.cluster, w.namespace, w.name): (w.first_seen, w.last_seen, w.events)
