@@ -18,18 +18,17 @@ from pathlib import Path
 
 from weft.common import natsserver
 
-TIMEZONE = "America/St_Johns"   # UTC-3:30 (-2:30 in summer): no whole-hour coincidences
+TIMEZONE = "America/St_Johns"   # UTC-3:30 (-2:30 in summer): a shift no rounding hides
 OS_USER = "postgres"            # Debian's package creates it; the server refuses to run as root
+PREFIX = "weft-postgres-"       # the servers' temporary directories
 
 
 def bin_dir() -> Path | None:
-    """The newest Debian PostgreSQL server binaries, else initdb on PATH, else None."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
-                   if p.parts[-3].isdigit() else 0)
-    initdb = found[-1] if found else (Path(w) if (w := shutil.which("initdb")) else None)
-    if initdb is None or not (initdb.parent / "pg_ctl").exists():
-        return None
-    return initdb.parent
+    """The newest Debian PostgreSQL server binaries, else those of initdb on PATH, else None."""
+    debian = sorted((d for d in Path("/usr/lib/postgresql").glob("*/bin") if d.parent.name.isdigit()),
+                    key=lambda d: int(d.parent.name), reverse=True)
+    on_path = [Path(w).parent] if (w := shutil.which("initdb")) else []
+    return next((d for d in [*debian, *on_path] if (d / "initdb").exists() and (d / "pg_ctl").exists()), None)
 
 
 def missing() -> str | None:
@@ -47,9 +46,6 @@ def missing() -> str | None:
     except ImportError:
         return "the psycopg driver is not installed (pip install -e '.[postgres]')"
     return None
-
-
-PREFIX = "weft-postgres-"
 
 
 class PostgresServer:
@@ -91,8 +87,15 @@ class PostgresServer:
             shutil.rmtree(root, ignore_errors=True)
 
     def start(self) -> "PostgresServer":
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--no-locale", "--no-instructions")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()   # the error carries the server's log; nothing is left behind
+            raise
+        return self
+
+    def _start(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale")
         (self.data / "pg_hba.conf").write_text(
             "# trust from this machine only: the server listens on 127.0.0.1 alone\n"
             "local all all trust\n"
@@ -108,11 +111,10 @@ class PostgresServer:
                            "max_connections = 200\nshared_buffers = 32MB\n")
             try:
                 self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
-                return self
+                return
             except RuntimeError:
                 if attempt == 2:
                     raise
-        return self
 
     def stop(self) -> None:
         try:
