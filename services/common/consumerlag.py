@@ -45,6 +45,10 @@ class ConsumerLag:
         try:
             yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # A cancel can be swallowed inside a refresh (nats-py's request timeout, 3.11's
+            # wait_for): cancel again until the task is gone, never wait on it forever.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
