@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 
+from weft.common import codec
 from weft.detect.core.detector import Detector
 from weft.detect.core.rulefile import RuleSet
 from weft.discovery.core.profiles import from_dict
@@ -20,7 +21,10 @@ class Detecting:
 
     def profile(self, document: dict) -> None:
         """An agent's newest profile (weft.profiles.v1): its baseline for the baseline rules."""
-        p = from_dict(document)
+        try:
+            p = from_dict(document)
+        except ValueError as e:   # not a profile: dead-lettered, not retried
+            raise codec.InvalidInput(str(e)) from None
         with self._lock:
             self._profiles[p.agent] = p
             self.detector.update_profiles(dict(self._profiles))

@@ -8,7 +8,7 @@ import json
 
 from nats.aio.msg import Msg
 
-from weft.common import bus, intake, metrics, received, subjects
+from weft.common import bus, codec, intake, metrics, received, subjects
 from weft.common.consuming import RecordingHandlers
 from weft.detect import signals, store
 from weft.detect.core import batches
@@ -22,7 +22,7 @@ class Handlers(RecordingHandlers):
         if isinstance(inp.message, bus_pb2.IdentityChain):
             return await self.on_chain(m, inp)
         if isinstance(inp.message, inventory_pb2.AgentProfile):
-            await asyncio.to_thread(self.stage.detecting.profile, json.loads(inp.message.document_json))
+            await asyncio.to_thread(self.stage.detecting.profile, _json(inp.message.document_json, "AgentProfile"))
             return await super().on_input(m, inp)
         if not isinstance(inp.message, event_pb2.EventBatch):
             return await super().on_input(m, inp)
@@ -41,8 +41,9 @@ class Handlers(RecordingHandlers):
             if new:
                 self.stage.tally.deadlettered += len(split.rejected)
                 metrics.EVENTS.labels(service="detect").inc(split.accepted)
-                await self.tell(await asyncio.to_thread(self.stage.storying.events, inp.message.events))
-                await self.detected(await asyncio.to_thread(self.stage.detecting.events, inp.message.events))
+                stories, fired = await asyncio.to_thread(self._judge_batch, inp.message.events)
+                await self.tell(stories)
+                await self.detected(fired)
         return new, split.accepted
 
     async def on_signal(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
@@ -62,23 +63,29 @@ class Handlers(RecordingHandlers):
                                           store.add_alerts(converted.alerts))
             if new:
                 self.stage.tally.deadlettered += len(converted.errors)
-                for alert in converted.alerts:
-                    await self.tell(await asyncio.to_thread(self.stage.storying.alert, json.loads(alert.ocsf_json)))
+                found = [(json.loads(a.ocsf_json), ()) for a in converted.alerts]
+                await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
         return new, 0
 
     async def on_chain(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
         """An identity chain from posture: stories resolve entities across providers through it."""
-        chain = json.loads(inp.message.chain_json)
+        chain = _json(inp.message.chain_json, "IdentityChain")
         await self.tell(await asyncio.to_thread(self.stage.storying.chain, chain))
         return await super().on_input(m, inp)
 
     async def detected(self, fired: list) -> None:
         """weft's own detections: on weft.alerts.v1, stored, and into the stories."""
-        for alert, ocsf in fired:
+        if not fired:
+            return
+        for alert, _ocsf in fired:
             await bus.publish(self.stage.js, subjects.ALERTS, alert, msg_id=f"alert-WEFT-{alert.id}")
-            await self.tell(await asyncio.to_thread(self.stage.storying.alert, ocsf, list(alert.event_ids)))
-        if fired:
-            await asyncio.to_thread(_store_alerts, self.stage.engine, [a for a, _ in fired])
+        found = [(ocsf, tuple(alert.event_ids)) for alert, ocsf in fired]
+        await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
+        await asyncio.to_thread(_store_alerts, self.stage.engine, [a for a, _ in fired])
+
+    def _judge_batch(self, events) -> tuple[list, list]:
+        """One worker hop per batch: the correlator's index, then the rules."""
+        return self.stage.storying.events(events), self.stage.detecting.events(events)
 
     async def tell(self, stories: list) -> None:
         """Every new or changed story out on weft.stories.v1 (a version per content)."""
@@ -90,3 +97,11 @@ class Handlers(RecordingHandlers):
 def _store_alerts(engine, alerts: list) -> None:
     with engine.begin() as conn:
         store.add_alerts(alerts)(conn)
+
+
+def _json(text: str, what: str):
+    """A JSON field of a bus message; one that is not JSON is dead-lettered at once."""
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise codec.InvalidInput(f"weft.v1.{what} carries JSON that does not parse: {e}") from None

@@ -40,7 +40,15 @@ class Storying:
         return self._run(lambda c: c.add_events(events))
 
     def alert(self, ocsf: dict, event_ids=()) -> list[alert_pb2.Story]:
-        return self._run(lambda c: c.add_alert(ocsf, event_ids))
+        return self.alerts([(ocsf, event_ids)])
+
+    def alerts(self, found: list[tuple[dict, tuple]]) -> list[alert_pb2.Story]:
+        """Several alerts under one lock; each story's newest version once."""
+        latest: dict[str, alert_pb2.Story] = {}
+        for ocsf, ids in found:
+            for story in self._run(lambda c: c.add_alert(ocsf, ids)):
+                latest[story.id] = story
+        return list(latest.values())
 
     def chain(self, published: dict) -> list[alert_pb2.Story]:
         self._chains[published["id"]] = chain_input.from_published(published)

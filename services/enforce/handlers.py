@@ -6,7 +6,7 @@ import json
 
 from nats.aio.msg import Msg
 
-from weft.common import intake
+from weft.common import codec, intake
 from weft.common.consuming import RecordingHandlers
 from weft.v1 import inventory_pb2
 
@@ -17,5 +17,8 @@ class Handlers(RecordingHandlers):
         if isinstance(msg, inventory_pb2.Inventory):
             policies.agents = {e.name: sorted(e.clusters) for e in msg.entries}
         elif isinstance(msg, inventory_pb2.AgentProfile):
-            policies.profiles[msg.name] = json.loads(msg.document_json)
+            try:
+                policies.profiles[msg.name] = json.loads(msg.document_json)
+            except ValueError as e:
+                raise codec.InvalidInput(f"weft.v1.AgentProfile carries JSON that does not parse: {e}") from None
         return await super().on_input(m, inp)
