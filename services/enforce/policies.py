@@ -39,6 +39,11 @@ def compiled(intent: str, source: str = "<intent>"):
     return doc.metadata.name, doc.spec.mode, data["spec"].get("selector", {}), result.documents
 
 
+def selector_of(intent: str) -> dict:
+    """The selector of a stored revision (validated when it was applied): no recompile."""
+    return (yaml.safe_load(intent).get("spec") or {}).get("selector") or {}
+
+
 class Policies:
     def __init__(self, stage):
         self.stage = stage
@@ -72,7 +77,7 @@ class Policies:
 
     async def delete(self, name: str) -> None:
         rev = self._current(name)
-        _name, _mode, selector, _docs = compiled(rev.intent)
+        selector = selector_of(rev.intent)
         store.mark_deleted(self.stage.engine, name)
         removal = sensor_pb2.EnforcementProgram(program_id=f"{name}-deleted-r{rev.number}", policy=name)
         for cluster in self._clusters(selector):
@@ -80,13 +85,13 @@ class Policies:
                               msg_id=removal.program_id)
 
     def evidence(self, rev, would_be_blocks: int) -> lifecycle.Evidence:
-        _name, _mode, selector, _docs = compiled(rev.intent)
+        selector = selector_of(rev.intent)
         profile = self.profiles.get(f"{selector.get('namespace')}/{selector.get('workload')}") or {}
         return lifecycle.Evidence(profile_status=profile.get("status", ""), stable_s=_stable_s(profile),
                                   would_be_blocks=would_be_blocks)
 
     def describe(self, rev) -> dict:
-        _name, _mode, selector, _docs = compiled(rev.intent)
+        selector = selector_of(rev.intent)
         return {"name": rev.policy, "revision": rev.number, "mode": rev.mode, "reason": rev.reason,
                 "agent": f"{selector.get('namespace')}/{selector.get('workload', '*')}",
                 "clusters": self._clusters(selector), "appliedAt": rev.created_at.isoformat()}
