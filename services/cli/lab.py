@@ -22,6 +22,8 @@ examples:
   weft lab exec eks --workload agents/agent -- curl http://storage-mcp.tools.svc.gke.lab:8080/
   weft lab exec aks -- getent hosts agent.agents.svc.eks.lab
   weft lab status
+  weft lab sensor stop eks                      stop a cluster's sensor (enforcement stays in the kernel)
+  weft lab sensor start eks                     start it again: it adopts what it enforced
   weft lab down                                 remove everything `lab up` made, nothing else
 
 Workloads are named NAMESPACE/NAME; one is reachable from every cluster as
@@ -53,6 +55,12 @@ def register(p: argparse.ArgumentParser) -> None:
     st = sub.add_parser("status", parents=[common], help="show the clusters, DNS, sensors and workloads")
     st.add_argument("--json", action="store_true", help="print the lab as JSON")
     st.set_defaults(func=cmd_status)
+    sensor = sub.add_parser("sensor", parents=[common], help="stop or start one cluster's sensor",
+                            description="Stop or start one cluster's sensor, e.g. to see enforcement hold "
+                            "while it restarts (its cgroup programs stay attached) and be adopted after.")
+    sensor.add_argument("action", choices=("stop", "start"))
+    sensor.add_argument("cluster", help=f"one of {', '.join(c.name for c in topology.CLUSTERS)}")
+    sensor.set_defaults(func=cmd_sensor)
     down = sub.add_parser("down", parents=[common], help="remove everything `weft lab up` made")
     down.set_defaults(func=cmd_down)
 
@@ -108,6 +116,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     if described is None:
         raise CliError("no lab is up: start one with `weft lab up`")
     _print(described, args.json)
+    return 0
+
+
+@_one_line_errors
+def cmd_sensor(args: argparse.Namespace) -> int:
+    if args.action == "stop":
+        lab.stop_sensor(args.data_dir, args.cluster)
+        print(f"{args.cluster} sensor stopped")
+        return 0
+    result = lab.start_sensor(args.data_dir, args.cluster)
+    if result != "running":
+        raise CliError(f"the {args.cluster} sensor {result}")
+    print(f"{args.cluster} sensor running")
     return 0
 
 

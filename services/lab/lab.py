@@ -99,6 +99,42 @@ def _start_sensors(lab: Path, data_dir: Path, st: LabState) -> None:
     st.sensors = sensors.start_all(lab, gateway, _record(lab, st))
 
 
+def stop_sensor(data_dir: Path, cluster: str) -> None:
+    """Stop one cluster's sensor (SIGTERM, then SIGKILL): what it enforces stays in the kernel."""
+    lab, st, c = _running_lab(data_dir, cluster)
+    k = sensors.key(c)
+    if k in st.pids:
+        processes.stop({st.pids[k]: st.cmdlines.get(k, "\0")})
+    st.sensors[c.name] = "stopped (`weft lab sensor start`)"
+    state.save(lab, st)
+
+
+def start_sensor(data_dir: Path, cluster: str) -> str:
+    """Start one cluster's sensor again; returns "running" or why it is not."""
+    lab, st, c = _running_lab(data_dir, cluster)
+    k = sensors.key(c)
+    if k in st.pids and processes.alive(st.pids[k], st.cmdlines.get(k, "\0")):
+        raise LabError(f"the {c.name} sensor already runs (pid {st.pids[k]})")
+    gateway, _started, why = sensors.find_gateway(data_dir, start_weft=False)
+    if not gateway:
+        raise LabError(f"no weft to attach the sensor to: {why}")
+    st.sensors.update(sensors.start_all(lab, gateway, _record(lab, st), [c]))
+    state.save(lab, st)
+    return st.sensors[c.name]
+
+
+def _running_lab(data_dir: Path, cluster: str):
+    require_root()
+    lab = state.lab_dir(data_dir)
+    st = state.load(lab)
+    if st is None or not st.complete:
+        raise LabError("no lab is up: start one with `weft lab up`")
+    try:
+        return lab, st, topology.cluster(cluster)
+    except KeyError as e:
+        raise LabError(e.args[0]) from None
+
+
 def down(data_dir: Path) -> list[str]:
     """Remove what the state file lists; returns what could not be removed (empty: all)."""
     require_root()

@@ -54,14 +54,19 @@ def find_gateway(data_dir: Path, start_weft: bool) -> tuple[str, bool, str]:
     return ep.gateway, started, "" if ep.gateway else "the running weft reports no sensor gateway"
 
 
-def start_all(lab_dir: Path, gateway: str, record) -> dict[str, str]:
-    """Start every cluster's sensor; record(key, pid, marker) as each starts.
-    Returns cluster -> "running" or why it is not."""
+def key(c: Cluster) -> str:
+    """The sensor's key in the lab state's pids."""
+    return f"sensor-{c.name}"
+
+
+def start_all(lab_dir: Path, gateway: str, record, clusters: list[Cluster] | None = None) -> dict[str, str]:
+    """Start each cluster's sensor (default: every cluster); record(key, pid, marker) as
+    each starts. Returns cluster -> "running" or why it is not."""
     started: dict[str, tuple[subprocess.Popen, Path]] = {}
-    for c in topology.CLUSTERS:
+    for c in clusters or topology.CLUSTERS:
         log = lab_dir / f"sensor-{c.name}.log"
         proc = processes.spawn(argv(c, gateway, lab_dir), f"{topology.SYSTEM_CGROUP}/sensor-{c.name}", log)
-        record(f"sensor-{c.name}", proc.pid, marker(c, lab_dir))
+        record(key(c), proc.pid, marker(c, lab_dir))
         started[c.name] = (proc, log)
     deadline = time.monotonic() + STARTUP_GRACE
     while time.monotonic() < deadline and any(p.poll() is None for p, _ in started.values()):

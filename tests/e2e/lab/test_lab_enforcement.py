@@ -99,3 +99,39 @@ def test_audit_then_enforce_then_delete(listeners, tmp_path):
     weft(env, "policy", "delete", "support-bot")
     wait_for(lambda: connects(env, "agents/support-bot") == {8443: "ok", 9000: "ok"}, 30, "both allowed after delete")
 
+
+
+def agent_programs() -> dict[str, list[int]]:
+    from weft.lab import cgroups, topology
+    from weft.sensor.enforcement.attachment import attached_ids
+    return attached_ids(cgroups.path(topology.workload_cgroup("eks", "agents", "support-bot")))
+
+
+def sensor_sessions(env) -> list[dict]:
+    sensors = json.loads(weft(env, "status", "--json", check=False).stdout or "{}").get("sensors", [])
+    return [s for s in sensors if s.get("cluster") == "eks"]
+
+
+def test_enforcement_holds_while_the_sensor_restarts(listeners, tmp_path):
+    env = listeners
+    intent = tmp_path / "support-bot.yaml"
+    intent.write_text(INTENT.format(mode="enforce", host=HOST))
+    weft(env, "policy", "apply", str(intent))
+    wait_for(lambda: in_force(env, "enforce"), 60, "the policy enforced on the eks sensor")
+    assert connects(env, "agents/support-bot") == {8443: "ok", 9000: "EPERM"}
+    before = agent_programs()
+    assert all(len(ids) == 1 for ids in before.values()), before
+
+    weft(env, "lab", "sensor", "stop", "eks")
+    assert connects(env, "agents/support-bot")[9000] == "EPERM", "fail closed while the sensor is down"
+    assert agent_programs() == before
+
+    weft(env, "lab", "sensor", "start", "eks")
+    wait_for(lambda: any(s.get("programs") for s in sensor_sessions(env)), 90, "the eks sensor back")
+    wait_for(lambda: in_force(env, "enforce"), 60, "the restarted sensor acknowledging the policy")
+    assert agent_programs() == before, "the restarted sensor adopted the programs, it did not attach a second copy"
+    for _ in range(2):
+        assert connects(env, "agents/support-bot") == {8443: "ok", 9000: "EPERM"}
+    weft(env, "policy", "delete", "support-bot")
+    wait_for(lambda: connects(env, "agents/support-bot") == {8443: "ok", 9000: "ok"}, 30, "both allowed after delete")
+    assert all(not ids for ids in agent_programs().values()), "removal detaches everything"
