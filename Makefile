@@ -31,5 +31,8 @@ test-unit: setup
 bench: setup
 	$(PY) -m bench
 
+demo: setup
+	$(VENV)/bin/weft lab demo
+
 clean:
 	rm -rf $(GEN) build *.egg-info

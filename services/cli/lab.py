@@ -25,6 +25,7 @@ examples:
   weft lab sensor stop eks                      stop a cluster's sensor (enforcement stays in the kernel)
   weft lab sensor start eks                     start it again: it adopts what it enforced
   weft lab down                                 remove everything `lab up` made, nothing else
+  weft lab demo                                 the reference attack, told as one story, then stopped
 
 Workloads are named NAMESPACE/NAME; one is reachable from every cluster as
 NAME.NAMESPACE.svc.CLUSTER.lab as soon as it has been started once. Needs root.
@@ -61,8 +62,35 @@ def register(p: argparse.ArgumentParser) -> None:
     sensor.add_argument("action", choices=("stop", "start"))
     sensor.add_argument("cluster", help=f"one of {', '.join(c.name for c in topology.CLUSTERS)}")
     sensor.set_defaults(func=cmd_sensor)
+    demo = sub.add_parser("demo", parents=[common], help="play the reference attack end to end (about 4 minutes)",
+                          description=DEMO_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--keep", action="store_true", help="leave the lab, weft and the cast running afterwards")
+    demo.add_argument("--learning-window", default="40s", metavar="DURATION",
+                      help="how much event time the benign phase teaches the profiles (default %(default)s)")
+    demo.add_argument("--json", action="store_true", help="print every outcome as JSON at the end")
+    demo.set_defaults(func=cmd_demo)
     down = sub.add_parser("down", parents=[common], help="remove everything `weft lab up` made")
     down.set_defaults(func=cmd_down)
+
+
+DEMO_DESCRIPTION = """\
+The reference attack on real processes, in the lab's three clusters, with every weft
+service and a real eBPF sensor per cluster:
+
+  1. benign: the agent support-bot (eks) asks a model over HTTPS with documents from its
+     RAG store, looks orders up through an MCP server in aks (which reads a records
+     service with a federated identity) and stores summaries through an MCP storage tool
+     in gke; its profiles become ready and no story appears;
+  2. attack: a poisoned document makes the model call export_customers and hand the
+     records to the storage tool with a destination outside the clusters; GuardDuty,
+     Defender for Cloud and SCC findings and the clouds' identity logs go in;
+  3. weft tells one story across AWS, Azure and GCP (printed as an incident report);
+  4. `weft respond --apply` contains it; then the policies suggested from the benign
+     profiles are promoted to enforce and the replayed exfiltration fails with EPERM in
+     the kernel, while the benign traffic keeps working.
+
+Needs root and no other lab up. Cleans up after itself unless --keep.
+"""
 
 
 def _exec_options(p: argparse.ArgumentParser) -> None:
@@ -129,6 +157,24 @@ def cmd_sensor(args: argparse.Namespace) -> int:
     if result != "running":
         raise CliError(f"the {args.cluster} sensor {result}")
     print(f"{args.cluster} sensor running")
+    return 0
+
+
+@_one_line_errors
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from weft.lab.demo.scenario import Demo, Timings
+    demo = Demo(args.data_dir, Timings(learning_window=args.learning_window))
+    try:
+        outcomes = demo.run()
+    finally:
+        if args.keep:
+            print(f"kept running: `weft lab status`, `weft stories`; `weft lab down` removes it (data dir {args.data_dir})")
+        else:
+            demo.down()
+    if args.json:
+        print(json.dumps(asdict(outcomes), indent=2))
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Every link is created inside lab namespaces (never in the host's), so the host sees no
 lab interface or route even if `up` stops half-way. The core namespace routes between
-the clusters; each cluster routes only the lab range to it, so nothing leaves the lab."""
+the clusters; each cluster routes only the lab's ranges to it, so nothing leaves the lab."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from weft.lab.topology import DNS_ADDRESS, LAB_SUPERNET, Cluster
+from weft.lab.topology import DNS_ADDRESS, LAB_SUPERNET, OUTSIDE_ADDRESS, OUTSIDE_RANGE, Cluster
 
 NETNS_DIR = Path("/run/netns")      # where `ip netns add` pins namespaces
 NETNS_ETC = Path("/etc/netns")      # files `ip netns exec` bind-mounts over /etc
@@ -58,7 +58,8 @@ def pids(name: str) -> list[int]:
 
 
 def setup_core(core: str) -> None:
-    ip("-n", core, "address", "add", f"{DNS_ADDRESS}/32", "dev", "lo")
+    for address in (DNS_ADDRESS, OUTSIDE_ADDRESS):
+        ip("-n", core, "address", "add", f"{address}/32", "dev", "lo")
     ip("netns", "exec", core, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 
 
@@ -70,7 +71,8 @@ def link_cluster(core: str, c: Cluster) -> None:
     ip("-n", c.netns, "address", "add", f"{c.address}/{prefix}", "dev", "eth0")
     ip("-n", core, "link", "set", c.core_veth, "up")
     ip("-n", c.netns, "link", "set", "eth0", "up")
-    ip("-n", c.netns, "route", "add", LAB_SUPERNET, "via", c.gateway)
+    for prefix in (LAB_SUPERNET, OUTSIDE_RANGE):
+        ip("-n", c.netns, "route", "add", prefix, "via", c.gateway)
 
 
 def write_etc(name: str, filename: str, text: str) -> list[str]:

@@ -61,6 +61,18 @@ def udp_bound(pid: int, address: str, port: int) -> bool:
     return any(line.split()[1] == local for line in lines)
 
 
+def tcp_listening(pid: int, port: int) -> bool:
+    """Whether a TCP socket listens on port (any address) in pid's network namespace."""
+    listening = []
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        listening += [ln.split() for ln in lines]
+    return any(f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port for f in listening)
+
+
 def wait_udp_bound(proc: subprocess.Popen, address: str, port: int, log: Path,
                    timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout

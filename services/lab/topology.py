@@ -1,8 +1,8 @@
 """The lab's three clusters as data: names, cloud identity, namespaces, addresses and
 DNS names. Pure and deterministic: every other lab module derives what it makes from here.
 
-All addresses are inside LAB_SUPERNET and exist only in namespaces the lab creates; the
-clusters route only that range, so nothing they send can leave the machine."""
+All addresses are inside LAB_SUPERNET (or OUTSIDE_RANGE) and exist only in namespaces the
+lab creates; the clusters route only those ranges, so nothing they send can leave the machine."""
 from __future__ import annotations
 
 import re
@@ -12,6 +12,11 @@ LAB_SUPERNET = "10.77.0.0/16"
 ZONE = "lab"
 CORE_NETNS = "weft-lab-core"        # the router between clusters; hosts the lab DNS
 DNS_ADDRESS = "10.77.0.53"
+# "The internet" as the lab sees it: a documentation range (RFC 5737 TEST-NET-3) routed
+# to the core namespace, which holds OUTSIDE_ADDRESS itself: a host outside every cluster
+# (the demo's exfiltration sink) that is still never off this machine.
+OUTSIDE_RANGE = "203.0.113.0/24"
+OUTSIDE_ADDRESS = "203.0.113.50"
 CGROUP_ROOT = "weft-lab"            # relative to the cgroup2 mount
 SYSTEM_CGROUP = f"{CGROUP_ROOT}/_system"   # lab's own processes; "_" never names a cluster
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")   # a Kubernetes DNS label

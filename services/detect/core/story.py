@@ -72,6 +72,7 @@ class Destination:
     ip: str
     dns_name: str
     port: int
+    sources: tuple[str, ...] = ()   # "cluster/namespace/workload" of what sent to it, where known
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def build_story(key: str, members: list[Member], index: EntityIndex, chains: Cha
         clusters=tuple(clusters), agent=agent, identity_chain=_chain(agent.name, chains),
         stages=stages, signals=tuple(SignalRef(m.signal.source, m.signal.id, level(m.signal.severity_id),
                                                m.signal.time_ms, m.signal.event_ids) for m in members),
-        accessed=_accessed(members, provider, steps), destinations=_destinations(members, steps, external),
+        accessed=_accessed(members, provider, steps), destinations=_destinations(members, steps, external, index),
         status=status, status_reason=reason, trigger=_trigger(agent.name, stages, index, deps))
     return replace(story, narrative=template(story)), frozenset(deps)
 
@@ -143,15 +143,29 @@ def _accessed(members: list[Member], provider: dict[str, str],
     return tuple(DataAccess(p, r, d) for (p, r), d in sorted(found.items()))
 
 
-def _destinations(members: list[Member], steps: dict[str, set[str]], external) -> tuple[Destination, ...]:
+def _destinations(members: list[Member], steps: dict[str, set[str]], external,
+                  index: EntityIndex) -> tuple[Destination, ...]:
     found: dict[tuple[str, int], str] = {}
+    sources: dict[tuple[str, int], set[str]] = {}
     for m in members:
         if escalation.EXFILTRATION not in steps[m.signal.id]:
             continue
         for e in m.signal.destinations:
             if e.ip and external(e.ip):
                 found[(e.ip, e.port)] = found.get((e.ip, e.port)) or e.host
-    return tuple(Destination(ip, name, port) for (ip, port), name in sorted(found.items()))
+                sources.setdefault((e.ip, e.port), set()).update(_senders(m.signal, index))
+    return tuple(Destination(ip, name, port, tuple(sorted(sources[(ip, port)])))
+                 for (ip, port), name in sorted(found.items()))
+
+
+def _senders(s, index: EntityIndex) -> set[str]:
+    """The workloads a signal says sent the data (named, or through their pods): what
+    containment must confine, as "cluster/namespace/workload"."""
+    if not s.cluster:
+        return set()
+    named = {f"{ns}/{name}" for _kind, ns, name in s.workloads if ns and name}
+    named |= {agent for ns, pod in s.pods if (agent := index.pods.get((s.cluster, ns, pod)))}
+    return {f"{s.cluster}/{agent}" for agent in named}
 
 
 def _trigger(agent: str, stages: tuple[Stage, ...], index: EntityIndex, deps: set[str]) -> Trigger | None:

@@ -6,7 +6,7 @@ JSON field names are the contract of `weft stories --json` and `weft story ID`:
 id, title, severity, providers, clusters, agent {id, namespace, workload, serviceAccount,
 clusters}, identityChain [{provider, principal, cluster?}], stages [{time, provider,
 cluster, tactic, technique, summary, signals}], signals [{source, id, severity, time}],
-data {accessed [{provider, resource, detail}], destinations [{ip, dnsName, port}]},
+data {accessed [{provider, resource, detail}], destinations [{ip, dnsName, port, sources}]},
 status, narrative; and, beside them, key, severityReasons, agent.name, statusReason,
 signals[].eventIds (weft's own detections), stages[].step and trigger.
 """
@@ -51,7 +51,8 @@ def to_json(story: Story) -> dict:
                      **({"eventIds": list(s.event_ids)} if s.event_ids else {})} for s in story.signals],
         "data": {"accessed": [{"provider": x.provider, "resource": x.resource, "detail": x.detail}
                               for x in story.accessed],
-                 "destinations": [{"ip": d.ip, "dnsName": d.dns_name, "port": d.port} for d in story.destinations]},
+                 "destinations": [{"ip": d.ip, "dnsName": d.dns_name, "port": d.port,
+                                                  "sources": list(d.sources)} for d in story.destinations]},
         "status": story.status, "narrative": story.narrative,
     }
     if story.status_reason:
@@ -79,7 +80,8 @@ def from_json(d: dict) -> Story:
         signals=tuple(SignalRef(s["source"], s["id"], s["severity"], _ms(s["time"]), tuple(s.get("eventIds", ())))
                       for s in d["signals"]),
         accessed=tuple(DataAccess(x["provider"], x["resource"], x["detail"]) for x in d["data"]["accessed"]),
-        destinations=tuple(Destination(x["ip"], x["dnsName"], x["port"]) for x in d["data"]["destinations"]),
+        destinations=tuple(Destination(x["ip"], x["dnsName"], x["port"], tuple(x.get("sources", ())))
+                           for x in d["data"]["destinations"]),
         status=d["status"], status_reason=d.get("statusReason", ""), narrative=d["narrative"],
         trigger=Trigger(_ms(t["time"]), t["model"], t["host"], t["prompt"], t["response"]) if t else None)
 
@@ -115,7 +117,9 @@ def markdown(story: Story) -> str:
     lines += ["", "## Data", ""]
     lines += [f"- accessed: {x.provider} `{_code(x.resource)}` ({_md(x.detail)})" for x in story.accessed]
     lines += [f"- sent to: `{d.ip}{':' + str(d.port) if d.port else ''}`" + (f" ({_md(d.dns_name)})" if d.dns_name
-                                                                            else "") for d in story.destinations]
+                                                                            else "")
+              + (f" by {', '.join(f'`{_code(x)}`' for x in d.sources)}" if d.sources else "")
+              for d in story.destinations]
     if not story.accessed and not story.destinations:
         lines.append("- none named by the signals")
     lines += ["", "## Signals", "", "| Source | Id | Severity | Time (UTC) | Runtime events |", "|---|---|---|---|---|"]

@@ -1,10 +1,11 @@
 """Response to an attack story: contain the agent in the kernel, and write the
 provider-side steps for a person to run. Pure.
 
-Containment is an allow-list, as every weft policy is: the agent may reach what its
-ready profile says it needs (its baseline egress, names and ports), so the story's
-exfiltration destinations — never in that baseline — are refused and nothing the agent
-needs is. The provider steps name the chain's own identities; values weft cannot know
+Containment is an allow-list, as every weft policy is: the agent — and each workload
+the story shows sending data out, such as an MCP tool the agent drove — may reach what
+its ready profile says it needs (its baseline egress, names and ports), so the story's
+exfiltration destinations — never in that baseline — are refused and nothing they need
+is. The provider steps name the chain's own identities; values weft cannot know
 (a role's policy name, a binding's role) appear as <PLACEHOLDERS> to fill in."""
 from __future__ import annotations
 
@@ -15,12 +16,27 @@ from weft.enforce.core.suggest import suggest
 CONTAINMENT_SUFFIX = "-containment"
 
 
-def containment(story: dict, profile: dict | None) -> dict:
-    """An AgentPolicy in enforce mode: the profile's baseline egress, minus every story destination."""
+def targets(story: dict) -> list[dict]:
+    """What to contain: the story's agent, and every workload that sent data to one of
+    its destinations (an MCP tool the agent drove, say): {namespace, workload, clusters}."""
+    found: dict[tuple[str, str], set[str]] = {}
     a = story["agent"]
-    base = profile or {"agent": f"{a['namespace']}/{a['workload']}", "id": a.get("id", ""), "status": "missing",
-                       "clusters": a.get("clusters", [])}
-    intent = suggest(base, mode="enforce", name=f"{a['workload']}{CONTAINMENT_SUFFIX}")
+    if a.get("workload"):
+        found[(a["namespace"], a["workload"])] = set(a.get("clusters") or [])
+    for d in story["data"]["destinations"]:
+        for source in d.get("sources", ()):
+            cluster, namespace, workload = source.split("/", 2)
+            found.setdefault((namespace, workload), set()).add(cluster)
+    return [{"namespace": ns, "workload": wl, "clusters": sorted(cl)} for (ns, wl), cl in found.items()]
+
+
+def containment(story: dict, profile: dict | None, target: dict | None = None) -> dict:
+    """An AgentPolicy in enforce mode for one target (default: the story's agent): its
+    profile's baseline egress, minus every story destination."""
+    t = target or {"namespace": story["agent"]["namespace"], "workload": story["agent"]["workload"],
+                   "clusters": story["agent"].get("clusters", [])}
+    base = profile or {"agent": f"{t['namespace']}/{t['workload']}", "status": "missing", "clusters": t["clusters"]}
+    intent = suggest(base, mode="enforce", name=f"{t['workload']}{CONTAINMENT_SUFFIX}")
     bad_names = {d["dnsName"].rstrip(".").lower() for d in story["data"]["destinations"] if d.get("dnsName")}
     bad_ips = {d["ip"] for d in story["data"]["destinations"] if d.get("ip")}
     rules = []
@@ -30,7 +46,7 @@ def containment(story: dict, profile: dict | None) -> dict:
         if kept["fqdns"] or kept["cidrs"]:
             rules.append({**{k: v for k, v in kept.items() if v}, "ports": rule["ports"]})
     intent["spec"]["egress"] = rules
-    intent["spec"]["selector"]["clusters"] = sorted(set(a.get("clusters") or intent["spec"]["selector"]["clusters"]))
+    intent["spec"]["selector"]["clusters"] = sorted(set(t["clusters"] or intent["spec"]["selector"]["clusters"]))
     for key in ("files", "executables", "syscalls", "mcp", "models", "cloud"):
         intent["spec"].pop(key, None)   # containment is about egress; the rest stays as it is
     return intent

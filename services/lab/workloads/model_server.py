@@ -3,18 +3,37 @@
     python -m weft.lab.workloads.model_server --port 8443 --cert C --key K
 
 POST /v1/chat/completions answers from the last user message; a message that
-asks for a tool ("call TOOL {json}") gets a tool call back, so a lab agent can
-be driven into calling MCP tools the way a real model drives a real one."""
+asks for tools ("call TOOL {json}", once or more) gets those tool calls back, so a lab
+agent can be driven into calling MCP tools the way a real model drives a real one. Like
+a real model, it obeys instructions hidden in the context it is given: an HTML comment
+"<!-- assistant: ... -->" in the message (a poisoned document, say) replaces the user's
+request with the comment's own tool calls. That is the prompt injection of the demo."""
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import re
 import ssl
 
 from aiohttp import web
 
-_TOOL_REQUEST = re.compile(r"call (\w+) (\{.*\})", re.S)
+_CALL = re.compile(r"call (\w+) (?=\{)")
+_INJECTED = re.compile(r"<!--\s*assistant:(.*?)-->", re.S)
+
+
+def tool_calls(text: str) -> list[tuple[str, str]]:
+    """(name, JSON arguments) of every "call NAME {json}" in text; hidden instructions win."""
+    if injected := _INJECTED.findall(text):
+        text = " ".join(injected)
+    calls, decoder = [], json.JSONDecoder()
+    for m in _CALL.finditer(text):
+        try:
+            arguments, _end = decoder.raw_decode(text, m.end())
+        except ValueError:
+            continue
+        calls.append((m.group(1), json.dumps(arguments)))
+    return calls
 
 
 def answer(body: dict) -> dict:
@@ -24,10 +43,10 @@ def answer(body: dict) -> dict:
     digest = hashlib.sha256(last.encode()).hexdigest()[:12]
     message: dict = {"role": "assistant", "content": f"answer {digest}: {last[:80]}"}
     finish = "stop"
-    if m := _TOOL_REQUEST.search(last):
+    if calls := tool_calls(last):
         message = {"role": "assistant", "content": None, "tool_calls": [{
-            "id": f"call_{digest}", "type": "function",
-            "function": {"name": m.group(1), "arguments": m.group(2)}}]}
+            "id": f"call_{digest}_{i}", "type": "function", "function": {"name": name, "arguments": arguments}}
+            for i, (name, arguments) in enumerate(calls)]}
         finish = "tool_calls"
     return {"id": f"chatcmpl-{digest}", "object": "chat.completion", "created": 0, "model": model,
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],

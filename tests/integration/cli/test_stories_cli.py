@@ -64,7 +64,8 @@ def test_story_commands_and_respond(weft_up):
     assert "acknowledged" in weft(env, "story", story["id"], "--ack").stdout
 
     plan = json.loads(weft(env, "respond", story["id"], "--apply", "--json").stdout)
-    assert plan["applied"]["name"] == "support-bot-containment" and plan["applied"]["mode"] == "enforce"
+    assert {(a["name"], a["mode"]) for a in plan["applied"]} == {("support-bot-containment", "enforce"),
+                                                              ("storage-tool-containment", "enforce")}
     assert {s["provider"] for s in plan["providerSteps"]} >= {"AWS", "AZURE", "GCP"}
     listed = weft(env, "policy", "list", "--json").stdout
     assert "support-bot-containment" in {p["name"] for p in json.loads(listed)}

@@ -49,7 +49,8 @@ def test_json_form_has_the_published_field_names_and_reads_back(story):
                for x in data["stages"])
     assert all({"source", "id", "severity", "time"} <= set(x) for x in data["signals"])
     assert set(data["data"]) == {"accessed", "destinations"}
-    assert data["data"]["destinations"] == [{"ip": "203.0.113.50", "dnsName": "", "port": 22}]
+    assert data["data"]["destinations"] == [{"ip": "203.0.113.50", "dnsName": "", "port": 22,
+                                             "sources": ["gke-prod/tools/storage-tool"]}]   # who sent it
     assert {x["source"] for x in data["signals"]} == {"GUARDDUTY", "DEFENDER", "SCC", "WEFT"}
     assert all(x["eventIds"] for x in data["signals"] if x["source"] == "WEFT")
     assert data["stages"][0]["time"] == "2026-03-02T09:14:02.400Z"

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from weft.enforce.core import lowering, oracle, validation
 from weft.enforce.core.questions import HostEgress, IpEgress
-from weft.enforce.core.respond import containment, provider_steps
+from weft.enforce.core.respond import containment, provider_steps, targets
 
 STORY = {"agent": {"id": "ag-1", "name": "agents/support-bot", "namespace": "agents", "workload": "support-bot",
                    "serviceAccount": "support-bot", "clusters": ["eks"]},
@@ -44,3 +44,18 @@ def test_provider_steps_name_each_identity():
     assert "--role-name support-bot-irsa" in aws and '"aws:TokenIssueTime":"2026-11-26T12:00:00Z"' in aws
     assert "3f8e2a71-6c1d-4b9e-a0f2-7d5c4b3a2e19" in steps[2]["command"]
     assert "--member='principal://iam.googleapis.com/projects/1/x'" in steps[3]["command"]
+
+
+def test_the_workload_that_sent_the_data_is_contained_too():
+    story = {**STORY, "data": {"accessed": [], "destinations": [
+        {**STORY["data"]["destinations"][0], "sources": ["gke/tools/storage-mcp", "gke/tools/storage-mcp"]}]}}
+    assert targets(story) == [{"namespace": "agents", "workload": "support-bot", "clusters": ["eks"]},
+                              {"namespace": "tools", "workload": "storage-mcp", "clusters": ["gke"]}]
+    tool = {"agent": "tools/storage-mcp", "status": "ready", "clusters": ["gke"],
+            "egress": [{"name": "buckets.storage.svc.gke.lab", "port": 8081, "protocol": "TCP"}]}
+    intent = containment(story, tool, targets(story)[1])
+    assert intent["metadata"]["name"] == "storage-mcp-containment"
+    assert intent["spec"]["selector"] == {"namespace": "tools", "workload": "storage-mcp", "clusters": ["gke"]}
+    p = lowering.lower(validation.parse(intent, "c")[0], "c")
+    assert oracle.answer(p, HostEgress("buckets.storage.svc.gke.lab", 8081, "TCP"))
+    assert not oracle.answer(p, IpEgress("198.51.100.7", 443, "TCP"))
