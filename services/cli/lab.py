@@ -165,12 +165,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from weft.lab.demo.scenario import Demo, Timings
-    demo = Demo(args.data_dir, Timings(learning_window=args.learning_window))
+    demo = Demo(args.data_dir, Timings(learning_window=args.learning_window),
+                out=sys.stderr if args.json else sys.stdout)   # --json: standard output is the JSON alone
     try:
         outcomes = demo.run()
     finally:
         if args.keep:
-            print(f"kept running: `weft lab status`, `weft stories`; `weft lab down` removes it (data dir {args.data_dir})")
+            print(f"kept running: `weft lab status`, `weft stories`; `weft lab down` removes it "
+                  f"(data dir {args.data_dir})", file=sys.stderr)
         else:
             demo.down()
     if args.json:

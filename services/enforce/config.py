@@ -17,6 +17,7 @@ reads (durable JetStream consumers, explicit ack):
 writes:
   weft.drift.v1        drift reports, when WEFT_DRIFT_INTENTS and WEFT_DRIFT_DEPLOYED are set
   weft.deadletter.v1   input it cannot accept, with the reason (see `weft deadletter`)
+promotion to enforce wants the agent's profile stable WEFT_PROMOTE_MIN_STABLE (default 10m)
 serves:
   /healthz /readyz /metrics /v1/status on --http-host:--http-port
 
@@ -32,15 +33,18 @@ class EnforceConfig(consuming.ConsumingConfig):
     drift_intents: list[str] = field(default_factory=list)   # intents to watch for drift
     drift_deployed: str = ""          # directory the deployed documents are exported into
     drift_interval: float = 60.0      # seconds between comparisons
+    min_stable_s: int = 600           # promotion to enforce wants the profile stable this long
 
 
 def parse(argv: list[str] | None = None) -> EnforceConfig:
     """The consumer settings, plus the drift watch from the environment:
     WEFT_DRIFT_INTENTS (':'-separated intent files), WEFT_DRIFT_DEPLOYED (a directory),
-    WEFT_DRIFT_INTERVAL (a duration, default 60s)."""
+    WEFT_DRIFT_INTERVAL (a duration, default 60s); and WEFT_PROMOTE_MIN_STABLE (a duration,
+    default 10m): how long a profile must have been stable for promotion to enforce."""
     config = consuming.parse(EnforceConfig, DESCRIPTION, EPILOG, argv)
     env = os.environ.get
     config.drift_intents = [p for p in env("WEFT_DRIFT_INTENTS", "").split(os.pathsep) if p]
     config.drift_deployed = env("WEFT_DRIFT_DEPLOYED", "")
     config.drift_interval = durations.seconds(env("WEFT_DRIFT_INTERVAL", "60s"))
+    config.min_stable_s = int(durations.seconds(env("WEFT_PROMOTE_MIN_STABLE", "10m")))
     return config

@@ -59,7 +59,7 @@ class Policies:
     async def promote(self, name: str, target: str, would_be_blocks: int, force: bool) -> dict:
         rev = self._current(name)
         evidence = self.evidence(rev, would_be_blocks)
-        verdict = lifecycle.promotion(rev.mode, target, evidence, force)
+        verdict = lifecycle.promotion(rev.mode, target, evidence, force, self.stage.config.min_stable_s)
         if not verdict.allowed:
             raise PolicyError("; ".join(verdict.reasons))
         reason = "promoted (forced)" if verdict.reasons else "promoted"

@@ -104,6 +104,7 @@ def detection(a: Alert) -> Detection:
             kubernetes.cluster(node.cluster or None, region=node.region or None, role_id=ocsf.ROLE_RELATED)],
         evidences=[evidence(ev) for ev in a.events],
         attacks=attacks(a.rule),
+        detail=a.detail,
         raw={"rule": a.rule.id, "agent": a.agent, "detail": a.detail, "eventIds": list(a.event_ids),
              "events": [MessageToDict(ev) for ev in a.events]},
     )

@@ -56,6 +56,7 @@ class Detection:
     src_url: str | None = None
     confidence_score: int | None = None
     raw: dict = field(default_factory=dict)
+    detail: str = ""               # weft's own: the behaviour it saw, in a line (OCSF `unmapped`)
 
 
 def raw_json(record: dict) -> str:
@@ -105,6 +106,8 @@ def to_ocsf(d: Detection, raw: str | None = None) -> dict:
     if not finding["observables"]:
         del finding["observables"]
     finding["raw_data"] = raw
+    if d.detail:
+        finding["unmapped"] = {"detail": d.detail}
     return finding
 
 

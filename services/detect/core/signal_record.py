@@ -57,6 +57,7 @@ class Signal:
     data: tuple[DataStore, ...] = ()
     destinations: tuple[Endpoint, ...] = ()
     event_ids: tuple[str, ...] = ()
+    detail: str = ""                                        # weft's own: the behaviour, e.g. "mcp <server> <tool>"
 
     @classmethod
     def from_ocsf(cls, finding: dict, event_ids: tuple[str, ...] | list[str] = ()) -> Signal:
@@ -77,6 +78,7 @@ class Signal:
             data=_unique(_data_stores(finding.get("resources") or ())),
             destinations=_unique(_destinations(finding.get("evidences") or ())),
             event_ids=tuple(event_ids) or _event_ids(finding),
+            detail=_detail(finding),
         )
 
     def to_dict(self) -> dict:
@@ -95,6 +97,11 @@ class Signal:
                 value = tuple(tuple(x) if isinstance(x, list) else x for x in value)
             values[f.name] = value
         return cls(**values)
+
+
+def _detail(finding: dict) -> str:
+    unmapped = finding.get("unmapped")
+    return str(unmapped.get("detail") or "") if isinstance(unmapped, dict) else ""
 
 
 def _attacks(found) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:

