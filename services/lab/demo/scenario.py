@@ -38,6 +38,7 @@ class Outcomes:
     """What each numbered outcome of the demo came to (the test asserts these)."""
     benign_ready: list[str] = field(default_factory=list)     # profiles ready after the benign phase
     benign_stories: int = -1
+    sensor_cpu: dict = field(default_factory=dict)           # cluster -> cores each sensor used in the benign phase
     exfiltrated: int = 0                                     # records that reached the sink
     story: dict = field(default_factory=dict)
     stories_after_attack: int = 0
@@ -116,16 +117,20 @@ class Demo:
         self.say("benign", f"support-bot answers questions until its profiles are ready "
                            f"(learning window {self.t.learning_window} of event time)")
         wanted = set(PROFILED)
+        cpu_before, start = self.sensor_cpu_seconds(), time.monotonic()
         deadline = time.monotonic() + self.t.ready_timeout
         while (ready := self.ready_profiles() & wanted) != wanted:
             if time.monotonic() > deadline:
                 raise DemoError(f"profiles not ready after {self.t.ready_timeout:.0f}s: only {sorted(ready)}")
             self.run_agent()
         self.run_agent()   # a benign round after ready: still no story
+        spent, wall = self.sensor_cpu_seconds(), time.monotonic() - start
+        self.o.sensor_cpu = {c: round((spent[c] - cpu_before.get(c, 0.0)) / wall, 4) for c in spent}
         self.o.benign_ready = sorted(ready)
         time.sleep(3)
         self.o.benign_stories = len(self.weft_json("stories"))
-        self.say("benign", f"profiles ready: {', '.join(sorted(ready))}; stories: {self.o.benign_stories}")
+        self.say("benign", f"profiles ready: {', '.join(sorted(ready))}; stories: {self.o.benign_stories}; "
+                           f"sensor CPU {', '.join(f'{c} {v:.1%}' for c, v in self.o.sensor_cpu.items())} of a core")
 
     def attack(self) -> None:
         self.say("attack", f"a poisoned document enters the RAG store: {self.rag_doc()}")
@@ -247,6 +252,18 @@ class Demo:
         if done.returncode:
             raise DemoError(f"the agent failed: {done.stderr.strip()[-400:]}")
         return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+    def sensor_cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) each lab sensor has used so far."""
+        st, tick = state.load(self.lab), os.sysconf("SC_CLK_TCK")
+        out = {}
+        for c in topology.CLUSTERS:
+            try:
+                fields = Path(f"/proc/{st.pids[f'sensor-{c.name}']}/stat").read_text().rsplit(")", 1)[1].split()
+            except (KeyError, OSError):
+                continue
+            out[c.name] = (int(fields[11]) + int(fields[12])) / tick
+        return out
 
     def events(self) -> list[dict]:
         return [json.loads(line) for line in self.weft("events", "export", "--since", "5m").stdout.splitlines() if line]

@@ -49,16 +49,17 @@ def run_shell(cmd: str) -> tuple[str, bool]:
 
 
 async def call(sessions, name: str, arguments: dict, outputs: list[str], shell: bool) -> tuple[str, bool]:
-    """One tool call the model asked for: the local shell, or the first server with the tool.
-    A put_object without a body stores what the previous tools returned."""
+    """One tool call the model asked for: the local shell, or every server with the tool
+    (the agent asks each, as it would ask replicas of one tool). A put_object without a
+    body stores what the previous tools returned."""
     if name == "run_shell" and shell:
         return run_shell(str(arguments.get("cmd", "")))
     if name == "put_object" and "body" not in arguments:
         arguments = {**arguments, "body": "\n".join(outputs)}
-    for session, tools in sessions:
-        if name in tools:
-            return await use_tool(session, name, arguments)
-    return f"no tool {name}", True
+    answers = [await use_tool(session, name, arguments) for session, tools in sessions if name in tools]
+    if not answers:
+        return f"no tool {name}", True
+    return "\n".join(text for text, _ in answers), any(error for _, error in answers)
 
 
 def report(n: int, tool: str, result: str, error: bool) -> None:

@@ -77,4 +77,4 @@ def test_enforced_policies_refuse_the_replay_in_the_kernel_and_the_story_records
     replay = demo["story_after_replay"]
     assert replay["id"] == demo["story"]["id"]
     assert any("policy_block" in s["summary"] for s in replay["stages"])
-    print(f"demo took {demo['elapsed_s']} s")
+    print(f"demo took {demo['elapsed_s']} s; sensor CPU in the benign phase (cores): {demo['sensor_cpu']}")
