@@ -19,27 +19,33 @@ class Detecting:
         self._profiles: dict = {}
         self.detector = Detector(RuleSet.load(list(rule_dirs)), {})
 
-    def profile(self, document: dict) -> None:
-        """An agent's newest profile (weft.profiles.v1): its baseline for the baseline rules."""
+    def profile(self, document: dict) -> list[tuple[alert_pb2.Alert, dict]]:
+        """An agent's newest profile (weft.profiles.v1): its baseline for the baseline rules.
+        Returns the alerts of events it arrived too late to judge live (see Detector)."""
         try:
             p = from_dict(document)
         except ValueError as e:   # not a profile: dead-lettered, not retried
             raise codec.InvalidInput(str(e)) from None
         with self._lock:
             self._profiles[p.agent] = p
-            self.detector.update_profiles(dict(self._profiles))
+            fired = self.detector.update_profiles({p.agent: p})
+        return _on_bus(fired)
 
     def events(self, events) -> list[tuple[alert_pb2.Alert, dict]]:
         """(the alert as the bus carries it, its OCSF finding) for each rule that fired."""
         with self._lock:
             fired = self.detector.observe(events)
-        out = []
-        for a in fired:
-            ocsf = a.to_ocsf()
-            msg = alert_pb2.Alert(id=a.id, source="WEFT", severity_id=int(ocsf.get("severity_id", 0)),
-                                  ocsf_json=json.dumps(ocsf, sort_keys=True, separators=(",", ":")),
-                                  event_ids=list(a.event_ids))
-            last = a.events[-1].time
-            msg.time.seconds, msg.time.nanos = last.seconds, last.nanos
-            out.append((msg, ocsf))
-        return out
+        return _on_bus(fired)
+
+
+def _on_bus(fired) -> list[tuple[alert_pb2.Alert, dict]]:
+    out = []
+    for a in fired:
+        ocsf = a.to_ocsf()
+        msg = alert_pb2.Alert(id=a.id, source="WEFT", severity_id=int(ocsf.get("severity_id", 0)),
+                              ocsf_json=json.dumps(ocsf, sort_keys=True, separators=(",", ":")),
+                              event_ids=list(a.event_ids))
+        last = a.events[-1].time
+        msg.time.seconds, msg.time.nanos = last.seconds, last.nanos
+        out.append((msg, ocsf))
+    return out

@@ -103,15 +103,16 @@ class Baseline:
     known: frozenset[int] = frozenset()          # ids of every baseline behaviour
     exec_paths: frozenset[str] = frozenset()     # executables it ran
     mcp_servers: frozenset[str] = frozenset()    # MCP servers it called
+    ready_at: int = 0                            # event time (epoch seconds) the profile became ready
 
     @classmethod
     def of(cls, profile: Profile, ids: BehaviourIds) -> Baseline:
-        if profile.ready_at() is None:
+        if (ready_at := profile.ready_at()) is None:
             return cls(profile.agent, False)
         base = profile.baseline()
         known = frozenset(ids.add((section, key)) for section, kind in enumerate(KINDS) for key in base[kind])
         return cls(profile.agent, True, known, frozenset(k[0] for k in base["exec"]),
-                   frozenset(k[0] for k in base["mcp"]))
+                   frozenset(k[0] for k in base["mcp"]), ready_at)
 
 
 def dimensions(check: Check, baseline: Baseline) -> tuple[str, ...]:

@@ -13,13 +13,20 @@ then one set lookup in the agent's baseline. Rules reading per-container fields 
 namespace, labels …) or per-event ones (pid, excerpts) are evaluated per event instead;
 exceptions and a baseline rule's narrowing match only when a rule is about to fire.
 
-The detector keeps references to events (in alerts and sequence windows): do not change
-an event after passing it in. Sequence state is bounded by event time (sequences.py);
+Profiles reach detect after the events that made them ready. So an event of an agent
+whose profile is still learning, that a baseline rule would judge, is kept (bounded:
+UNJUDGED_PER_AGENT per agent, UNJUDGED_AGENTS agents); when the ready profile arrives,
+`update_profiles` judges the kept events after its ready time and returns their alerts,
+as `weft analyze` — which knows every profile from the start — would have raised them.
+
+The detector keeps references to events (in alerts, sequence windows and the unjudged):
+do not change an event after passing it in. Sequence state is bounded by event time (sequences.py);
 caches and per-container contexts are bounded by size.
 """
 from __future__ import annotations
 
 import operator
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Iterable, Mapping
 
@@ -34,6 +41,8 @@ from weft.discovery.core.profiles import Profile
 
 MAX_CACHED = 1 << 16            # cached values per event kind; past it the cache starts again
 MAX_CONTEXTS = 1 << 18          # containers remembered; past it they are looked up again
+UNJUDGED_PER_AGENT = 1024       # events kept per learning agent for its ready profile to judge
+UNJUDGED_AGENTS = 128           # learning agents kept at once; past it the oldest is dropped
 
 
 @dataclass(eq=False, slots=True)
@@ -67,6 +76,7 @@ class Plan:
     key: Callable[[E], Hashable] = lambda ev: None
     cache: dict = field(default_factory=dict)
     always: bool = False                   # per-event rules: every event needs its context
+    baseline_triggers: bool = False        # some baseline rule waits for events of this kind (`after`)
 
     def entry(self, raw: Hashable, ev: E, ids: BehaviourIds) -> tuple:
         """For a new value: (whether the event needs its container's context, behaviour
@@ -110,17 +120,53 @@ class Detector:
         self._baselines: dict[str, Baseline] = {}
         self._contexts: dict[str, Context] = {}
         self._by_identity: dict[tuple, Context] = {}
+        self._lateness = lateness
         self._windows = Windows(lateness)
+        self._unjudged: dict[str, deque] = {}   # learning agent -> (event, plan, check), oldest first
         self.update_profiles(profiles_by_agent or {})
 
-    def update_profiles(self, profiles_by_agent: Mapping[str, Profile]) -> None:
-        """New or changed profiles (published, merged, accepted): their baselines from now on."""
+    def update_profiles(self, profiles_by_agent: Mapping[str, Profile]) -> list[Alert]:
+        """New or changed profiles (published, merged, accepted): their baselines from now
+        on. Returns the alerts of kept events that a profile now ready judges."""
         for name, profile in profiles_by_agent.items():
             self._baselines[name] = Baseline.of(profile, self._ids)
         self._contexts.clear()
         self._by_identity.clear()
         for plan in self.plans.values():      # a behaviour no profile knew may be known now
             plan.cache.clear()
+        out: list[Alert] = []
+        for name in [n for n in self._unjudged if (b := self._baselines.get(n)) is not None and b.ready]:
+            self._judge_late(self._unjudged.pop(name), self._baselines[name].ready_at * NS, out)
+        return out
+
+    def _judge_late(self, kept: deque, ready_ns: int, out: list[Alert]) -> None:
+        """The baseline rules over kept events, on a timeline of their own: their sequence
+        windows (a deviation within N s of a tool call) pair kept events with each other."""
+        live, self._windows = self._windows, Windows(self._lateness)
+        try:
+            for ev, plan, check in kept:
+                if _nanos(ev) <= ready_ns:
+                    continue   # seen while learning: part of the baseline by definition
+                ctx = self._contexts.get(ev.workload.container_id) or self._context(ev)
+                raw = plan.key(ev)
+                _busy, _check, kid, host, _signatures, triggers = plan.cache.get(raw) or plan.entry(raw, ev, self._ids)
+                if check is not None and ctx.known is not None and kid not in ctx.known and \
+                        (host is None or not ctx.serves(host)):
+                    self._deviation(ev, ctx, plan, check, out)
+                triggers = [c for c in (*triggers, *plan.per_event_triggers)
+                            if c.rule.kind == "baseline" and c.matches(ev, ctx.agent)]
+                if triggers:   # signature sequences already fired live: only the baseline ones wait for this
+                    self._trigger(ev, ctx, tuple(triggers), out)
+        finally:
+            self._windows = live
+
+    def _keep_unjudged(self, ev: E, ctx: Context, plan: Plan, check: tuple) -> None:
+        kept = self._unjudged.get(ctx.agent)
+        if kept is None:
+            if len(self._unjudged) >= UNJUDGED_AGENTS:
+                del self._unjudged[next(iter(self._unjudged))]
+            kept = self._unjudged[ctx.agent] = deque(maxlen=UNJUDGED_PER_AGENT)
+        kept.append((ev, plan, check))
 
     @property
     def sequence_entries(self) -> int:
@@ -139,10 +185,12 @@ class Detector:
             if not busy:
                 continue
             ctx = contexts.get(ev.workload.container_id) or self._context(ev)
-            if check is not None:
-                known = ctx.known
-                if known is not None and kid not in known and (host is None or not ctx.serves(host)):
-                    self._deviation(ev, ctx, plan, check, out)
+            known = ctx.known
+            if known is None:
+                if ctx.agent and (check is not None or plan.baseline_triggers):
+                    self._keep_unjudged(ev, ctx, plan, check)
+            elif check is not None and kid not in known and (host is None or not ctx.serves(host)):
+                self._deviation(ev, ctx, plan, check, out)
             for c in signatures:
                 self._raise(c, ev, ctx, None, out)
             if plan.always:
@@ -235,6 +283,7 @@ def plans(rules: tuple[Rule, ...]) -> dict[int, Plan]:
     for plan in found.values():
         plan.key = _key_reader(plan)
         plan.always = bool(plan.per_event or plan.per_event_triggers)
+        plan.baseline_triggers = any(c.rule.kind == "baseline" for c in plan.triggers + plan.per_event_triggers)
     return found
 
 

@@ -56,7 +56,8 @@ def essentials(stories: list[dict]) -> dict[str, dict]:
 
 
 def offline(env) -> list[dict]:
-    done = weft(env, "analyze", *EVENTS, *ALERTS, *DECLARATIONS, "--json", timeout=180)
+    window = ["--learning-window", env["WEFT_LEARNING_WINDOW"]] if "WEFT_LEARNING_WINDOW" in env else []
+    done = weft(env, "analyze", *EVENTS, *ALERTS, *DECLARATIONS, *window, "--json", timeout=180)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["problems"] == [], out["problems"]
@@ -100,7 +101,14 @@ def provider_alert_ids() -> set[str]:
     return {guardduty["id"], defender["SystemAlertId"], scc["finding"]["name"]}
 
 
-def test_offline_and_live_tell_the_same_stories(env, tmp_path):
+# The default window (24 h) keeps every profile learning; with 10 minutes the agents'
+# profiles become ready between the benign traffic (08:52–08:55) and the attack (09:14),
+# so weft's own baseline detections join the stories, and live they come from profiles
+# that reach detect after the attack's events (sent first).
+@pytest.mark.parametrize("window", ["", "10m"], ids=["learning", "ready-mid-stream"])
+def test_offline_and_live_tell_the_same_stories(env, tmp_path, window):
+    if window:
+        env = {**env, "WEFT_LEARNING_WINDOW": window}
     told_offline = sorted(offline(env), key=lambda s: s["id"])
     try:
         up = weft(env, "up", "--detach", "--no-sensor", "--timeout", UP_DEADLINE_S, timeout=UP_DEADLINE_S + 30)
@@ -121,5 +129,6 @@ def test_offline_and_live_tell_the_same_stories(env, tmp_path):
         assert {x["provider"] for x in whole["identityChain"]} == {"KUBERNETES", "AWS", "AZURE", "GCP"}, \
             "the chain comes from posture's reading of the declarations"
         assert any(s["agent"]["name"] == "sales/lead-bot" for s in told if s is not whole), "the second attack"
+        assert any(x["source"] == "WEFT" for x in whole["signals"]) == bool(window), "baseline rules on ready profiles"
     assert essentials(told_live) == essentials(told_offline)
     assert told_live == told_offline, "same stories, word for word (narrative, stages, severity reasons)"

@@ -189,3 +189,20 @@ def test_baseline_alert_is_a_valid_ocsf_detection_finding():
     assert "egress paste.example.net:443/TCP" in finding["finding_info"]["desc"]
     assert finding["evidences"][0]["dst_endpoint"] == {"ip": "203.0.113.10", "port": 443,
                                                        "hostname": "paste.example.net"}
+
+
+def test_a_ready_profile_arriving_after_its_events_judges_them_as_analyze_would():
+    """Live, the profile that became ready reaches detect after the events that follow its
+    ready time: those are judged when it arrives, giving the alerts of a detector that knew
+    the profile from the start (weft analyze); events from before the ready time stay baseline."""
+    events = [BOT.open(550, "/app/secrets.db")] + [ev for ev, _ in DEVIATIONS] + benign(BOT, 2000)
+    ready = profiles(benign(BOT) + events[:1] + [BOT.event(700, E.PROCESS_EXIT)])
+    detector = Detector(RULES, profiles(benign(BOT), LearningWindow(duration=100_000)))
+    live = detector.observe(events)
+    assert not any(a.rule.kind == "baseline" for a in live), "still learning: no baseline alert yet"
+    late = detector.update_profiles(ready)
+    offline = Detector(RULES, ready).observe(events)
+    assert sorted(a.id for a in live + late) == sorted(a.id for a in offline)
+    assert {a.rule.kind for a in late} == {"baseline"} and ("unexpected_file_access", "open /app/secrets.db") \
+        not in [(a.rule.id, a.detail) for a in late], "behaviour from before the ready time is baseline"
+    assert detector.update_profiles(ready) == [], "judged once"
