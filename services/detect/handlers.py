@@ -22,7 +22,7 @@ class Handlers(RecordingHandlers):
         if isinstance(inp.message, bus_pb2.IdentityChain):
             return await self.on_chain(m, inp)
         if isinstance(inp.message, inventory_pb2.AgentProfile):
-            await asyncio.to_thread(self.stage.detecting.profile, _json(inp.message.document_json, "AgentProfile"))
+            await asyncio.to_thread(self.stage.detecting.profile, json_field(inp.message.document_json, "AgentProfile"))
             return await super().on_input(m, inp)
         if not isinstance(inp.message, event_pb2.EventBatch):
             return await super().on_input(m, inp)
@@ -63,29 +63,34 @@ class Handlers(RecordingHandlers):
                                           store.add_alerts(converted.alerts))
             if new:
                 self.stage.tally.deadlettered += len(converted.errors)
-                found = [(json.loads(a.ocsf_json), ()) for a in converted.alerts]
-                await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
+                if self.stage.inline:
+                    found = [(json.loads(a.ocsf_json), ()) for a in converted.alerts]
+                    await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
         return new, 0
 
     async def on_chain(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
         """An identity chain from posture: stories resolve entities across providers through it."""
-        chain = _json(inp.message.chain_json, "IdentityChain")
-        await self.tell(await asyncio.to_thread(self.stage.storying.chain, chain))
+        chain = json_field(inp.message.chain_json, "IdentityChain")
+        if self.stage.inline:    # replicas: every one reads every chain (correlating.py)
+            await self.tell(await asyncio.to_thread(self.stage.storying.chain, chain))
         return await super().on_input(m, inp)
 
     async def detected(self, fired: list) -> None:
-        """weft's own detections: on weft.alerts.v1, stored, and into the stories."""
+        """weft's own detections: on weft.alerts.v1, stored, and into the stories (inline;
+        replicas read them back from weft.alerts.v1, see correlating.py)."""
         if not fired:
             return
         for alert, _ocsf in fired:
             await bus.publish(self.stage.js, subjects.ALERTS, alert, msg_id=f"alert-WEFT-{alert.id}")
-        found = [(ocsf, tuple(alert.event_ids)) for alert, ocsf in fired]
-        await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
+        if self.stage.inline:
+            found = [(ocsf, tuple(alert.event_ids)) for alert, ocsf in fired]
+            await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
         await asyncio.to_thread(_store_alerts, self.stage.engine, [a for a, _ in fired])
 
     def _judge_batch(self, events) -> tuple[list, list]:
-        """One worker hop per batch: the correlator's index, then the rules."""
-        return self.stage.storying.events(events), self.stage.detecting.events(events)
+        """One worker hop per batch: the correlator's index (inline: one replica), then the rules."""
+        stories = self.stage.storying.events(events) if self.stage.inline else []
+        return stories, self.stage.detecting.events(events)
 
     async def tell(self, stories: list) -> None:
         """Every new or changed story out on weft.stories.v1 (a version per content)."""
@@ -99,7 +104,7 @@ def _store_alerts(engine, alerts: list) -> None:
         store.add_alerts(alerts)(conn)
 
 
-def _json(text: str, what: str):
+def json_field(text: str, what: str):
     """A JSON field of a bus message; one that is not JSON is dead-lettered at once."""
     try:
         return json.loads(text)

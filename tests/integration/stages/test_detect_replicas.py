@@ -1,0 +1,179 @@
+"""detect as several replicas against one NATS and one store tells the same stories as
+one replica: each story by exactly one replica (the owner of its key's partition), and a
+replica killed mid-run (SIGKILL: no release, no checkpoint) loses none of them, because
+the survivor claims its partitions once their leases expire."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import nats
+import pytest
+
+from stagekit import PROVIDER, publish_alerts, publish_attack, publish_second_attack, running, stories_on_bus, wait_for
+from weft.common import natsserver
+from weft.detect.app import build_app
+from weft.detect.config import DetectConfig
+from weft.detect.core import story_render
+
+# Two partitions: the two attacks' agents (agents/support-bot, sales/lead-bot) fall in
+# different ones, so each replica tells one story. The lease TTL is short to keep the
+# failover quick.
+PARTITIONS, TTL = 2, 2.0
+
+
+def summary(stories) -> dict[str, tuple]:
+    """What must match: each story's id, severity and members."""
+    return {s["id"]: (s["severity"], tuple(sorted(x["id"] for x in s["signals"]))) for s in stories}
+
+
+def held(stage) -> dict[str, tuple]:
+    return summary(story_render.to_json(s) for s in stage.storying.stories())
+
+
+async def settled(read, what: str, quiet: float = 1.5, timeout: float = 60) -> dict:
+    """`read()` once it returns the same non-empty answer for `quiet` seconds."""
+    last, since = None, 0.0
+    loop = asyncio.get_running_loop()
+
+    async def steady():
+        nonlocal last, since
+        now = await read() if asyncio.iscoroutinefunction(read) else read()
+        if now != last:
+            last, since = now, loop.time()
+        return now if now and loop.time() - since >= quiet else None
+    return await wait_for(steady, timeout=timeout, what=what)
+
+
+@pytest.fixture
+async def one_replica(tmp_path):
+    """The stories today's single replica (inline correlation) tells of the reference attack."""
+    proc, url = natsserver.start(tmp_path / "nats-one", natsserver.free_port())
+    try:
+        stage = build_app(DetectConfig(data_dir=tmp_path / "one", nats_url=url, http_port=0))
+        nc = await nats.connect(url)
+        try:
+            async with running(stage):
+                await publish_attack(nc.jetstream())
+                await publish_second_attack(nc.jetstream())
+                found = await settled(lambda: len(held(stage)) == 2 and held(stage), "one replica's stories")
+        finally:
+            await nc.close()
+    finally:
+        natsserver.stop(proc)
+    assert len(found) == 2 and 3 in {len(sig) for _, sig in found.values()}, found
+    return found
+
+
+def replica_config(tmp_path: Path, nats_url: str, name: str) -> DetectConfig:
+    return DetectConfig(data_dir=tmp_path / name, nats_url=nats_url, http_port=0, db_url=f"sqlite:///{tmp_path}/detect.db",
+                        partitions=PARTITIONS, lease_ttl_s=TTL, replica=name)
+
+
+async def test_two_replicas_tell_the_same_stories_as_one(tmp_path, nats_server, nats_client, one_replica):
+    a = build_app(replica_config(tmp_path, nats_server.url, "a"))
+    b = build_app(replica_config(tmp_path, nats_server.url, "b"))
+    async with running(a), running(b):
+        await wait_for(lambda: len(a.correlating.ownership.owned) == len(b.correlating.ownership.owned) == 1,
+                       timeout=20, what="the partitions shared one and one")
+        await publish_attack(nats_client.jetstream())
+        await publish_second_attack(nats_client.jetstream())
+        union = await settled(lambda: {**held(a), **held(b)}, "two replicas' stories")
+        assert union == one_replica
+        assert len(held(a)) == len(held(b)) == 1, "each replica tells the story of its own partition"
+        published = {s.id for s in await stories_on_bus(nats_client.jetstream())}
+        assert set(one_replica) <= published
+
+
+async def drained(js) -> bool:
+    for stream in ("WEFT_EVENTS", "WEFT_SIGNALS"):
+        info = await js.consumer_info(stream, f"detect-{stream}")
+        if info.num_pending or info.num_ack_pending:
+            return False
+    return True
+
+
+class Replica:
+    """`python -m weft.detect` as one replica, so that it can be killed for real."""
+    def __init__(self, tmp_path: Path, nats_url: str, name: str):
+        self.dir = tmp_path / name
+        env = {**os.environ, "WEFT_NATS_URL": nats_url, "WEFT_DATA_DIR": str(self.dir),
+               "WEFT_DB_URL": f"sqlite:///{tmp_path}/detect.db", "WEFT_DETECT_PARTITIONS": str(PARTITIONS),
+               "WEFT_DETECT_LEASE_TTL": str(TTL), "WEFT_DETECT_REPLICA": name}
+        self.log = open(tmp_path / f"{name}.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "weft.detect"], env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    async def url(self) -> str:
+        run = self.dir / "run" / "detect.json"
+        await wait_for(lambda: run.exists() or self.proc.poll() is not None, timeout=30, what="a replica's run file")
+        assert self.proc.poll() is None, (self.dir.parent / f"{self.dir.name}.log").read_text()
+        return json.loads(run.read_text())["http"]
+
+    async def get(self, path: str) -> dict:
+        async with aiohttp.ClientSession() as s, s.get(await self.url() + path) as r:
+            return await r.json()
+
+    async def stories(self) -> dict:
+        return summary((await self.get("/v1/stories"))["stories"])
+
+    async def owned(self) -> list[int]:
+        return (await self.get("/v1/status"))["correlation"]["owned"]
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+async def test_a_replica_killed_mid_run_loses_no_story(tmp_path, nats_server, nats_client, one_replica):
+    js = nats_client.jetstream()
+    first = Replica(tmp_path, nats_server.url, "a")
+    replicas = [first]
+    try:
+        await first.url()                      # migrated the shared store before the second starts
+        replicas.append(Replica(tmp_path, nats_server.url, "b"))
+
+        async def shared():
+            return all([len(await r.owned()) == 1 for r in replicas])
+        await wait_for(shared, timeout=30, what="the partitions shared one and one")
+        first_providers, rest = tuple(PROVIDER)[:1], tuple(PROVIDER)[1:]
+        await publish_attack(js, providers=first_providers)
+        await publish_second_attack(js)
+
+        async def open_story():   # the replica telling the reference attack's story, still open
+            for r in replicas:
+                if any(len(members) == 1 and members[0] in reference for _, members in (await r.stories()).values()):
+                    return r
+        reference = {m for _, members in one_replica.values() for m in members if len(members) == 3}
+        victim = await wait_for(open_story, timeout=60, what="the reference story open on one replica")
+        # Killed once the shared consumers have handled what was published: this test is
+        # about the correlation a replica holds, not a batch it was judging when it died.
+        await wait_for(lambda: drained(js), timeout=30, what="the shared consumers drained")
+        survivor = next(r for r in replicas if r is not victim)
+        victim.kill()
+        await publish_alerts(js, rest)         # the rest of the attack arrives while no one owns its story
+
+        async def all_partitions():
+            return len(await survivor.owned()) == PARTITIONS
+        await wait_for(all_partitions, timeout=5 * TTL + 10, what="the survivor owning every partition")
+        async def told_as_one_replica():
+            return await survivor.stories() == one_replica
+        await wait_for(told_as_one_replica, timeout=30, what="the survivor telling one replica's stories")
+    finally:
+        for r in replicas:
+            r.stop()
