@@ -1,7 +1,8 @@
 """detect as several replicas against one NATS and one store tells the same stories as
-one replica: each story by exactly one replica (the owner of its key's partition), and a
-replica killed mid-run (SIGKILL: no release, no checkpoint) loses none of them, because
-the survivor claims its partitions once their leases expire."""
+one replica: each story by exactly one replica (the owner of its key's partition); a
+replica that stops cleanly hands its partition over at once and comes back from its
+checkpoint; and a replica killed mid-run (SIGKILL: no release, no checkpoint) loses no
+story, because the survivor claims its partitions once their leases expire."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import aiohttp
@@ -19,7 +21,9 @@ import pytest
 from stagekit import PROVIDER, publish_alerts, publish_attack, publish_second_attack, running, stories_on_bus, wait_for
 from weft.common import natsserver
 from weft.detect.app import build_app
+from weft.detect import store
 from weft.detect.config import DetectConfig
+from weft.detect.correlating import CHECKPOINT, Checkpoint
 from weft.detect.core import story_render
 
 # Two partitions: the two attacks' agents (agents/support-bot, sales/lead-bot) fall in
@@ -79,7 +83,9 @@ def replica_config(tmp_path: Path, nats_url: str, name: str) -> DetectConfig:
 async def test_two_replicas_tell_the_same_stories_as_one(tmp_path, nats_server, nats_client, one_replica):
     a = build_app(replica_config(tmp_path, nats_server.url, "a"))
     b = build_app(replica_config(tmp_path, nats_server.url, "b"))
-    async with running(a), running(b):
+    async with running(a), AsyncExitStack() as later:
+        await b.start()
+        later.push_async_callback(lambda: b.stop())
         await wait_for(lambda: len(a.correlating.ownership.owned) == len(b.correlating.ownership.owned) == 1,
                        timeout=20, what="the partitions shared one and one")
         await publish_attack(nats_client.jetstream())
@@ -89,6 +95,19 @@ async def test_two_replicas_tell_the_same_stories_as_one(tmp_path, nats_server, 
         assert len(held(a)) == len(held(b)) == 1, "each replica tells the story of its own partition"
         published = {s.id for s in await stories_on_bus(nats_client.jetstream())}
         assert set(one_replica) <= published
+
+        await b.stop()                          # a clean stop: checkpoint saved, leases released
+        await wait_for(lambda: len(a.correlating.ownership.owned) == PARTITIONS, timeout=TTL,
+                       what="the released partition claimed before its lease would expire")
+        assert held(a) == one_replica
+        saved = Checkpoint.from_json(store.load_state(a.engine, CHECKPOINT))
+        assert saved.events == (await nats_client.jetstream().stream_info("WEFT_EVENTS")).state.last_seq
+
+        b = build_app(replica_config(tmp_path, nats_server.url, "b"))
+        await b.start()                         # from the checkpoint: no event read again
+        assert b.correlating.applied["events"] == saved.events
+        await wait_for(lambda: len(b.correlating.ownership.owned) == 1, timeout=20, what="b back with one partition")
+        assert await settled(lambda: {**held(a), **held(b)}, "stories after b's return") == one_replica
 
 
 async def drained(js) -> bool:
