@@ -28,14 +28,15 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from weft.common import codec, intake, subjects
 from weft.detect import ownership, store
-from weft.detect.handlers import json_field
 from weft.detect.core.partitions import owner_of
+from weft.detect.handlers import json_field
 from weft.detect.storying import Storying
 from weft.v1 import alert_pb2, bus_pb2, inventory_pb2
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "correlation.replicated"
 CATCH_UP_S = 120.0        # at most this long reading the backlog before claiming partitions
+FEEDS = {"events": subjects.all_of(subjects.EVENTS), "alerts": subjects.ALERTS, "identity": subjects.IDENTITY}
 
 
 @dataclass
@@ -68,14 +69,20 @@ class Correlating:
         """The storying restored from the checkpoint, fed from the bus, owning no partition yet."""
         saved = Checkpoint.from_json(await asyncio.to_thread(store.load_state, self.stage.engine, CHECKPOINT))
         storying = Storying.restored(saved.state)
+        targets = {name: await self._last_seq(subject) for name, subject in FEEDS.items()}
+        if saved.state and not storying.restored:   # a state it cannot load: read the streams from the start
+            saved = Checkpoint()
+        elif saved.events > targets["events"] or saved.alerts > targets["alerts"]:
+            log.warning("the streams are behind the checkpoint (recreated?): correlation reads them from the start")
+            saved = Checkpoint(saved.state)
         storying.own(owner_of((), self.config.partitions))
         self.storying = storying
         self.applied.update(events=saved.events, alerts=saved.alerts)
-        targets = {name: await self._last_seq(stream) for name, stream in self.STREAMS.items()}
         stack.push_async_callback(self._unsubscribe)
-        await self._follow(subjects.IDENTITY, self._on_chain, "identity", 0)
-        await self._follow(subjects.all_of(subjects.EVENTS), self._on_events, "events", saved.events)
-        await self._follow(subjects.ALERTS, self._on_alert, "alerts", saved.alerts)
+        # Every chain, always: the correlator takes the whole set of chains at once.
+        await self._follow(FEEDS["identity"], self._on_chain, "identity", 0)
+        await self._follow(FEEDS["events"], self._on_events, "events", saved.events)
+        await self._follow(FEEDS["alerts"], self._on_alert, "alerts", saved.alerts)
         await self._follow(subjects.all_of(subjects.PROFILES), self._on_profile, "profiles", None)
         kv = await ownership.bucket(self.stage.js, self.config.lease_ttl_s)
         self.ownership = ownership.Ownership(kv, self.config.replica, self.config.partitions,
@@ -83,8 +90,6 @@ class Correlating:
         keeper = asyncio.create_task(self._keep_leases(targets), name="partition-leases")
         stack.push_async_callback(self._stop_leases, keeper)
         return storying
-
-    STREAMS = {"events": subjects.EVENTS_STREAM, "alerts": "WEFT_ALERTS", "identity": "WEFT_IDENTITY"}
 
     def checkpoint(self) -> str:
         # Sequences before the state: the state then holds at least what they name, and
@@ -145,9 +150,9 @@ class Correlating:
                 await apply(intake.read(m.subject, m.headers, m.data))
             except codec.InvalidInput as e:   # the durable consumer of this subject dead-letters it
                 log.warning("correlation skips %s seq %d: %s", m.subject, m.metadata.sequence.stream, e)
-            except Exception:
-                log.exception("correlation failed on %s seq %d", m.subject, m.metadata.sequence.stream)
-                raise
+            except Exception:   # an ordered consumer cannot redeliver: say what the correlator missed
+                log.exception("correlation failed on %s seq %d; it goes on without it",
+                              m.subject, m.metadata.sequence.stream)
             if name in self.applied:
                 self.applied[name] = m.metadata.sequence.stream
 
@@ -162,8 +167,8 @@ class Correlating:
             except Exception as e:   # the connection is closing anyway
                 log.debug("unsubscribe: %s", e)
 
-    async def _last_seq(self, stream: str) -> int:
-        info = await self.stage.js.stream_info(stream)
+    async def _last_seq(self, subject: str) -> int:
+        info = await self.stage.js.stream_info(subjects.stream_for(subject).name)
         return info.state.last_seq if info.state.messages else 0
 
     async def _on_events(self, inp: intake.Input) -> None:

@@ -83,7 +83,8 @@ class Ownership:
             await self.release_all()
 
     async def tick(self) -> None:
-        await self.kv.put(replica_key(self.replica), json.dumps({"partitions": self.partitions}).encode())
+        await self.kv.put(replica_key(self.replica),
+                          json.dumps({"replica": self.replica, "partitions": self.partitions}).encode())
         await self._renew()
         leases, replicas = await self._read()
         decided = plan(self.replica, self.partitions, leases, replicas)
@@ -121,13 +122,20 @@ class Ownership:
             async for entry in watcher:
                 if entry is None:          # the end of what the bucket holds now
                     break
-                if entry.key.startswith("replicas.") and entry.key != replica_key(self.replica):
-                    replicas.add(entry.key)
+                if entry.key.startswith("replicas."):
+                    replicas.add(self._heartbeat(entry.value))
                 elif entry.key[1:].isdigit() and int(entry.key[1:]) < self.partitions:
                     leases[int(entry.key[1:])] = Lease(int(entry.key[1:]), entry.value.decode(), entry.revision)
         finally:
             await watcher.stop()
         return leases, replicas
+
+    def _heartbeat(self, value: bytes) -> str:
+        beat = json.loads(value)
+        if beat["partitions"] != self.partitions:   # keys would hash apart: stories split or told twice
+            log.error("replica %s runs %d partitions, this one (%s) %d: give every replica the same "
+                      "WEFT_DETECT_PARTITIONS", beat["replica"], beat["partitions"], self.replica, self.partitions)
+        return beat["replica"]
 
     async def _claim(self, partition: int) -> bool:
         try:

@@ -55,6 +55,20 @@ async def settled(read, what: str, quiet: float = 1.5, timeout: float = 60) -> d
     return await wait_for(steady, timeout=timeout, what=what)
 
 
+async def until_equal(read, expected, what: str, timeout: float = 30) -> None:
+    """Wait for `read()` to give `expected`; on timeout, fail showing the difference."""
+    last = None
+
+    async def equal():
+        nonlocal last
+        last = await read() if asyncio.iscoroutinefunction(read) else read()
+        return last == expected
+    try:
+        await wait_for(equal, timeout=timeout, what=what)
+    except AssertionError:
+        assert last == expected, what
+
+
 @pytest.fixture
 async def one_replica(tmp_path):
     """The stories today's single replica (inline correlation) tells of the reference attack."""
@@ -90,15 +104,14 @@ async def test_two_replicas_tell_the_same_stories_as_one(tmp_path, nats_server, 
                        timeout=20, what="the partitions shared one and one")
         await publish_attack(nats_client.jetstream())
         await publish_second_attack(nats_client.jetstream())
-        union = await settled(lambda: {**held(a), **held(b)}, "two replicas' stories")
-        assert union == one_replica
+        await until_equal(lambda: {**held(a), **held(b)}, one_replica, "two replicas telling one replica's stories")
         assert len(held(a)) == len(held(b)) == 1, "each replica tells the story of its own partition"
         published = {s.id for s in await stories_on_bus(nats_client.jetstream())}
         assert set(one_replica) <= published
 
         await b.stop()                          # a clean stop: checkpoint saved, leases released
         await wait_for(lambda: len(a.correlating.ownership.owned) == PARTITIONS, timeout=TTL,
-                       what="the released partition claimed before its lease would expire")
+                       what="the released partition claimed before its lease would have expired")
         assert held(a) == one_replica
         saved = Checkpoint.from_json(store.load_state(a.engine, CHECKPOINT))
         assert saved.events == (await nats_client.jetstream().stream_info("WEFT_EVENTS")).state.last_seq
@@ -107,7 +120,7 @@ async def test_two_replicas_tell_the_same_stories_as_one(tmp_path, nats_server, 
         await b.start()                         # from the checkpoint: no event read again
         assert b.correlating.applied["events"] == saved.events
         await wait_for(lambda: len(b.correlating.ownership.owned) == 1, timeout=20, what="b back with one partition")
-        assert await settled(lambda: {**held(a), **held(b)}, "stories after b's return") == one_replica
+        await until_equal(lambda: {**held(a), **held(b)}, one_replica, "the stories after b's return")
 
 
 async def drained(js) -> bool:
@@ -190,9 +203,7 @@ async def test_a_replica_killed_mid_run_loses_no_story(tmp_path, nats_server, na
         async def all_partitions():
             return len(await survivor.owned()) == PARTITIONS
         await wait_for(all_partitions, timeout=5 * TTL + 10, what="the survivor owning every partition")
-        async def told_as_one_replica():
-            return await survivor.stories() == one_replica
-        await wait_for(told_as_one_replica, timeout=30, what="the survivor telling one replica's stories")
+        await until_equal(survivor.stories, one_replica, "the survivor telling one replica's stories")
     finally:
         for r in replicas:
             r.stop()
