@@ -45,14 +45,12 @@ class DetectStage(ConsumingStage):
         return self.correlating is None
 
     async def _keep_state(self) -> None:
-        saved = None
         while not self.stop_event.is_set():
             try:
                 await asyncio.wait_for(self.stop_event.wait(), STATE_INTERVAL_S)
             except asyncio.TimeoutError:
                 pass
-            if self.storying.dirty or (not self.inline and saved != self.correlating.applied):
-                saved = dict(self.correlating.applied) if not self.inline else None
+            if self.storying.dirty or (not self.inline and self.correlating.read_on()):
                 await self._save()
 
     async def _save_last(self, saver: asyncio.Task) -> None:

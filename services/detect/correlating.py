@@ -62,6 +62,7 @@ class Correlating:
         self.stage = stage
         self.config = stage.config
         self.applied = {"events": 0, "alerts": 0, "identity": 0}
+        self._saved: dict[str, int] = {}
         self.ownership: ownership.Ownership | None = None
         self._subs = []
 
@@ -70,7 +71,7 @@ class Correlating:
         saved = Checkpoint.from_json(await asyncio.to_thread(store.load_state, self.stage.engine, CHECKPOINT))
         storying = Storying.restored(saved.state)
         targets = {name: await self._last_seq(subject) for name, subject in FEEDS.items()}
-        if saved.state and not storying.restored:   # a state it cannot load: read the streams from the start
+        if saved.state and storying.fresh:   # a state it cannot load: read the streams from the start
             saved = Checkpoint()
         elif saved.events > targets["events"] or saved.alerts > targets["alerts"]:
             log.warning("the streams are behind the checkpoint (recreated?): correlation reads them from the start")
@@ -94,8 +95,12 @@ class Correlating:
     def checkpoint(self) -> str:
         # Sequences before the state: the state then holds at least what they name, and
         # reading again from after them only repeats what the correlator ignores.
-        events, alerts = self.applied["events"], self.applied["alerts"]
-        return Checkpoint(self.storying.state(), events, alerts).to_json()
+        self._saved = dict(self.applied)
+        return Checkpoint(self.storying.state(), self._saved["events"], self._saved["alerts"]).to_json()
+
+    def read_on(self) -> bool:
+        """Whether the feeds have moved since the last checkpoint."""
+        return self._saved != self.applied
 
     def status(self) -> dict:
         owned = sorted(self.ownership.owned) if self.ownership else []

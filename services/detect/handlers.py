@@ -22,7 +22,8 @@ class Handlers(RecordingHandlers):
         if isinstance(inp.message, bus_pb2.IdentityChain):
             return await self.on_chain(m, inp)
         if isinstance(inp.message, inventory_pb2.AgentProfile):
-            await asyncio.to_thread(self.stage.detecting.profile, json_field(inp.message.document_json, "AgentProfile"))
+            profile = json_field(inp.message.document_json, "AgentProfile")
+            await asyncio.to_thread(self.stage.detecting.profile, profile)
             return await super().on_input(m, inp)
         if not isinstance(inp.message, event_pb2.EventBatch):
             return await super().on_input(m, inp)

@@ -25,7 +25,7 @@ class Storying:
         self._lock = threading.Lock()
         self._chains: dict[str, chain_input.IdentityChain] = {}
         self.dirty = False
-        self.restored = correlator is not None    # False: starting afresh
+        self.fresh = correlator is None           # no state restored: starting afresh
 
     @classmethod
     def restored(cls, state: str | None) -> Storying:
