@@ -7,7 +7,7 @@ import random
 import pytest
 from reference_attack import chains, feed, live_order, reference, second_attack
 
-from weft.detect.core.correlate import Correlator
+from weft.detect.core.correlate import CorrelationConfig, Correlator
 from weft.detect.core.partitions import owner_of, partition_of
 from weft.detect.core.story_render import to_json
 
@@ -88,3 +88,16 @@ def test_a_replica_owning_nothing_saves_the_state_one_correlator_saves():
     feed(none, steps())
     assert none.to_state()["signals"] == one.to_state()["signals"]
     assert none.to_state()["index"] == one.to_state()["index"]
+
+
+def test_a_replica_owning_nothing_forgets_old_signals_when_their_owner_does():
+    short = CorrelationConfig(retention_ms=5 * 60_000)       # the first attack is past it by the second's end
+    one, none, unpruned = Correlator(chains(), short), Correlator(chains(), short), Correlator(chains())
+    none.own(owner_of([], 2))
+    for c in (one, none, unpruned):
+        feed(c, steps())
+    kept = one.to_state()["signals"]
+    assert 0 < len(kept) < len(unpruned.to_state()["signals"])
+    assert none.to_state()["signals"] == kept
+    none.own(owner_of([0, 1], 2))
+    assert told(none) == told(one)
