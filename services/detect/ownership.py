@@ -57,6 +57,7 @@ class Ownership:
         self.kv, self.replica, self.partitions, self.ttl_s = kv, replica, partitions, ttl_s
         self.on_change = on_change
         self.held: dict[int, int] = {}          # partition -> revision of our lease
+        self._told: frozenset[int] = frozenset()   # what on_change last accepted
         self._renewed = time.monotonic()
 
     @property
@@ -93,7 +94,7 @@ class Ownership:
         won = [p for p in decided.claim if await self._claim(p)]
         if won:
             log.info("replica %s claimed partitions %s (owns %s)", self.replica, won, sorted(self.held))
-            await self.on_change(self.owned)
+        await self._tell()
 
     async def release_all(self) -> None:
         if self.held:
@@ -154,4 +155,11 @@ class Ownership:
     async def _lose(self, partitions: set[int]) -> None:
         for p in partitions:
             self.held.pop(p, None)
-        await self.on_change(self.owned)
+        await self._tell()
+
+    async def _tell(self) -> None:
+        """Hand the partitions held to on_change when they differ from what it last took
+        (a failed hand-over is tried again on the next tick)."""
+        if self.owned != self._told:
+            await self.on_change(self.owned)
+            self._told = self.owned
