@@ -72,10 +72,7 @@ class Ownership:
                     await self.tick()
                 except Exception as e:   # NATS away: keep trying; give up what may have expired
                     log.warning("partition leases: %s", e)
-                    if self.held and time.monotonic() - self._renewed > GIVE_UP * self.ttl_s:
-                        log.error("partition leases not renewed for %.1fs: giving up %s",
-                                  time.monotonic() - self._renewed, sorted(self.held))
-                        await self._lose(set(self.held))
+                    await self._give_up_stale()
                 try:
                     await asyncio.wait_for(stop.wait(), self.ttl_s / 3)
                 except asyncio.TimeoutError:
@@ -97,11 +94,23 @@ class Ownership:
         await self._tell()
 
     async def release_all(self) -> None:
-        if self.held:
-            try:
+        """Leases and heartbeat gone: the others rebalance now, not after the TTL."""
+        try:
+            if self.held:
                 await self._release(sorted(self.held))
-            except Exception as e:    # the leases expire on their own after the TTL
-                log.warning("partition leases not released (%s); they expire in %.1fs", e, self.ttl_s)
+            await self.kv.delete(replica_key(self.replica))
+        except Exception as e:    # the leases expire on their own after the TTL
+            log.warning("partition leases not released (%s); they expire in %.1fs", e, self.ttl_s)
+
+    async def _give_up_stale(self) -> None:
+        if not self.held or time.monotonic() - self._renewed <= GIVE_UP * self.ttl_s:
+            return
+        log.error("partition leases not renewed for %.1fs: giving up %s",
+                  time.monotonic() - self._renewed, sorted(self.held))
+        try:
+            await self._lose(set(self.held))
+        except Exception as e:
+            log.error("partitions given up, but their stories not yet: %s", e)
 
     async def _renew(self) -> None:
         lost = set()
