@@ -29,11 +29,18 @@ class Handlers(RecordingHandlers):
             return await super().on_input(m, inp)
         split = batches.count_batch(inp.message, m.subject)
         with self.span(split.cluster, split.node, len(inp.message.events)):
-            # Dead letters first: their ids are content-derived, so a redelivery after a
-            # crash re-sends them without duplicates, and none is lost.
+            # Dead letters and alerts before the record: their ids are content-derived, so a
+            # crash in between (a replica killed) re-sends them on redelivery without
+            # duplicates, and none is lost; an input recorded before is not judged again.
+            judged = await asyncio.to_thread(self._judge_batch, inp)
+            if judged is None:
+                return False, split.accepted
             for r in split.rejected:
                 await bus.dead_letter(self.stage.js, r.reason, f"detect consumer={m.metadata.consumer}",
                                       r.batch.SerializeToString(), m.subject, m.headers)
+            stories, fired = judged
+            await self.tell(stories)
+            await self.detected(fired)
             row = received.row_for(inp, {k: c.events for k, c in split.counts.items()},
                                    cluster=split.cluster, node=split.node, events=split.accepted,
                                    rejected=len(split.rejected))
@@ -42,9 +49,6 @@ class Handlers(RecordingHandlers):
             if new:
                 self.stage.tally.deadlettered += len(split.rejected)
                 metrics.EVENTS.labels(service="detect").inc(split.accepted)
-                stories, fired = await asyncio.to_thread(self._judge_batch, inp.message.events)
-                await self.tell(stories)
-                await self.detected(fired)
         return new, split.accepted
 
     async def on_signal(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
@@ -88,8 +92,12 @@ class Handlers(RecordingHandlers):
             await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
         await asyncio.to_thread(_store_alerts, self.stage.engine, [a for a, _ in fired])
 
-    def _judge_batch(self, events) -> tuple[list, list]:
-        """One worker hop per batch: the correlator's index (inline: one replica), then the rules."""
+    def _judge_batch(self, inp: intake.Input) -> tuple[list, list] | None:
+        """One worker hop per batch: unless recorded before (None), the correlator's index
+        (inline: one replica), then the rules."""
+        if received.seen(self.stage.engine, store.Received, inp.family, inp.content_id):
+            return None
+        events = inp.message.events
         stories = self.stage.storying.events(events) if self.stage.inline else []
         return stories, self.stage.detecting.events(events)
 
