@@ -9,11 +9,10 @@
 Each signal is resolved to its correlation key (entities.py: the logical agent at the root
 of the calls that led to it); keyed by agent, it joins the signals already there that
 are within the join window of it on event time (a gap longer than the window starts a
-new story). The key is what stories can later be partitioned by across replicas.
-
-Across replicas every correlator sees every signal, event and chain, but builds only the
-stories of the keys it owns (`own`): a key's story is built in one replica's memory, and
-the replica that takes a partition over already holds everything its stories are made of.
+new story). The key is what stories are partitioned by across replicas (partitions.py):
+every replica's correlator sees every signal, event and chain, but builds only the stories
+of the keys it owns (`own`), so a story is built in one replica's memory, and the replica
+that takes a partition over already holds everything its stories are made of.
 
 Stories are a function of the set of signals, events and chains seen, never of their
 order: when the index or the chains learn something, the signals that looked it up are
