@@ -49,6 +49,14 @@ def record(engine: Engine, model: type[ReceivedBase], row: dict,
     return True
 
 
+def seen(engine: Engine, model: type[ReceivedBase], family: str, content_id: str) -> bool:
+    """Whether an input is stored already (one primary-key lookup)."""
+    with engine.connect() as conn:
+        t = model.__table__
+        found = conn.execute(select(t.c.content_id).where(t.c.family == family, t.c.content_id == content_id))
+        return found.first() is not None
+
+
 def totals(engine: Engine, model: type[ReceivedBase]) -> dict[str, dict[str, int]]:
     with Session(engine) as s:
         rows = s.exec(select(model.family, func.count(), func.sum(model.events)).group_by(model.family)).all()

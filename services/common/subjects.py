@@ -95,6 +95,11 @@ STREAMS: tuple[Stream, ...] = (
 )
 
 
+# JetStream key-value buckets (each a stream named KV_<bucket>, on subjects $KV.<bucket>.>).
+DETECT_LEASES = "weft_detect_leases"    # p<N>: the replica owning correlation partition N;
+                                        # replicas.<id>: a live detect replica (see detect/ownership.py)
+
+
 def stream_for(subject: str) -> Stream:
     for s in STREAMS:
         for pattern in s.subjects:

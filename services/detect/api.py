@@ -19,6 +19,8 @@ MAX_BODY = 16 * 1024
 def add_story_routes(app: web.Application, stage) -> None:
     async def stories(_request: web.Request) -> web.Response:
         found = [story_render.to_json(s) for s in stage.storying.stories()]
+        if stage.correlating is not None:   # one of several replicas: the stories of its partitions
+            return web.json_response({"stories": found, "correlation": stage.correlating.status()})
         return web.json_response({"stories": found})
 
     async def story(request: web.Request) -> web.Response:
@@ -27,7 +29,7 @@ def add_story_routes(app: web.Application, stage) -> None:
             return web.json_response({"error": f"format {fmt!r}: one of {', '.join(FORMATS)}"}, status=400)
         found = stage.storying.story(request.match_info["id"])
         if found is None:
-            return web.json_response({"error": f"no story {request.match_info['id']!r}"}, status=404)
+            return web.json_response({"error": _no_story(stage, request.match_info["id"])}, status=404)
         if fmt == "markdown":
             return web.Response(text=story_render.markdown(found) + "\n## Narrative\n\n" + told(found) + "\n",
                                 content_type="text/markdown")
@@ -50,7 +52,7 @@ def add_story_routes(app: web.Application, stage) -> None:
         try:
             updated, suppression = stage.storying.triage(request.match_info["id"], action, reason)
         except KeyError:
-            return web.json_response({"error": f"no story {request.match_info['id']!r}"}, status=404)
+            return web.json_response({"error": _no_story(stage, request.match_info["id"])}, status=404)
         except ValueError as e:
             return web.json_response({"error": str(e)}, status=409)
         return web.json_response({"story": updated, "suppression": suppression}, dumps=lambda v: json.dumps(v, default=str))
@@ -64,3 +66,12 @@ def add_story_routes(app: web.Application, stage) -> None:
     app.router.add_get("/v1/stories", stories)
     app.router.add_get("/v1/stories/{id}", story)
     app.router.add_post("/v1/stories/{id}/triage", triage)
+
+
+def _no_story(stage, story_id: str) -> str:
+    """Among replicas, a story is served by the replica owning its partition only."""
+    if stage.correlating is None:
+        return f"no story {story_id!r}"
+    found = stage.correlating.status()
+    return (f"no story {story_id!r} on replica {found['replica']} (it tells partitions {found['owned']} "
+            f"of {found['partitions']}; another replica may tell it)")

@@ -9,6 +9,7 @@ from weft.common import subjects
 from weft.common.consuming import ConsumingStage
 from weft.detect import store
 from weft.detect.config import DetectConfig
+from weft.detect.correlating import CHECKPOINT, Correlating
 from weft.detect.api import add_story_routes
 from weft.detect.detecting import Detecting
 from weft.detect.handlers import Handlers
@@ -25,13 +26,23 @@ class DetectStage(ConsumingStage):
     received = store.Received
     handlers_factory = Handlers
     storying: Storying
+    correlating: Correlating | None = None
 
     async def on_start(self, stack: AsyncExitStack) -> None:
-        self.storying = Storying.restored(await asyncio.to_thread(store.load_state, self.engine, STATE))
         self.detecting = Detecting(self.config.rule_dirs)
+        if self.config.partitions:    # one of several replicas: correlation fed from the bus
+            self.correlating = Correlating(self)
+            self.storying = await self.correlating.start(stack)
+        else:
+            self.storying = Storying.restored(await asyncio.to_thread(store.load_state, self.engine, STATE))
         await super().on_start(stack)
         saver = asyncio.create_task(self._keep_state(), name="correlation-state")
         stack.push_async_callback(self._save_last, saver)
+
+    @property
+    def inline(self) -> bool:
+        """One replica: the handlers feed the correlator in the hop that reads the input."""
+        return self.correlating is None
 
     async def _keep_state(self) -> None:
         while not self.stop_event.is_set():
@@ -39,19 +50,28 @@ class DetectStage(ConsumingStage):
                 await asyncio.wait_for(self.stop_event.wait(), STATE_INTERVAL_S)
             except asyncio.TimeoutError:
                 pass
-            if self.storying.dirty:
-                await asyncio.to_thread(store.save_state, self.engine, STATE, self.storying.state())
+            if self.storying.dirty or (not self.inline and self.correlating.read_on()):
+                await self._save()
 
     async def _save_last(self, saver: asyncio.Task) -> None:
         saver.cancel()
         await asyncio.gather(saver, return_exceptions=True)
-        await asyncio.to_thread(store.save_state, self.engine, STATE, self.storying.state())
+        await self._save()
+
+    async def _save(self) -> None:
+        if self.inline:
+            await asyncio.to_thread(store.save_state, self.engine, STATE, self.storying.state())
+        else:
+            await asyncio.to_thread(store.save_state, self.engine, CHECKPOINT, self.correlating.checkpoint())
 
     def routes(self, app) -> None:
         add_story_routes(app, self)
 
     def status(self) -> dict:
-        return {**super().status(), "stories": len(self.storying.stories()) if hasattr(self, "storying") else 0}
+        found = {"stories": len(self.storying.stories()) if hasattr(self, "storying") else 0}
+        if self.correlating is not None:
+            found["correlation"] = self.correlating.status()
+        return {**super().status(), **found}
 
 
 def build_app(config: DetectConfig) -> DetectStage:

@@ -3,6 +3,8 @@ its consumers pull from JetStream."""
 from __future__ import annotations
 
 import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 
 from weft.common import consuming
@@ -26,6 +28,13 @@ serves:
 examples:
   python -m weft.detect --nats-url nats://127.0.0.1:4222 --http-port 9103
   WEFT_DB_URL=postgresql://weft@db/weft python -m weft.detect   # production store
+  WEFT_DETECT_PARTITIONS=8 python -m weft.detect                # one of several replicas
+
+replicas (WEFT_DETECT_PARTITIONS > 0; unset or 0: one replica correlating everything inline):
+  every replica reads all events, alerts and chains for correlation and tells the stories
+  of the partitions it holds a lease on (bucket weft_detect_leases); a replica that dies
+  hands its partitions over after WEFT_DETECT_LEASE_TTL seconds (default 10).
+  WEFT_DETECT_REPLICA names the replica (default: host name, pid and a random suffix).
 """
 
 
@@ -33,6 +42,14 @@ examples:
 class DetectConfig(consuming.ConsumingConfig):
     service: str = "detect"
     rule_dirs: list[str] = field(default_factory=list)   # users' rule directories, after the shipped rules
+    partitions: int = 0                  # correlation partitions shared by replicas; 0: inline, one replica
+    lease_ttl_s: float = 10.0            # a dead replica's partitions are claimed this long after its last renewal
+    replica: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.partitions < 0 or self.lease_ttl_s <= 0:
+            raise ValueError("WEFT_DETECT_PARTITIONS must be 0 or more and WEFT_DETECT_LEASE_TTL positive")
 
 
 def parse(argv: list[str] | None = None) -> DetectConfig:
@@ -40,4 +57,11 @@ def parse(argv: list[str] | None = None) -> DetectConfig:
     (a rule with a shipped rule's id replaces it: tune severity, add exceptions, disable)."""
     config = consuming.parse(DetectConfig, DESCRIPTION, EPILOG, argv)
     config.rule_dirs = [d for d in os.environ.get("WEFT_RULES", "").split(os.pathsep) if d]
+    try:
+        config.partitions = int(os.environ.get("WEFT_DETECT_PARTITIONS", "0") or 0)
+        config.lease_ttl_s = float(os.environ.get("WEFT_DETECT_LEASE_TTL", "10") or 10)
+        config.replica = os.environ.get("WEFT_DETECT_REPLICA", "") or config.replica
+        config.__post_init__()
+    except ValueError as e:
+        raise SystemExit(f"python -m weft.detect: {e}") from None
     return config

@@ -22,19 +22,26 @@ class Handlers(RecordingHandlers):
         if isinstance(inp.message, bus_pb2.IdentityChain):
             return await self.on_chain(m, inp)
         if isinstance(inp.message, inventory_pb2.AgentProfile):
-            late = await asyncio.to_thread(self.stage.detecting.profile,
-                                           _json(inp.message.document_json, "AgentProfile"))
+            profile = json_field(inp.message.document_json, "AgentProfile")
+            late = await asyncio.to_thread(self.stage.detecting.profile, profile)
             await self.detected(late)   # events it arrived too late for, judged now
             return await super().on_input(m, inp)
         if not isinstance(inp.message, event_pb2.EventBatch):
             return await super().on_input(m, inp)
         split = batches.count_batch(inp.message, m.subject)
         with self.span(split.cluster, split.node, len(inp.message.events)):
-            # Dead letters first: their ids are content-derived, so a redelivery after a
-            # crash re-sends them without duplicates, and none is lost.
+            # Dead letters and alerts before the record: their ids are content-derived, so a
+            # crash in between (a replica killed) re-sends them on redelivery without
+            # duplicates, and none is lost; an input recorded before is not judged again.
+            judged = await asyncio.to_thread(self._judge_batch, inp)
+            if judged is None:
+                return False, split.accepted
             for r in split.rejected:
                 await bus.dead_letter(self.stage.js, r.reason, f"detect consumer={m.metadata.consumer}",
                                       r.batch.SerializeToString(), m.subject, m.headers)
+            stories, fired = judged
+            await self.tell(stories)
+            await self.detected(fired)
             row = received.row_for(inp, {k: c.events for k, c in split.counts.items()},
                                    cluster=split.cluster, node=split.node, events=split.accepted,
                                    rejected=len(split.rejected))
@@ -43,9 +50,6 @@ class Handlers(RecordingHandlers):
             if new:
                 self.stage.tally.deadlettered += len(split.rejected)
                 metrics.EVENTS.labels(service="detect").inc(split.accepted)
-                stories, fired = await asyncio.to_thread(self._judge_batch, inp.message.events)
-                await self.tell(stories)
-                await self.detected(fired)
         return new, split.accepted
 
     async def on_signal(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
@@ -65,29 +69,38 @@ class Handlers(RecordingHandlers):
                                           store.add_alerts(converted.alerts))
             if new:
                 self.stage.tally.deadlettered += len(converted.errors)
-                found = [(json.loads(a.ocsf_json), ()) for a in converted.alerts]
-                await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
+                if self.stage.inline:
+                    found = [(json.loads(a.ocsf_json), ()) for a in converted.alerts]
+                    await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
         return new, 0
 
     async def on_chain(self, m: Msg, inp: intake.Input) -> tuple[bool, int]:
         """An identity chain from posture: stories resolve entities across providers through it."""
-        chain = _json(inp.message.chain_json, "IdentityChain")
-        await self.tell(await asyncio.to_thread(self.stage.storying.chain, chain))
+        chain = json_field(inp.message.chain_json, "IdentityChain")
+        if self.stage.inline:    # replicas: every one reads every chain (correlating.py)
+            await self.tell(await asyncio.to_thread(self.stage.storying.chain, chain))
         return await super().on_input(m, inp)
 
     async def detected(self, fired: list) -> None:
-        """weft's own detections: on weft.alerts.v1, stored, and into the stories."""
+        """weft's own detections: on weft.alerts.v1, stored, and into the stories (inline;
+        replicas read them back from weft.alerts.v1, see correlating.py)."""
         if not fired:
             return
         for alert, _ocsf in fired:
             await bus.publish(self.stage.js, subjects.ALERTS, alert, msg_id=f"alert-WEFT-{alert.id}")
-        found = [(ocsf, tuple(alert.event_ids)) for alert, ocsf in fired]
-        await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
+        if self.stage.inline:
+            found = [(ocsf, tuple(alert.event_ids)) for alert, ocsf in fired]
+            await self.tell(await asyncio.to_thread(self.stage.storying.alerts, found))
         await asyncio.to_thread(_store_alerts, self.stage.engine, [a for a, _ in fired])
 
-    def _judge_batch(self, events) -> tuple[list, list]:
-        """One worker hop per batch: the correlator's index, then the rules."""
-        return self.stage.storying.events(events), self.stage.detecting.events(events)
+    def _judge_batch(self, inp: intake.Input) -> tuple[list, list] | None:
+        """One worker hop per batch: unless recorded before (None), the correlator's index
+        (inline: one replica), then the rules."""
+        if received.seen(self.stage.engine, store.Received, inp.family, inp.content_id):
+            return None
+        events = inp.message.events
+        stories = self.stage.storying.events(events) if self.stage.inline else []
+        return stories, self.stage.detecting.events(events)
 
     async def tell(self, stories: list) -> None:
         """Every new or changed story out on weft.stories.v1 (a version per content)."""
@@ -101,7 +114,7 @@ def _store_alerts(engine, alerts: list) -> None:
         store.add_alerts(alerts)(conn)
 
 
-def _json(text: str, what: str):
+def json_field(text: str, what: str):
     """A JSON field of a bus message; one that is not JSON is dead-lettered at once."""
     try:
         return json.loads(text)

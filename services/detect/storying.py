@@ -25,6 +25,7 @@ class Storying:
         self._lock = threading.Lock()
         self._chains: dict[str, chain_input.IdentityChain] = {}
         self.dirty = False
+        self.fresh = correlator is None           # no state restored: starting afresh
 
     @classmethod
     def restored(cls, state: str | None) -> Storying:
@@ -53,6 +54,10 @@ class Storying:
     def chain(self, published: dict) -> list[alert_pb2.Story]:
         self._chains[published["id"]] = chain_input.from_published(published)
         return self._run(lambda c: c.set_chains(list(self._chains.values())))
+
+    def own(self, owns) -> list[alert_pb2.Story]:
+        """Build only the stories of the keys `owns` accepts (the partitions this replica holds)."""
+        return self._run(lambda c: c.own(owns))
 
     def triage(self, story_id: str, action: str, reason: str = "") -> tuple[dict, dict | None]:
         with self._lock:

@@ -9,7 +9,10 @@
 Each signal is resolved to its correlation key (entities.py: the logical agent at the root
 of the calls that led to it); keyed by agent, it joins the signals already there that
 are within the join window of it on event time (a gap longer than the window starts a
-new story). The key is what stories can later be partitioned by across replicas.
+new story). The key is what stories are partitioned by across replicas (partitions.py):
+every replica's correlator sees every signal, event and chain, but builds only the stories
+of the keys it owns (`own`), so a story is built in one replica's memory, and the replica
+that takes a partition over already holds everything its stories are made of.
 
 Stories are a function of the set of signals, events and chains seen, never of their
 order: when the index or the chains learn something, the signals that looked it up are
@@ -20,7 +23,7 @@ or ahead of the events that explain it, ends up where it would have been, and a 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable
+from typing import Callable, Iterable
 
 from weft.detect.core.chain_input import ChainBook, IdentityChain
 from weft.detect.core.entities import Resolution, resolve
@@ -63,6 +66,7 @@ class Correlator:
         self._built: dict[str, tuple] = {}                   # story id -> (members, story, deps) as last built
         self._watermark = 0
         self._pruned_at = 0
+        self._owns: Callable[[str], bool] = _everything
 
     # -- input ------------------------------------------------------------------------------
 
@@ -91,6 +95,18 @@ class Correlator:
     def set_chains(self, chains: Iterable[IdentityChain]) -> Update:
         keys = self.chains.replace(chains)
         return self._apply({f"principal:{k}" for k in keys} | {"chains"})
+
+    def own(self, owns: Callable[[str], bool]) -> Update:
+        """Build the stories of the keys `owns` accepts from now on; the stories of keys it
+        no longer accepts are dropped here, not retired: another replica tells them now."""
+        before = self._owns
+        self._owns = owns
+        for key in [k for k in self._stories if not owns(k)]:
+            for s in self._stories.pop(key):
+                self._story_key.pop(s.id, None)
+                self._built.pop(s.id, None)
+            self._set_story_deps(key, set())
+        return self._rebuild({k for k, ids in self._by_key.items() if ids and owns(k) and not before(k)})
 
     # -- triage -----------------------------------------------------------------------------
 
@@ -156,6 +172,7 @@ class Correlator:
     def _rebuild(self, keys: set[str], fresh: set[str] = frozenset()) -> Update:
         """Rebuild the stories of `keys`. A story whose members and their resolutions are
         unchanged is kept as built, unless its key is in `fresh` (something it read changed)."""
+        keys = {k for k in keys if self._owns(k)}
         before = {s.id: s for k in keys for s in self._stories.get(k, ())}
         after: dict[str, Story] = {}
         for key in sorted(keys):
@@ -178,16 +195,8 @@ class Correlator:
         return Update(changed, tuple(retired))
 
     def _build_key(self, key: str, before: dict[str, Story], reuse: bool) -> tuple[tuple[Story, ...], set[str]]:
-        ids = self._by_key.get(key, set())
-        ordered = sorted((self._signals[i] for i in ids), key=lambda s: (s.time_ms, s.id))
-        groups: list[list[Signal]] = []
-        for s in ordered:
-            if groups and s.time_ms - groups[-1][-1].time_ms <= self.config.join_window_ms:
-                groups[-1].append(s)
-            else:
-                groups.append([s])
         stories, deps = [], set()
-        for group in groups:
+        for group in self._groups(key):
             members = [Member(s, self._resolved[s.id]) for s in group]
             made = self._built.get(story_id(key, group[0].id))
             if reuse and made is not None and made[0] == members:
@@ -202,6 +211,17 @@ class Correlator:
             stories.append(story)
             deps |= found
         return tuple(stories), deps
+
+    def _groups(self, key: str) -> list[list[Signal]]:
+        """The key's signals in event-time order, split where a gap exceeds the join window."""
+        ordered = sorted((self._signals[i] for i in self._by_key.get(key, ())), key=lambda s: (s.time_ms, s.id))
+        groups: list[list[Signal]] = []
+        for s in ordered:
+            if groups and s.time_ms - groups[-1][-1].time_ms <= self.config.join_window_ms:
+                groups[-1].append(s)
+            else:
+                groups.append([s])
+        return groups
 
     def _inherited(self, story: Story, before: dict[str, Story]) -> Triage | None:
         """A renamed or merged story keeps the triage of the story it shares most signals with."""
@@ -232,21 +252,26 @@ class Correlator:
             return
         self._pruned_at = boundary
         cutoff = boundary - self.config.retention_ms
-        for key, stories in list(self._stories.items()):
-            old = [s for s in stories if s.last_ms < cutoff]
-            for s in old:
-                for signal_id in s.signal_ids:
-                    self._forget(signal_id)
-                self._story_key.pop(s.id, None)
-                self._triage.pop(s.id, None)
-                self._built.pop(s.id, None)
-            if old:
-                kept = tuple(s for s in stories if s.last_ms >= cutoff)
+        # By the key's signal groups, not its built stories: keys another replica owns
+        # forget the same signals at the same event time as their owner does.
+        for key in list(self._by_key):
+            old = [g for g in self._groups(key) if g[-1].time_ms < cutoff]
+            for group in old:
+                gone = story_id(key, group[0].id)
+                for signal in group:
+                    self._forget(signal.id)
+                self._story_key.pop(gone, None)
+                self._triage.pop(gone, None)
+                self._built.pop(gone, None)
+            if old and key in self._stories:
+                kept = tuple(s for s in self._stories[key] if s.last_ms >= cutoff)
                 if kept:
                     self._stories[key] = kept
                 else:
                     del self._stories[key]
                     self._set_story_deps(key, set())
+            if not self._by_key.get(key):
+                self._by_key.pop(key, None)
         self.index.prune(cutoff)
 
     def _forget(self, signal_id: str) -> None:
@@ -284,6 +309,10 @@ class Correlator:
             keys |= self._resolve(signal_id)
         self._rebuild(keys)
         return self
+
+
+def _everything(_key: str) -> bool:
+    return True
 
 
 def _version(s: Signal) -> tuple:

@@ -5,43 +5,9 @@ weft.stories.v1, is served as JSON, Markdown and OCSF, survives a restart of det
 and can be triaged."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import aiohttp
 
-from stagekit import running, wait_for
-from weft.common import bus, codec, subjects
-from weft.v1 import alert_pb2, bus_pb2
-
-DATA = Path(__file__).resolve().parents[2] / "data" / "reference-attack"
-PROVIDER = {"guardduty.json": ("guardduty", "aws"), "defender.json": ("defender", "azure"), "scc.json": ("scc", "gcp")}
-
-
-async def publish_attack(js) -> None:
-    for chain in json.loads((DATA / "identity-chains.json").read_text()):
-        k8s, *clouds = chain["links"]
-        ns, sa = k8s["principal"].split(":")[2:4]
-        published = {"id": f"ch-{chain['agent']}", "agent": chain["agent"],
-                     "subject": {"cluster": k8s.get("cluster", ""), "namespace": ns, "serviceAccount": sa},
-                     "links": [{"cloud": x["provider"].lower(), "identity": x["principal"],
-                                "aliases": [{"kind": "id", "value": a} for a in x.get("aliases", [])]} for x in clouds]}
-        await bus.publish(js, subjects.IDENTITY, bus_pb2.IdentityChain(
-            id=published["id"], agent=chain["agent"], chain_json=json.dumps(published)))
-    for path in sorted((DATA / "events").glob("*.jsonl")):
-        events = [codec.event_from_json(line) for line in path.read_text().splitlines() if line.strip()]
-        batch = codec.make_batch(events, f"test-{path.stem}", node=events[0].node)
-        await bus.publish(js, subjects.events(events[0].node.cluster), batch, msg_id=batch.batch_id)
-    for name, (fmt, provider) in PROVIDER.items():
-        await bus.publish(js, subjects.signals(provider), bus_pb2.RawRecord(
-            format=fmt, source=name, content_type="application/json", data=(DATA / "provider-alerts" / name).read_bytes()))
-
-
-async def stories_on_bus(js) -> list[alert_pb2.Story]:
-    info = await js.stream_info("WEFT_STORIES")
-    return [alert_pb2.Story.FromString((await js.get_msg("WEFT_STORIES", seq)).data)
-            for seq in range(info.state.first_seq, info.state.last_seq + 1)] if info.state.messages else []
-
+from stagekit import publish_attack, running, stories_on_bus, wait_for
 
 async def get(port: int, path: str, method: str = "GET", body=None):
     async with aiohttp.ClientSession() as s, s.request(method, f"http://127.0.0.1:{port}{path}", json=body) as r:
