@@ -61,9 +61,15 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bpf-pin-root", default=env("WEFT_BPF_PIN_ROOT", "/sys/fs/bpf/weft"),
                    help="bpffs directory enforcement programs are pinned under (per cluster and node), "
                         "so they outlive a restart (WEFT_BPF_PIN_ROOT)")
-    p.add_argument("--tls-cert", default=env("WEFT_SENSOR_TLS_CERT", ""), help="client certificate (mutual TLS)")
-    p.add_argument("--tls-key", default=env("WEFT_SENSOR_TLS_KEY", ""))
-    p.add_argument("--tls-ca", default=env("WEFT_SENSOR_TLS_CA", ""), help="CA of the gateway's certificate")
+    tls = p.add_argument_group("mutual TLS: the gateway takes this sensor's cluster and node from its certificate")
+    tls.add_argument("--tls-cert", default=env("WEFT_SENSOR_TLS_CERT", ""),
+                     help="client certificate naming spiffe://weft/sensor/<cluster>/<node> (WEFT_SENSOR_TLS_CERT)")
+    tls.add_argument("--tls-key", default=env("WEFT_SENSOR_TLS_KEY", ""), help="its key (WEFT_SENSOR_TLS_KEY)")
+    tls.add_argument("--tls-ca", default=env("WEFT_SENSOR_TLS_CA", ""),
+                     help="CA of the gateway's certificate (WEFT_SENSOR_TLS_CA)")
+    tls.add_argument("--tls-server-name", default=env("WEFT_SENSOR_TLS_SERVER_NAME", ""),
+                     help="name to expect in the gateway's certificate when the address dialled is not "
+                          "in it (WEFT_SENSOR_TLS_SERVER_NAME)")
     p.add_argument("--protocol-version", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.set_defaults(func=run)
@@ -95,7 +101,7 @@ async def _main(args) -> dict:
     from weft.sensor.uplink import Refused, Uplink
     from weft.sensor import runner
     uplink = Uplink(_gateway(args), _hello(args), credentials=_credentials(args),
-                    block_when_full=args.source == "replay")
+                    server_name=args.tls_server_name, block_when_full=args.source == "replay")
     try:
         if args.source == "replay":
             if not args.file:
@@ -171,11 +177,22 @@ def _gateway(args) -> str:
 
 
 def _credentials(args):
+    if bool(args.tls_cert) != bool(args.tls_key) or (args.tls_cert and not args.tls_ca):
+        raise CliError("--tls-cert and --tls-key go together, with --tls-ca (mutual TLS)", code=2)
     if not args.tls_ca:
         return None
     import grpc
-    read = lambda p: open(p, "rb").read() if p else None
-    return grpc.ssl_channel_credentials(read(args.tls_ca), read(args.tls_key), read(args.tls_cert))
+    return grpc.ssl_channel_credentials(*(_read(p) for p in (args.tls_ca, args.tls_key, args.tls_cert)))
+
+
+def _read(path: str) -> bytes | None:
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror}", code=2) from None
 
 
 def _open(path: str):
