@@ -51,7 +51,8 @@ class Discovery(Stage):
             log.warning("ingest endpoint not available in this build")
             return
         add_ingest_routes(app, self.js, default_cluster=self.config.default_cluster,
-                          max_bytes=self.config.max_ingest_bytes, token=self.config.ingest_token)
+                          max_bytes=self.config.max_ingest_bytes, token=self.config.ingest_token,
+                          max_webhook_bytes=self.config.max_webhook_bytes)
         add_observe_routes(app, self.observing)
 
     async def on_start(self, stack: AsyncExitStack) -> None:
