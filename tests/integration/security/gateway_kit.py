@@ -3,6 +3,7 @@ from a development CA, and what landed on the bus — for the abuse tests."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import grpc
 import nats
 
 from weft.common import codec, devca, subjects
+from weft.discovery.app import Discovery, build_app
+from weft.discovery.config import DiscoveryConfig
 from weft.discovery.protocol import PROTOCOL_VERSION
 from weft.v1 import bus_pb2, event_pb2, sensor_pb2
 
@@ -36,6 +39,19 @@ class Pki:
 
     def sensor(self, cluster: str, node: str) -> grpc.ChannelCredentials:
         return self.credentials(devca.issue_sensor(self.ca, cluster, node))
+
+
+@asynccontextmanager
+async def mtls_discovery(nats_url: str, data_dir: Path, pki: Pki):
+    """discovery built from its factory, its gateway requiring sensor certificates of `pki`."""
+    d = pki.dir
+    app: Discovery = build_app(DiscoveryConfig(data_dir=data_dir, nats_url=nats_url, tls_cert=str(d / "gateway.crt"),
+                                               tls_key=str(d / "gateway.key"), tls_ca=str(d / "ca.crt")))
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
 
 
 def hello(cluster: str, node: str, sensor_id: str = "") -> sensor_pb2.Hello:

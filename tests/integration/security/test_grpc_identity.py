@@ -12,12 +12,10 @@ import pytest
 from prometheus_client import REGISTRY
 
 from weft.common import codec, devca, subjects
-from weft.discovery.app import build_app
-from weft.discovery.config import DiscoveryConfig
 from weft.sensor.uplink import Refused, Uplink
 from weft.v1 import sensor_pb2, sensor_pb2_grpc
 
-from gateway_kit import Pki, events, hello, stored_batches
+from gateway_kit import Pki, events, hello, mtls_discovery, stored_batches
 
 
 @pytest.fixture
@@ -27,13 +25,8 @@ def pki(tmp_path):
 
 @pytest.fixture
 async def gateway(nats_server, tmp_path, pki):
-    d = pki.dir
-    app = build_app(DiscoveryConfig(data_dir=tmp_path / "weft", nats_url=nats_server.url,
-                                    tls_cert=str(d / "gateway.crt"), tls_key=str(d / "gateway.key"),
-                                    tls_ca=str(d / "ca.crt")))
-    await app.start()
-    yield app
-    await app.stop()
+    async with mtls_discovery(nats_server.url, tmp_path / "weft", pki) as app:
+        yield app
 
 
 def refused(reason: str) -> float:
