@@ -24,7 +24,8 @@ EXAMPLES = """\
 examples:
   weft up                          run everything here until Ctrl-C
   weft up --detach                 start in the background, return when healthy
-  weft up --detach --no-sensor     no local eBPF sensor (replay sensors still connect)
+  weft up --detach --no-sensor     no local eBPF sensor (replay sensors still connect,
+                                   each with its certificate: weft certs sensor ...)
   weft up --sensor-cluster eks --provider aws --region eu-west-1
   weft up --detach --no-sensor --insecure-gateway
                                    replay a recording of several clusters: weft sensor --source replay ...
