@@ -34,6 +34,17 @@ def nats_login(ep: Endpoint):
     return bus.login_as(natsauth.OPERATOR, ep.nats_token, ep.nats_seed_file, ep.nats_ca)
 
 
+def sensor_tls(ep: Endpoint, cluster: str, node: str) -> tuple[str, str, str] | None:
+    """(certificate, key, CA) for a sensor of this machine dialling this weft's gateway,
+    the certificate issued from its development CA when missing; None when the gateway
+    is plaintext (`weft up --insecure-gateway`)."""
+    if not ep.gateway_ca:
+        return None
+    from weft.cli import certstore
+    pair = certstore.ensure_sensor(Path(ep.certs_dir), cluster, node)
+    return str(pair.cert), str(pair.key), ep.gateway_ca
+
+
 def run_file(data_dir: str | Path | None = None) -> Path:
     return Path(data_dir or os.environ.get("WEFT_DATA_DIR") or default_data_dir()) / "weft.json"
 

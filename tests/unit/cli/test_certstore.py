@@ -75,3 +75,13 @@ def test_the_command_reports_what_it_made_and_kept(tmp_path, capsys):
     assert "--tls-cert" in capsys.readouterr().out
     assert main(["certs", "sensor", "--dir", str(tmp_path / "x"), "--cluster", "eks", "--node", "n"]) == 1
     assert "weft certs init" in capsys.readouterr().err
+
+
+def test_a_sensor_dialling_the_run_files_gateway_gets_its_certificate_or_plaintext(tmp_path):
+    from weft.cli.endpoint import Endpoint, sensor_tls
+    certstore.init(tmp_path, [])
+    ep = Endpoint(nats_url="tls://x", gateway_ca=str(tmp_path / "ca.pem"), certs_dir=str(tmp_path))
+    cert, key, ca = sensor_tls(ep, "eks", "node-7")
+    assert devca.sensor_identity(Path(cert).read_bytes()) == ("eks", "node-7") and ca == ep.gateway_ca
+    assert Path(key).stat().st_mode & 0o777 == 0o600
+    assert sensor_tls(Endpoint(nats_url="tls://x", certs_dir=str(tmp_path)), "eks", "node-7") is None
