@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from weft.common import codec, devca, subjects
 from weft.sensor.uplink import Refused, Uplink
-from weft.v1 import sensor_pb2, sensor_pb2_grpc
+from weft.v1 import event_pb2, sensor_pb2, sensor_pb2_grpc
 
 from gateway_kit import Pki, events, hello, mtls_discovery, stored_batches
 
@@ -156,3 +156,23 @@ async def test_programs_reach_only_the_sensor_whose_certificate_names_the_node(g
         for t in running:
             t.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+
+
+async def test_one_sensor_cannot_pre_empt_another_sensors_batch_ids(gateway, pki, nats_server):
+    """JetStream de-duplicates by message id: under mutual TLS the id is scoped to the
+    certificate's sensor, so a batch id sent first by another node stores nothing of it."""
+    def batch(node: str, first: int) -> bytes:
+        return event_pb2.EventBatch(batch_id="same-id", node=hello("eks", node).node,
+                                    events=events("eks", node, first, 3)).SerializeToString()
+
+    for node, first in (("node-b", 0), ("node-a", 3)):
+        uplink = Uplink(gateway.gateway, hello("eks", node), credentials=pki.sensor("eks", node))
+        conn = asyncio.create_task(uplink.run())
+        await uplink._hold(lambda seq, d=batch(node, first): sensor_pb2.SensorMessage(
+            batch=sensor_pb2.BatchUpload(seq=seq, batch=d)), 3)
+        assert await uplink.flush(timeout=10)
+        uplink.close()
+        await asyncio.wait_for(conn, 10)
+    stored = await stored_batches(nats_server.url, 2)
+    assert sorted(e.event_id for _, b in stored for e in b.events) == sorted(
+        [f"eks-node-b-{i}" for i in range(3)] + [f"eks-node-a-{i}" for i in range(3, 6)])
