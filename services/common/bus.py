@@ -15,7 +15,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -101,7 +101,10 @@ async def ensure_streams(js: JetStreamContext, streams: tuple[subjects.Stream, .
         try:
             found = (await js.stream_info(s.name)).config
         except NotFoundError:
-            await js.add_stream(cfg)
+            try:
+                await js.add_stream(cfg)
+            except BadRequestError:   # another service created it meanwhile, configured otherwise
+                await js.update_stream(cfg)
             continue
         if not same_stream(found, cfg):
             await js.update_stream(cfg)

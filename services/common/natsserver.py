@@ -52,7 +52,8 @@ def write_config(path: Path, port: int, store_dir: Path, token: str = "", monito
     if monitor_port:
         lines.append(f"http: 127.0.0.1:{monitor_port}")
     if tls is not None:
-        lines.append(f"tls {{ cert_file: {json.dumps(str(tls.cert))}, key_file: {json.dumps(str(tls.key))}, timeout: 5 }}")
+        cert, key = json.dumps(str(tls.cert)), json.dumps(str(tls.key))
+        lines.append(f"tls {{ cert_file: {cert}, key_file: {key}, timeout: 5 }}")
     if authorization:
         lines.append(authorization)
     elif token:
