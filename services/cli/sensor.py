@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
 async def _main(args) -> dict:
     from weft.sensor.uplink import Refused, Uplink
     from weft.sensor import runner
-    uplink = Uplink(_gateway(args), _hello(args), credentials=_credentials(args),
+    target, tls = _gateway(args)
+    uplink = Uplink(target, _hello(args), credentials=_credentials(*tls),
                     server_name=args.tls_server_name, block_when_full=args.source == "replay")
     try:
         if args.source == "replay":
@@ -166,23 +167,28 @@ def _hello(args) -> sensor_pb2.Hello:
                             sensor_version=__version__, node=node, capabilities=[args.source])
 
 
-def _gateway(args) -> str:
+def _gateway(args) -> tuple[str, tuple[str, str, str]]:
+    """(HOST:PORT, (cert, key, CA)): the flags', else the running weft's gateway with a
+    certificate its development CA issues for this cluster and node."""
+    flags = (args.tls_cert, args.tls_key, args.tls_ca)
     if args.gateway:
-        return args.gateway
+        return args.gateway, flags
     from weft.cli import endpoint
     ep = endpoint.load()
     if not ep.gateway:
         raise CliError("the running weft has no sensor gateway; pass --gateway HOST:PORT")
-    return ep.gateway
+    if any(flags):
+        return ep.gateway, flags
+    return ep.gateway, endpoint.sensor_tls(ep, args.cluster, args.node) or flags
 
 
-def _credentials(args):
-    if bool(args.tls_cert) != bool(args.tls_key) or (args.tls_cert and not args.tls_ca):
+def _credentials(cert: str, key: str, ca: str):
+    if bool(cert) != bool(key) or (cert and not ca):
         raise CliError("--tls-cert and --tls-key go together, with --tls-ca (mutual TLS)", code=2)
-    if not args.tls_ca:
+    if not ca:
         return None
     import grpc
-    return grpc.ssl_channel_credentials(*(_read(p) for p in (args.tls_ca, args.tls_key, args.tls_cert)))
+    return grpc.ssl_channel_credentials(*(_read(p) for p in (ca, key, cert)))
 
 
 def _read(path: str) -> bytes | None:
