@@ -93,14 +93,14 @@ def service_api(user: str, role: Role) -> list[str]:
 
 def operator_api() -> list[str]:
     """Streams created and updated, read by ordered consumers (`weft events`, `weft
-    deadletter`) and durable ones (`weft export`), single messages fetched, listed."""
-    allowed = [f"{JS_API}.STREAM.NAMES", f"{JS_API}.STREAM.LIST"]
+    deadletter`) and durable ones (`weft export`), single messages fetched, streams and
+    consumers listed (with their lag). Never a deletion."""
+    allowed = [f"{JS_API}.STREAM.LIST"]
     for s in subjects.STREAMS:
         allowed += [f"{JS_API}.STREAM.{op}.{s.name}" for op in ("CREATE", "UPDATE", "INFO", "MSG.GET")]
         allowed += [f"{JS_API}.CONSUMER.CREATE.{s.name}", f"{JS_API}.CONSUMER.CREATE.{s.name}.>",
                     f"{JS_API}.CONSUMER.INFO.{s.name}.*", f"{JS_API}.CONSUMER.MSG.NEXT.{s.name}.*",
-                    f"{JS_API}.CONSUMER.DELETE.{s.name}.*", f"{JS_API}.CONSUMER.LIST.{s.name}",
-                    f"{JS_API}.CONSUMER.NAMES.{s.name}", f"$JS.ACK.{s.name}.>", f"$JS.FC.{s.name}.>"]
+                    f"{JS_API}.CONSUMER.LIST.{s.name}", f"$JS.ACK.{s.name}.>", f"$JS.FC.{s.name}.>"]
     return allowed
 
 

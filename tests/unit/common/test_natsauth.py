@@ -175,3 +175,10 @@ def test_the_authorization_block_is_one_nkey_user_per_role():
 def test_an_unknown_user_has_no_role():
     with pytest.raises(KeyError, match="no NATS role for sensor"):
         natsauth.authorization_block({"sensor": "UXXX"})
+
+
+def test_nobody_may_delete_or_purge_anything():
+    for user in natsauth.USERS:
+        perms = natsauth.permissions(user)["publish"]["allow"]
+        assert not [p for p in perms if re.search(r"DELETE|PURGE|>$", p) and p.startswith("$JS.API")
+                    and not p.startswith(f"{natsauth.JS_API}.CONSUMER.CREATE.")], user
