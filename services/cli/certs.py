@@ -19,8 +19,9 @@ what `init` makes (kept when present, signed by the CA and not about to expire):
   sensors/<cluster>/<node>.pem   one client certificate per sensor, naming it as
                                  spiffe://weft/sensor/<cluster>/<node>: the lab's eks,
                                  aks and gke nodes, and this machine as cluster `local`
-Keys are mode 0600. `weft up` runs `init` into <data-dir>/certs when it finds nothing
-there. This CA is for development and the lab: in production, issue from your own.
+Keys are mode 0600. `weft up` runs `init` into <data-dir>/certs. This CA is for
+development and the lab: in production, issue from your own, and put its ca.pem
+(without ca.key) and what it issued in the directory; init then only checks them.
 
 examples:
   weft certs init                                  into $WEFT_DATA_DIR/certs
@@ -52,7 +53,10 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    out = certstore.init(args.dir, certstore.default_sensors(), force=args.force)
+    try:
+        out = certstore.init(args.dir, certstore.default_sensors(), force=args.force)
+    except certstore.CannotIssue as e:
+        raise CliError(str(e)) from None
     report(args, out, sensors=[(s.cluster, s.node) for s in certstore.default_sensors()])
     return 0
 
@@ -60,7 +64,7 @@ def run_init(args: argparse.Namespace) -> int:
 def run_sensor(args: argparse.Namespace) -> int:
     try:
         out = certstore.add_sensor(args.dir, args.cluster, args.node, force=args.force)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, certstore.CannotIssue) as e:
         raise CliError(str(e)) from None
     report(args, out, sensors=[(args.cluster, args.node)])
     if not args.json:

@@ -17,6 +17,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from weft.common import devca
@@ -83,28 +84,40 @@ def default_sensors(local_cluster: str = LOCAL_CLUSTER, local: str = "") -> list
     return [*(Sensor(c.name, c.node) for c in topology.CLUSTERS), Sensor(local_cluster, local or local_node())]
 
 
+class CannotIssue(Exception):
+    """A certificate is missing or no longer good, and the CA's key is not there to issue it."""
+
+
+@dataclass(frozen=True)
+class _Ca:
+    path: Path
+    cert: x509.Certificate
+    issuer: devca.Issued | None     # None: only the CA's certificate is there (an operator's own CA)
+
+
 def init(root: Path, sensors: list[Sensor], force: bool = False) -> Outcome:
-    """Everything `weft up` and the lab need; with `force`, all of it new."""
+    """Everything `weft up` and the lab need; with `force`, all of it new. A CA whose key
+    is not in `root` is someone's own: used to check what is there, never replaced."""
     d, out = CertDir(root), Outcome()
     d.root.mkdir(parents=True, exist_ok=True)
     d.root.chmod(0o700)
     ca = _ca(d.ca, force, out)
     renew = force or d.ca.cert in out.created   # a new CA: nothing it did not sign is any good
-    _keep_or_issue(d.nats, ca, lambda: devca.issue_server(ca, SERVER_HOSTS), renew, out)
-    _keep_or_issue(d.gateway, ca, lambda: devca.issue_server(ca, SERVER_HOSTS), renew, out)
+    _keep_or_issue(d.nats, ca, lambda i: devca.issue_server(i, SERVER_HOSTS), renew, out)
+    _keep_or_issue(d.gateway, ca, lambda i: devca.issue_server(i, SERVER_HOSTS), renew, out)
     for s in sensors:
         _keep_or_issue(d.sensor(s.cluster, s.node), ca,
-                       lambda s=s: devca.issue_sensor(ca, s.cluster, s.node), renew, out)
+                       lambda i, s=s: devca.issue_sensor(i, s.cluster, s.node), renew, out)
     return out
 
 
 def add_sensor(root: Path, cluster: str, node: str, force: bool = False) -> Outcome:
     """One more sensor certificate from an existing CA."""
     d, out = CertDir(root), Outcome()
-    if not d.ca.exists():
+    if not d.ca.cert.is_file():
         raise FileNotFoundError(f"no CA in {d.root}: run `weft certs init --dir {d.root}` first")
-    ca = devca.load(d.ca.cert, d.ca.key)
-    _keep_or_issue(d.sensor(cluster, node), ca, lambda: devca.issue_sensor(ca, cluster, node), force, out)
+    ca = _ca(d.ca, False, Outcome())
+    _keep_or_issue(d.sensor(cluster, node), ca, lambda i: devca.issue_sensor(i, cluster, node), force, out)
     return out
 
 
@@ -114,32 +127,39 @@ def ensure_sensor(root: Path, cluster: str, node: str) -> Pair:
     return CertDir(root).sensor(cluster, node)
 
 
-def _ca(pair: Pair, force: bool, out: Outcome) -> devca.Issued:
+def _ca(pair: Pair, force: bool, out: Outcome) -> _Ca:
+    if not force and pair.cert.is_file() and not pair.key.is_file():
+        out.kept.append(pair.cert)
+        return _Ca(pair.cert, devca.load_cert(pair.cert), None)
     if not force and pair.exists():
         ca = devca.load(pair.cert, pair.key)
         if _current(ca.cert):
             out.kept.append(pair.cert)
-            return ca
+            return _Ca(pair.cert, ca.cert, ca)
     ca = devca.create_ca()
     devca.save(ca, pair.cert, pair.key)
     out.created.append(pair.cert)
-    return ca
+    return _Ca(pair.cert, ca.cert, ca)
 
 
-def _keep_or_issue(pair: Pair, ca: devca.Issued, issue, renew: bool, out: Outcome) -> None:
-    if not renew and pair.exists() and _good(pair, ca):
+def _keep_or_issue(pair: Pair, ca: _Ca, issue, renew: bool, out: Outcome) -> None:
+    if not renew and pair.exists() and _good(pair, ca.cert):
         out.kept.append(pair.cert)
         return
+    if ca.issuer is None:
+        raise CannotIssue(f"{pair.cert} is missing, about to expire or not signed by {ca.path}, and that CA's "
+                          "key is not there to issue it: issue it from your CA, or make a development CA "
+                          "with `weft certs init --force`")
     pair.cert.parent.mkdir(parents=True, exist_ok=True)
-    devca.save(issue(), pair.cert, pair.key)
+    devca.save(issue(ca.issuer), pair.cert, pair.key)
     out.created.append(pair.cert)
 
 
-def _good(pair: Pair, ca: devca.Issued) -> bool:
+def _good(pair: Pair, ca: x509.Certificate) -> bool:
     """Signed by this CA and not about to expire."""
     try:
         cert = devca.load_cert(pair.cert)
-        cert.verify_directly_issued_by(ca.cert)
+        cert.verify_directly_issued_by(ca)
     except (ValueError, TypeError, InvalidSignature):
         return False
     return _current(cert)

@@ -20,7 +20,10 @@ def start(data_dir: Path, sec: Security, port: int, sensors: list[certstore.Sens
           monitor_port: int = 0) -> tuple[subprocess.Popen, str]:
     """The running server and its URL, with certificates for `sensors` made too if
     missing; raises natsserver.NatsUnavailable."""
-    certstore.init(sec.certs, sensors)
+    try:
+        certstore.init(sec.certs, sensors)
+    except certstore.CannotIssue as e:
+        raise natsserver.NatsUnavailable(str(e)) from None
     certs = certstore.CertDir(sec.certs)
     users = natscreds.create(sec.seeds, natsauth.USERS)
     proc, url = natsserver.start(data_dir / "nats", port, log_file=log_file, monitor_port=monitor_port,

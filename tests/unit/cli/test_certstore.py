@@ -47,6 +47,7 @@ def test_init_again_keeps_everything_and_force_renews_everything(tmp_path):
 def test_a_new_ca_reissues_what_the_old_one_signed(tmp_path):
     certstore.init(tmp_path, SENSORS)
     d = certstore.CertDir(tmp_path)
+    d.ca.cert.unlink()
     d.ca.key.unlink()
     certstore.init(tmp_path, SENSORS)
     ca = devca.load_cert(d.ca.cert)
@@ -85,3 +86,17 @@ def test_a_sensor_dialling_the_run_files_gateway_gets_its_certificate_or_plainte
     assert devca.sensor_identity(Path(cert).read_bytes()) == ("eks", "node-7") and ca == ep.gateway_ca
     assert Path(key).stat().st_mode & 0o777 == 0o600
     assert sensor_tls(Endpoint(nats_url="tls://x", certs_dir=str(tmp_path)), "eks", "node-7") is None
+
+
+def test_an_operators_own_ca_is_used_never_replaced(tmp_path):
+    certstore.init(tmp_path, SENSORS)
+    d = certstore.CertDir(tmp_path)
+    d.ca.key.unlink()                       # only the CA's certificate is there, as in production
+    ca = d.ca.cert.read_bytes()
+    assert not certstore.init(tmp_path, SENSORS).created and d.ca.cert.read_bytes() == ca
+    d.gateway.cert.unlink()
+    with pytest.raises(certstore.CannotIssue, match="gateway.pem is missing.*key is not there"):
+        certstore.init(tmp_path, SENSORS)
+    assert d.ca.cert.read_bytes() == ca
+    with pytest.raises(certstore.CannotIssue):
+        certstore.add_sensor(tmp_path, "gke", "new-node")
