@@ -32,7 +32,7 @@ class SecureNats:
         self.stop()
         self.proc = subprocess.Popen([natsserver.binary(), "-c", str(self.root / "nats" / "nats.conf")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        natsserver.wait_listening("127.0.0.1", self.port, self.proc)
+        natsserver.wait_listening("127.0.0.1", self.port, self.proc, tls=True)
 
     @property
     def ca(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -74,24 +75,37 @@ def start(data_dir: Path, port: int = 0, token: str = "", log_file: Path | None 
     proc = subprocess.Popen([binary(), "-c", str(conf)], stdout=out, stderr=out,
                             start_new_session=True)
     try:
-        wait_listening("127.0.0.1", port, proc)
+        wait_listening("127.0.0.1", port, proc, tls=tls is not None)
     except NatsUnavailable:
         stop(proc)  # never leave a half-started server behind
         raise
     return proc, f"{'tls' if tls else 'nats'}://127.0.0.1:{port}"
 
 
-def wait_listening(host: str, port: int, proc: subprocess.Popen | None = None, timeout: float = 10) -> None:
+def wait_listening(host: str, port: int, proc: subprocess.Popen | None = None, timeout: float = 10,
+                   tls: bool = False) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise NatsUnavailable(f"nats-server exited with code {proc.returncode}")
         try:
-            with socket.create_connection((host, port), timeout=0.2):
+            with socket.create_connection((host, port), timeout=0.5) as s:
+                if tls:
+                    _handshake(s, host)
                 return
         except OSError:
             time.sleep(0.02)
     raise NatsUnavailable(f"nats-server did not listen on {host}:{port} within {timeout}s")
+
+
+def _handshake(s: socket.socket, host: str) -> None:
+    """Read the server's INFO and finish a TLS handshake: a probe that just hangs up is
+    logged by nats-server as a TLS handshake error. Only liveness is probed here, so the
+    certificate is not checked (the clients check it)."""
+    s.recv(4096)
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    probe.check_hostname, probe.verify_mode = False, ssl.CERT_NONE
+    probe.wrap_socket(s, server_hostname=host).close()
 
 
 def stop(proc: subprocess.Popen, timeout: float = 5) -> None:
