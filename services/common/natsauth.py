@@ -56,6 +56,13 @@ ROLES[OPERATOR] = Role(publishes=tuple(dict.fromkeys(s for r in ROLES.values() f
 USERS = tuple(ROLES)
 
 
+def role(user: str) -> Role:
+    try:
+        return ROLES[user]
+    except KeyError:
+        raise KeyError(f"no NATS role for {user!r} (roles: {', '.join(USERS)})") from None
+
+
 def inbox_prefix(user: str) -> str:
     return f"_INBOX_{user}"
 
@@ -67,23 +74,23 @@ def durable(service: str, stream: str) -> str:
 
 def streams_of(user: str) -> tuple[subjects.Stream, ...]:
     """The streams a user publishes to or reads from; every stream for the operator."""
-    role = ROLES[user]
-    if role.operator:
+    r = role(user)
+    if r.operator:
         return subjects.STREAMS
-    names = {subjects.stream_for(s).name for s in (*role.publishes, *role.reads)}
+    names = {subjects.stream_for(s).name for s in (*r.publishes, *r.reads)}
     return tuple(s for s in subjects.STREAMS if s.name in names)
 
 
 def permissions(user: str) -> dict[str, dict[str, list[str]]]:
-    role = ROLES[user]
-    api = operator_api() if role.operator else service_api(user, role)
-    return {"publish": {"allow": [*role.publishes, f"{JS_API}.INFO", *api]},
+    r = role(user)
+    api = operator_api() if r.operator else service_api(user, r)
+    return {"publish": {"allow": [*r.publishes, f"{JS_API}.INFO", *api]},
             "subscribe": {"allow": [f"{inbox_prefix(user)}.>"]}}
 
 
-def service_api(user: str, role: Role) -> list[str]:
+def service_api(user: str, r: Role) -> list[str]:
     allowed = [f"{JS_API}.STREAM.INFO.{s.name}" for s in streams_of(user)]
-    for subject in role.reads:
+    for subject in r.reads:
         stream = subjects.stream_for(subject).name
         consumer = f"{stream}.{durable(user, stream)}"
         allowed += [f"{JS_API}.CONSUMER.INFO.{consumer}", f"{JS_API}.CONSUMER.CREATE.{consumer}.{subject}",
