@@ -8,7 +8,9 @@ certificate per sensor. What exists and is still good is kept; the rest is issue
     sensors/<cluster>/<node>.pem   a sensor: SAN URI spiffe://weft/sensor/<cluster>/<node>
     sensors/<cluster>/<node>.key
 
-Keys are mode 0600 and the directory 0700."""
+Cluster and node names are percent-encoded as subject tokens are (weft.common.subjects),
+so a dot or a slash in a node name stays in one file name. Keys are mode 0600 and the
+directory 0700."""
 from __future__ import annotations
 
 import datetime as dt
