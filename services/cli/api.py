@@ -21,9 +21,7 @@ def call(path: str, *, method: str = "GET", body: dict | None = None, query: dic
     if not base:
         raise CliError(f"the running weft has no {service} HTTP endpoint in its run file")
     url = f"{base.rstrip('/')}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
-    headers = {"Accept": "application/json"}
-    if token := os.environ.get("WEFT_INGEST_TOKEN"):
-        headers["Authorization"] = f"Bearer {token}"
+    headers = {"Accept": "application/json", **auth_header(ep)}
     data = None
     if body is not None:
         data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
@@ -38,6 +36,16 @@ def call(path: str, *, method: str = "GET", body: dict | None = None, query: dic
     except (urllib.error.URLError, OSError) as e:
         raise CliError(f"cannot reach {service} at {base}: {getattr(e, 'reason', e)} (is `weft up` running?)") from None
     return text if raw else json.loads(text)
+
+
+def token(ep: endpoint.Endpoint) -> str:
+    """The API token: WEFT_API_TOKEN, else the run file's, else (ingest routes only) WEFT_INGEST_TOKEN."""
+    return (os.environ.get("WEFT_API_TOKEN") or getattr(ep, "api_token", "")
+            or os.environ.get("WEFT_INGEST_TOKEN", ""))
+
+
+def auth_header(ep: endpoint.Endpoint) -> dict[str, str]:
+    return {"Authorization": f"Bearer {t}"} if (t := token(ep)) else {}
 
 
 def quote(part: str) -> str:

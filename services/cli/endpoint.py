@@ -18,9 +18,31 @@ class Endpoint:
     services: dict[str, str] = field(default_factory=dict)   # name -> http base URL
     pids: dict[str, int] = field(default_factory=dict)
     data_dir: str = ""
-    nats_token: str = ""
+    nats_token: str = ""              # a NATS that takes a token (weft up's takes nkeys)
     # name -> argv: `weft down` signals a recorded pid only while it still runs that argv
     cmdlines: dict[str, list[str]] = field(default_factory=dict)
+    nats_ca: str = ""                 # CA of the NATS server's certificate
+    nats_seed_file: str = ""          # nkey seed of the CLI's own NATS user (`cli`)
+    certs_dir: str = ""               # weft.cli.certstore's directory: the CA, sensor certificates
+    gateway_ca: str = ""              # the gateway requires mutual TLS, certificates from this CA ("": plaintext)
+    api_token: str = ""               # bearer token of the services' HTTP APIs
+
+
+def nats_login(ep: Endpoint):
+    """How the CLI logs in to this weft's NATS: as the `cli` user (weft.common.natsauth)."""
+    from weft.common import bus, natsauth
+    return bus.login_as(natsauth.OPERATOR, ep.nats_token, ep.nats_seed_file, ep.nats_ca)
+
+
+def sensor_tls(ep: Endpoint, cluster: str, node: str) -> tuple[str, str, str] | None:
+    """(certificate, key, CA) for a sensor of this machine dialling this weft's gateway,
+    the certificate issued from its development CA when missing; None when the gateway
+    is plaintext (`weft up --insecure-gateway`)."""
+    if not ep.gateway_ca:
+        return None
+    from weft.cli import certstore
+    pair = certstore.ensure_sensor(Path(ep.certs_dir), cluster, node)
+    return str(pair.cert), str(pair.key), ep.gateway_ca
 
 
 def run_file(data_dir: str | Path | None = None) -> Path:
@@ -31,7 +53,7 @@ def write(ep: Endpoint, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(ep.__dict__, indent=2))
-    tmp.chmod(0o600)  # carries the NATS token
+    tmp.chmod(0o600)  # names the CLI's credentials (or carries a NATS token)
     tmp.replace(path)
 
 

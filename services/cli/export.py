@@ -48,7 +48,7 @@ async def _run(ep, args, what: list[str]) -> None:
     from weft.detect.exporters.exporting import consumers, deliverer
     deliver = deliverer(args.kind, args.target, token=os.environ.get(args.token_env, "") if args.token_env else "",
                         tcp=args.tcp)
-    nc = await bus.connect(ep.nats_url, f"weft-export-{args.kind}", ep.nats_token)
+    nc = await bus.connect(ep.nats_url, f"weft-export-{args.kind}", endpoint.nats_login(ep))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

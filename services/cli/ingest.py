@@ -32,10 +32,12 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    base = endpoint.load().ingest
-    if not base:
+    ep = endpoint.load()
+    if not ep.ingest:
         raise CliError("the running weft's run file names no ingest endpoint (is discovery up?)")
-    token = os.environ.get("WEFT_INGEST_TOKEN", "")
+    base = ep.ingest
+    from weft.cli.api import token as api_token
+    token = os.environ.get("WEFT_INGEST_TOKEN") or api_token(ep)
     reports = [send(base, name, args.format, token) for name in args.files]
     if args.json:
         json.dump({"files": reports}, sys.stdout, indent=2)
@@ -72,7 +74,7 @@ def _reason(e: urllib.error.HTTPError) -> str:
     except (ValueError, AttributeError):
         reason = ""
     if e.code == 401:
-        reason += " - set WEFT_INGEST_TOKEN to the token weft was started with"
+        reason += " - set WEFT_API_TOKEN (or WEFT_INGEST_TOKEN) to the token weft was started with"
     return f"HTTP {e.code}: {reason or e.reason}"
 
 

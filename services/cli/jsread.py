@@ -13,7 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from weft.cli.endpoint import Endpoint
+from weft.cli.endpoint import Endpoint, nats_login
 from weft.cli.main import CliError
 
 
@@ -35,9 +35,13 @@ async def _connect(ep: Endpoint, timeout_s: float = 5.0):
     async def on_error(e: Exception) -> None:
         errors.append(e)
         failed.set()
+    try:
+        login = nats_login(ep)
+    except ValueError as e:
+        raise CliError(str(e)) from None
     connecting = asyncio.ensure_future(nats.connect(
-        ep.nats_url, token=ep.nats_token or None, name="weft-cli", connect_timeout=3,
-        allow_reconnect=False, error_cb=on_error))
+        ep.nats_url, name="weft-cli", connect_timeout=3, allow_reconnect=False, error_cb=on_error,
+        **login.options()))
     failure = asyncio.ensure_future(failed.wait())
     await asyncio.wait({connecting, failure}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
     failure.cancel()

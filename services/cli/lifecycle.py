@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from weft.cli import cgroup, children, endpoint
+from weft.cli import certstore, cgroup, children, endpoint, natsup
 from weft.cli.children import PartFailed
 from weft.cli.main import CliError
 from weft.cli.runlock import DataDirLock, leftovers
-from weft.cli.supervisor import (NATS, STOP_TIMEOUT_S, SUPERVISOR, Options, Part, Ports, child_env, exit_reason,
-                                 plan, run_record, start_waves, stop_waves)
+from weft.cli.supervisor import (NATS, STOP_TIMEOUT_S, SUPERVISOR, Options, Part, Ports, Security, child_env,
+                                 exit_reason, plan, run_record, start_waves, stop_waves)
 from weft.common import natsserver
 from weft.lab import topology
 
@@ -51,6 +51,7 @@ class Session:
     def __init__(self, req: UpRequest):
         self.req = req
         self.logs = req.data_dir / "logs"
+        self.options = req.options
         self.parts: list[Part] = []
         self.procs: dict[str, subprocess.Popen] = {}
         self.stop_reason = ""
@@ -83,12 +84,11 @@ class Session:
 
     def _run(self, own_cgroup: Path | None, on_healthy: Callable[[endpoint.Endpoint], None]) -> int:
         self.logs.mkdir(parents=True, exist_ok=True)
-        ports, token = children.pick_ports(), secrets.token_urlsafe(32)
-        self.parts = plan(replace(self.req.options, exclude_cgroups=not_watched(own_cgroup)), ports)
-        nats_url = f"nats://127.0.0.1:{ports.nats}"
-        env = child_env(os.environ, self.req.data_dir, nats_url, token, self.req.log_level)
+        ports, sec = children.pick_ports(), Security.under(self.req.data_dir, secrets.token_urlsafe(32))
+        self.options = replace(self.req.options, exclude_cgroups=not_watched(own_cgroup))
+        self.parts = plan(self.options, ports)
         try:
-            self._start(ports, token, env)
+            self._start(ports, sec)
         except (PartFailed, natsserver.NatsUnavailable) as e:
             if self.stop_reason:
                 warn(f"weft up: start interrupted by {self.stop_reason}; stopping what was started")
@@ -99,7 +99,7 @@ class Session:
             return 1
         pids = {SUPERVISOR: os.getpid(), **{n: p.pid for n, p in self.procs.items()}}
         ep = run_record(self.parts, ports, pids, {n: children.read_cmdline(p) or [] for n, p in pids.items()},
-                        self.req.data_dir, token)
+                        self.req.data_dir, sec, self.options)
         endpoint.write(ep, endpoint.run_file(self.req.data_dir))
         on_healthy(ep)
         if failed := self._watch():
@@ -108,15 +108,18 @@ class Session:
         say(f"stopping weft ({self.stop_reason})")
         return 0
 
-    def _start(self, ports: Ports, token: str, env: dict[str, str]) -> None:
+    def _start(self, ports: Ports, sec: Security) -> None:
         deadline = time.monotonic() + self.req.timeout
         for wave in start_waves(self.parts):
             for part in wave:
                 if part.name == NATS:
-                    self.procs[NATS], url = natsserver.start(
-                        self.req.data_dir / "nats", ports.nats, token, self.logs / "nats.log", ports.nats_monitor)
+                    sensors = certstore.default_sensors(self.options.sensor_cluster, self.options.sensor_node)
+                    self.procs[NATS], url = natsup.start(self.req.data_dir, sec, ports.nats, sensors,
+                                                         self.logs / "nats.log", ports.nats_monitor)
                     say(f"{NATS:<10} … ok  {url}")
                 else:
+                    env = child_env(os.environ, part.name, self.req.data_dir, ports, self.req.log_level, sec,
+                                    self.options)
                     self.procs[part.name] = children.spawn(part, self.logs / f"{part.name}.log", env)
             for part in wave:
                 if part.name != NATS:

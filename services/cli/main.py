@@ -11,6 +11,7 @@ COMMANDS = [
     ("up", "weft.cli.up", "start NATS, every stage and a local sensor (foreground, or --detach)"),
     ("status", "weft.cli.status", "show each service and connected sensor with rates, lag and drops"),
     ("down", "weft.cli.down", "stop everything `weft up` started, and nothing else"),
+    ("certs", "weft.cli.certs", "a development CA and the TLS certificates of NATS, the gateway and sensors"),
     ("ingest", "weft.cli.ingest", "send provider alerts, audit logs, declarations or events files in"),
     ("sensor", "weft.cli.sensor", "run a sensor: eBPF on this node, or replay a recorded JSONL file"),
     ("events", "weft.cli.events", "tail live runtime events or export them as JSON Lines"),

@@ -61,9 +61,15 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bpf-pin-root", default=env("WEFT_BPF_PIN_ROOT", "/sys/fs/bpf/weft"),
                    help="bpffs directory enforcement programs are pinned under (per cluster and node), "
                         "so they outlive a restart (WEFT_BPF_PIN_ROOT)")
-    p.add_argument("--tls-cert", default=env("WEFT_SENSOR_TLS_CERT", ""), help="client certificate (mutual TLS)")
-    p.add_argument("--tls-key", default=env("WEFT_SENSOR_TLS_KEY", ""))
-    p.add_argument("--tls-ca", default=env("WEFT_SENSOR_TLS_CA", ""), help="CA of the gateway's certificate")
+    tls = p.add_argument_group("mutual TLS: the gateway takes this sensor's cluster and node from its certificate")
+    tls.add_argument("--tls-cert", default=env("WEFT_SENSOR_TLS_CERT", ""),
+                     help="client certificate naming spiffe://weft/sensor/<cluster>/<node> (WEFT_SENSOR_TLS_CERT)")
+    tls.add_argument("--tls-key", default=env("WEFT_SENSOR_TLS_KEY", ""), help="its key (WEFT_SENSOR_TLS_KEY)")
+    tls.add_argument("--tls-ca", default=env("WEFT_SENSOR_TLS_CA", ""),
+                     help="CA of the gateway's certificate (WEFT_SENSOR_TLS_CA)")
+    tls.add_argument("--tls-server-name", default=env("WEFT_SENSOR_TLS_SERVER_NAME", ""),
+                     help="name to expect in the gateway's certificate when the address dialled is not "
+                          "in it (WEFT_SENSOR_TLS_SERVER_NAME)")
     p.add_argument("--protocol-version", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.set_defaults(func=run)
@@ -94,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
 async def _main(args) -> dict:
     from weft.sensor.uplink import Refused, Uplink
     from weft.sensor import runner
-    uplink = Uplink(_gateway(args), _hello(args), credentials=_credentials(args),
-                    block_when_full=args.source == "replay")
+    target, tls = _gateway(args)
+    uplink = Uplink(target, _hello(args), credentials=_credentials(*tls),
+                    server_name=args.tls_server_name, block_when_full=args.source == "replay")
     try:
         if args.source == "replay":
             if not args.file:
@@ -160,22 +167,38 @@ def _hello(args) -> sensor_pb2.Hello:
                             sensor_version=__version__, node=node, capabilities=[args.source])
 
 
-def _gateway(args) -> str:
+def _gateway(args) -> tuple[str, tuple[str, str, str]]:
+    """(HOST:PORT, (cert, key, CA)): the flags', else the running weft's gateway with a
+    certificate its development CA issues for this cluster and node."""
+    flags = (args.tls_cert, args.tls_key, args.tls_ca)
     if args.gateway:
-        return args.gateway
+        return args.gateway, flags
     from weft.cli import endpoint
     ep = endpoint.load()
     if not ep.gateway:
         raise CliError("the running weft has no sensor gateway; pass --gateway HOST:PORT")
-    return ep.gateway
+    if any(flags):
+        return ep.gateway, flags
+    return ep.gateway, endpoint.sensor_tls(ep, args.cluster, args.node) or flags
 
 
-def _credentials(args):
-    if not args.tls_ca:
+def _credentials(cert: str, key: str, ca: str):
+    if bool(cert) != bool(key) or (cert and not ca):
+        raise CliError("--tls-cert and --tls-key go together, with --tls-ca (mutual TLS)", code=2)
+    if not ca:
         return None
     import grpc
-    read = lambda p: open(p, "rb").read() if p else None
-    return grpc.ssl_channel_credentials(read(args.tls_ca), read(args.tls_key), read(args.tls_cert))
+    return grpc.ssl_channel_credentials(*(_read(p) for p in (ca, key, cert)))
+
+
+def _read(path: str) -> bytes | None:
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror}", code=2) from None
 
 
 def _open(path: str):

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 from weft.cli import endpoint, statusview
+from weft.cli.api import auth_header
 from weft.cli.supervisor import NATS
 from weft.cli.up import add_data_dir_flag
 
@@ -45,7 +46,8 @@ def gather(ep: endpoint.Endpoint, timeout: float) -> dict:
     names = [n for n in ep.services if n != NATS]
     with ThreadPoolExecutor(max_workers=len(names) + 1) as pool:
         nats = pool.submit(nats_health, ep, timeout)
-        answers = list(pool.map(lambda n: get_json(f"{ep.services[n]}/v1/status", timeout), names))
+        headers = auth_header(ep)
+        answers = list(pool.map(lambda n: get_json(f"{ep.services[n]}/v1/status", timeout, headers), names))
     services = [service_row(n, ep, body, error) for n, (body, error) in zip(names, answers)]
     return {"data_dir": ep.data_dir, "nats": nats.result(), "services": services,
             "sensors": statusview.sensors_of(services)}
@@ -71,10 +73,10 @@ def nats_health(ep: endpoint.Endpoint, timeout: float) -> dict:
     return {"url": ep.nats_url, "up": True, "monitor": monitor, **fields}
 
 
-def get_json(url: str, timeout: float) -> tuple[dict | None, str]:
+def get_json(url: str, timeout: float, headers: dict[str, str] | None = None) -> tuple[dict | None, str]:
     """(body, "") or (None, why it did not answer); never raises."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as r:
             return json.loads(r.read()), ""
     except urllib.error.HTTPError as e:
         return None, f"HTTP {e.code}"

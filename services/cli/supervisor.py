@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
+from weft.cli.certstore import CertDir
 from weft.cli.endpoint import Endpoint
+from weft.common import natsauth
+from weft.common.natscreds import seed_file
 
 STAGES = ("posture", "detect", "enforce")
 SENSOR = "sensor"
@@ -48,10 +51,25 @@ class Ports:
 
 
 @dataclass(frozen=True)
+class Security:
+    """Where one weft's TLS certificates (weft.cli.certstore) and its NATS users' nkey
+    seeds (weft.common.natscreds, made anew each run) are, and this run's HTTP API token."""
+    certs: Path
+    seeds: Path
+    api_token: str = ""
+
+    @classmethod
+    def under(cls, data_dir: Path, api_token: str = "") -> "Security":
+        return cls(data_dir / "certs", data_dir / "secrets" / "nats", api_token)
+
+
+@dataclass(frozen=True)
 class Options:
     python: str
     sensor: bool = True
     sensor_cluster: str = "local"
+    sensor_node: str = ""             # "": the sensor's own default (the host name)
+    gateway_tls: bool = True          # mutual TLS between sensors and the gateway
     provider: str = ""
     region: str = ""
     # Subtrees the local sensor must not watch: weft's own cgroup, and the lab's, whose
@@ -75,6 +93,8 @@ def plan(opts: Options, ports: Ports) -> list[Part]:
 def sensor_argv(opts: Options, grpc_port: int) -> tuple[str, ...]:
     argv = [opts.python, "-m", "weft.cli.main", "sensor", "--source", "ebpf",
             "--gateway", f"127.0.0.1:{grpc_port}", "--cluster", opts.sensor_cluster]
+    if opts.sensor_node:
+        argv += ["--node", opts.sensor_node]
     for path in opts.exclude_cgroups:
         argv += ["--exclude-cgroup", path]
     for flag, value in (("--provider", opts.provider), ("--region", opts.region)):
@@ -93,20 +113,47 @@ def stop_waves(parts: list[Part]) -> list[list[Part]]:
     return list(reversed(start_waves(parts)))
 
 
-def child_env(base: Mapping[str, str], data_dir: Path, nats_url: str, token: str, log_level: str) -> dict[str, str]:
-    env = {k: v for k, v in base.items() if k not in ("WEFT_HTTP_PORT", "WEFT_GRPC_PORT", "WEFT_ENDPOINT")}
-    env.update(WEFT_DATA_DIR=str(data_dir), WEFT_NATS_URL=nats_url, WEFT_NATS_TOKEN=token,
-               WEFT_LOG_LEVEL=log_level)
+NOT_INHERITED = ("WEFT_HTTP_PORT", "WEFT_GRPC_PORT", "WEFT_ENDPOINT", "WEFT_API_TOKEN")
+# Credentials and certificates come from this run only, never from the caller's environment.
+NOT_INHERITED_PREFIXES = ("WEFT_NATS_", "WEFT_GRPC_TLS_", "WEFT_SENSOR_TLS_")
+
+
+def nats_url(ports: Ports) -> str:
+    return f"tls://127.0.0.1:{ports.nats}"
+
+
+def child_env(base: Mapping[str, str], part: str, data_dir: Path, ports: Ports, log_level: str,
+              sec: Security, opts: Options) -> dict[str, str]:
+    """`part`'s environment: its own NATS user's seed and nobody else's; the sensor,
+    which speaks only gRPC, gets its client certificate and no NATS at all."""
+    env = {k: v for k, v in base.items() if k not in NOT_INHERITED and not k.startswith(NOT_INHERITED_PREFIXES)}
+    env.update(WEFT_DATA_DIR=str(data_dir), WEFT_LOG_LEVEL=log_level)
+    certs = CertDir(sec.certs)
+    ca = str(certs.ca.cert)
+    if part == SENSOR:
+        if opts.gateway_tls:
+            pair = certs.sensor(opts.sensor_cluster, opts.sensor_node)
+            env.update(WEFT_SENSOR_TLS_CERT=str(pair.cert), WEFT_SENSOR_TLS_KEY=str(pair.key), WEFT_SENSOR_TLS_CA=ca)
+        return env
+    env.update(WEFT_NATS_URL=nats_url(ports), WEFT_NATS_CA=ca,
+               WEFT_NATS_NKEY_SEED_FILE=str(seed_file(sec.seeds, part)), WEFT_API_TOKEN=sec.api_token)
+    if part == "discovery" and opts.gateway_tls:
+        env.update(WEFT_GRPC_TLS_CERT=str(certs.gateway.cert), WEFT_GRPC_TLS_KEY=str(certs.gateway.key),
+                   WEFT_GRPC_TLS_CA=ca)
     return env
 
 
 def run_record(parts: list[Part], ports: Ports, pids: Mapping[str, int], cmdlines: Mapping[str, list[str]],
-               data_dir: Path, token: str) -> Endpoint:
-    """The run file of a healthy weft: where each part answers, and which pid runs what."""
+               data_dir: Path, sec: Security, opts: Options) -> Endpoint:
+    """The run file of a healthy weft: where each part answers, which pid runs what, and
+    what the CLI needs to reach NATS as its own user (the services' seeds stay out)."""
     services = {NATS: f"http://127.0.0.1:{ports.nats_monitor}", **{p.name: p.base_url for p in parts if p.base_url}}
-    return Endpoint(nats_url=f"nats://127.0.0.1:{ports.nats}", gateway=f"127.0.0.1:{ports.grpc}",
+    ca = str(CertDir(sec.certs).ca.cert)
+    return Endpoint(nats_url=nats_url(ports), gateway=f"127.0.0.1:{ports.grpc}",
                     ingest=services["discovery"], services=services, pids=dict(pids), data_dir=str(data_dir),
-                    nats_token=token, cmdlines=dict(cmdlines))
+                    cmdlines=dict(cmdlines), nats_ca=ca, gateway_ca=ca if opts.gateway_tls else "",
+                    nats_seed_file=str(seed_file(sec.seeds, natsauth.OPERATOR)), certs_dir=str(sec.certs),
+                    api_token=sec.api_token)
 
 
 def exit_reason(returncode: int) -> str:

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from weft.cli import endpoint, runlock
+from weft.cli import certstore, endpoint, runlock
 from weft.cli.lifecycle import Session, UpRequest
 from weft.cli.main import CliError
 from weft.cli.supervisor import WHOLE_STOP_S, Options
@@ -24,11 +24,23 @@ EXAMPLES = """\
 examples:
   weft up                          run everything here until Ctrl-C
   weft up --detach                 start in the background, return when healthy
-  weft up --detach --no-sensor     no local eBPF sensor (replay sensors still connect)
+  weft up --detach --no-sensor     no local eBPF sensor (replay sensors still connect,
+                                   each with its certificate: weft certs sensor ...)
   weft up --sensor-cluster eks --provider aws --region eu-west-1
+  weft up --detach --no-sensor --insecure-gateway
+                                   replay a recording of several clusters: weft sensor --source replay ...
 
 Every part logs to <data-dir>/logs/<part>.log; the run file <data-dir>/weft.json tells
 `weft status`, `weft ingest` and `weft down` where this weft is (or set WEFT_ENDPOINT).
+
+Security by default: NATS speaks only TLS, with one nkey user per service whose
+permissions allow only its own subjects (seeds made anew each run under
+<data-dir>/secrets/, mode 0600; each service gets only its own, the CLI its `cli`
+user). The sensor gateway requires mutual TLS (unless --insecure-gateway): a sensor's
+certificate names it as spiffe://weft/sensor/<cluster>/<node>, and it may send only
+that node's events. The certificates are in <data-dir>/certs/, made by `weft certs
+init` on the first `weft up`. The services' HTTP APIs take this run's bearer token,
+kept in the run file for the CLI.
 """
 
 
@@ -40,6 +52,9 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="how long every part together may take to become ready (default 60)")
     p.add_argument("--no-sensor", action="store_true", help="do not start the local eBPF sensor")
+    p.add_argument("--insecure-gateway", action="store_true",
+                   help="sensors dial the gateway in plaintext and say themselves who they are (to replay "
+                        "recordings of several clusters or nodes through one sensor); never on a network")
     p.add_argument("--sensor-cluster", default="local", metavar="NAME",
                    help="cluster name the local sensor reports (default local)")
     p.add_argument("--provider", default="", help="cloud provider the local sensor reports (aws, azure, gcp, other)")
@@ -57,6 +72,7 @@ def add_data_dir_flag(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     opts = Options(python=sys.executable, sensor=not args.no_sensor, sensor_cluster=args.sensor_cluster,
+                   sensor_node=certstore.local_node(), gateway_tls=not args.insecure_gateway,
                    provider=args.provider, region=args.region)
     req = UpRequest(Path(args.data_dir).resolve(), args.timeout, args.log_level, opts)
     if args.detach and not args._supervise:
@@ -69,8 +85,8 @@ def healthy(ep: endpoint.Endpoint, data_dir: Path, detached: bool) -> None:
     """Say where everything is; a detached supervisor then moves its output to its log."""
     stop = f"weft down --data-dir {data_dir}" + ("" if detached else "   (or Ctrl-C here)")
     print(f"weft is up (supervisor pid {ep.pids['supervisor']})\n"
-          f"  nats      {ep.nats_url}   (token in {endpoint.run_file(data_dir)})\n"
-          f"  gateway   {ep.gateway}   sensors dial here: weft sensor --gateway {ep.gateway} ...\n"
+          f"  nats      {ep.nats_url}   (TLS, one user per service; the CLI's in {endpoint.run_file(data_dir)})\n"
+          f"  gateway   {ep.gateway}   {gateway_hint(ep)}\n"
           f"  ingest    {ep.ingest}   weft ingest FILE...\n"
           f"  logs      {data_dir / 'logs'}/\n"
           f"  stop      {stop}", flush=True)
@@ -81,6 +97,12 @@ def healthy(ep: endpoint.Endpoint, data_dir: Path, detached: bool) -> None:
         os.close(log)
 
 
+def gateway_hint(ep: endpoint.Endpoint) -> str:
+    if not ep.gateway_ca:
+        return "sensors dial here in plaintext (--insecure-gateway): weft sensor --gateway ..."
+    return f"sensors dial here with mutual TLS; their flags: weft certs sensor --dir {ep.certs_dir} --cluster C --node N"
+
+
 def detach(args: argparse.Namespace, req: UpRequest) -> int:
     if runlock.holder(req.data_dir) is not None:
         raise CliError(f"weft is already running on {req.data_dir}; stop it with "
@@ -88,6 +110,7 @@ def detach(args: argparse.Namespace, req: UpRequest) -> int:
     argv = [sys.executable, "-m", "weft.cli.main", "up", "--_supervise", "--data-dir", str(req.data_dir),
             "--timeout", str(req.timeout), "--log-level", req.log_level, "--sensor-cluster", args.sensor_cluster]
     argv += ["--no-sensor"] if args.no_sensor else []
+    argv += ["--insecure-gateway"] if args.insecure_gateway else []
     argv += [a for flag in ("provider", "region") if getattr(args, flag) for a in (f"--{flag}", getattr(args, flag))]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)

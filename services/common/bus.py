@@ -5,6 +5,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable
@@ -14,11 +15,11 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from weft.common import codec, durations, metrics, subjects, tracing
+from weft.common import codec, durations, metrics, natsauth, subjects, tracing
 from weft.common.natsserver import MAX_PAYLOAD
 from weft.v1 import bus_pb2
 
@@ -27,8 +28,54 @@ log = logging.getLogger(__name__)
 MAX_BATCH_BYTES = MAX_PAYLOAD - 64 * 1024  # an event batch with its headers fits one bus message
 
 
-async def connect(url: str, name: str, token: str = "") -> NATS:
-    """A connection that reconnects forever: a NATS restart is an outage, not a crash."""
+class _StartTlsEof(logging.Filter):
+    """nats-py upgrades a connection to TLS with start_tls, after which asyncio warns at
+    every close that the stream's eof_received() returned True: noise, not a problem."""
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received() has no effect when using ssl" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_StartTlsEof())
+
+
+@dataclass(frozen=True)
+class Login:
+    """How a connection proves who it is (a token, or its user's nkey seed) and, with
+    `ca`, checks the server's certificate; replies come to `inbox_prefix`."""
+    token: str = ""
+    seed_file: str = ""
+    ca: str = ""
+    inbox_prefix: str = "_INBOX"
+
+    def options(self) -> dict:
+        """nats.connect's keyword arguments for this login."""
+        opts: dict = {"inbox_prefix": self.inbox_prefix}
+        if self.token:
+            opts["token"] = self.token
+        if self.seed_file:
+            opts["nkeys_seed"] = self.seed_file
+        if self.ca:
+            opts["tls"] = tls_context(self.ca)
+        return opts
+
+
+def tls_context(ca: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=ca)
+    except (OSError, ssl.SSLError) as e:
+        raise ValueError(f"NATS CA {ca}: {e}") from None
+
+
+def login_as(user: str, token: str = "", seed_file: str = "", ca: str = "") -> Login:
+    return Login(token, seed_file, ca, natsauth.inbox_prefix(user))
+
+
+async def connect(url: str, name: str, login: Login | str = Login()) -> NATS:
+    """A connection that reconnects forever: a NATS restart is an outage, not a crash.
+    `login` may be a bare token."""
+    if isinstance(login, str):
+        login = Login(token=login)
+
     async def on_error(e: Exception) -> None:
         log.warning("nats: %s", e)
 
@@ -39,20 +86,34 @@ async def connect(url: str, name: str, token: str = "") -> NATS:
         log.info("nats: reconnected")
 
     return await nats.connect(
-        url, name=name, token=token or None, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
         error_cb=on_error, disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,
-        allow_reconnect=True, connect_timeout=5)
+        allow_reconnect=True, connect_timeout=5, **login.options())
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Create or update every weft stream (idempotent; any service may call it)."""
-    for s in subjects.STREAMS:
+async def ensure_streams(js: JetStreamContext, streams: tuple[subjects.Stream, ...] = subjects.STREAMS) -> None:
+    """Create what is missing of `streams`, update what differs (idempotent). A stream
+    that is already as configured is only looked up: a service under its own NATS user
+    may look up its streams, while creating or changing one is the operator's."""
+    for s in streams:
         cfg = StreamConfig(name=s.name, subjects=list(s.subjects), max_age=retention_s(s),
                            max_bytes=s.max_bytes, duplicate_window=120.0)
         try:
-            await js.add_stream(cfg)
-        except BadRequestError:
+            found = (await js.stream_info(s.name)).config
+        except NotFoundError:
+            try:
+                await js.add_stream(cfg)
+            except BadRequestError:   # another service created it meanwhile, configured otherwise
+                await js.update_stream(cfg)
+            continue
+        if not same_stream(found, cfg):
             await js.update_stream(cfg)
+
+
+def same_stream(found: StreamConfig, wanted: StreamConfig) -> bool:
+    return (sorted(found.subjects or []) == sorted(wanted.subjects) and found.max_bytes == wanted.max_bytes
+            and abs((found.max_age or 0) - wanted.max_age) < 1e-3
+            and abs((found.duplicate_window or 0) - wanted.duplicate_window) < 1e-3)
 
 
 def retention_s(stream: subjects.Stream) -> float:
@@ -121,7 +182,7 @@ class Consumer:
 
     @property
     def durable(self) -> str:
-        return f"{self.service}-{self.stream}".replace(".", "_")
+        return natsauth.durable(self.service, self.stream)
 
     async def subscribe(self):
         cfg = ConsumerConfig(durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT,

@@ -18,6 +18,8 @@ class ServiceConfig:
     data_dir: Path = field(default_factory=default_data_dir)
     nats_url: str = "nats://127.0.0.1:4222"
     nats_token: str = ""
+    nats_ca: str = ""                      # CA of the NATS server's certificate (TLS)
+    nats_seed_file: str = ""               # nkey seed of this service's NATS user
     http_host: str = "127.0.0.1"
     http_port: int = 0                     # 0: any free port, written to the run file
     db_url: str = ""                       # default: SQLite under data_dir
@@ -29,6 +31,11 @@ class ServiceConfig:
             self.db_url = f"sqlite:///{self.data_dir / (self.service + '.db')}"
         if not self.nats_url.startswith(("nats://", "tls://", "ws://", "wss://")):
             raise ValueError(f"WEFT_NATS_URL must be a nats:// or tls:// URL, got {self.nats_url!r}")
+        if self.nats_token and self.nats_seed_file:
+            raise ValueError("WEFT_NATS_TOKEN and WEFT_NATS_NKEY_SEED_FILE: set one, not both")
+        for var, path in (("WEFT_NATS_CA", self.nats_ca), ("WEFT_NATS_NKEY_SEED_FILE", self.nats_seed_file)):
+            if path and not Path(path).is_file():
+                raise ValueError(f"{var}: {path} is not a file")
         if not 0 <= self.http_port < 65536:
             raise ValueError(f"http port {self.http_port} is out of range")
 
@@ -38,7 +45,9 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=env("WEFT_DATA_DIR", str(default_data_dir())),
                    help="where stores, traces and run files live (WEFT_DATA_DIR)")
     p.add_argument("--nats-url", default=env("WEFT_NATS_URL", "nats://127.0.0.1:4222"),
-                   help="NATS server with JetStream (WEFT_NATS_URL)")
+                   help="NATS server with JetStream (WEFT_NATS_URL); tls:// with the CA of its certificate "
+                        "in WEFT_NATS_CA; credentials from the environment only: the nkey seed file "
+                        "WEFT_NATS_NKEY_SEED_FILE, or WEFT_NATS_TOKEN")
     p.add_argument("--http-host", default=env("WEFT_HTTP_HOST", "127.0.0.1"),
                    help="address of health, readiness and /metrics (WEFT_HTTP_HOST)")
     p.add_argument("--http-port", type=int, default=int(env("WEFT_HTTP_PORT", "0")),
@@ -50,8 +59,10 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
 
 
 def common_kwargs(args: argparse.Namespace) -> dict:
-    """The ServiceConfig fields from parsed flags; the NATS token only from the environment."""
+    """The ServiceConfig fields from parsed flags; NATS credentials only from the environment."""
+    env = os.environ.get
     return dict(data_dir=Path(args.data_dir), nats_url=args.nats_url,
-                nats_token=os.environ.get("WEFT_NATS_TOKEN", ""),
+                nats_token=env("WEFT_NATS_TOKEN", ""), nats_ca=env("WEFT_NATS_CA", ""),
+                nats_seed_file=env("WEFT_NATS_NKEY_SEED_FILE", ""),
                 http_host=args.http_host, http_port=args.http_port,
                 db_url=args.db_url, log_level=args.log_level)

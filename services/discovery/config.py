@@ -19,6 +19,7 @@ class DiscoveryConfig(ServiceConfig):
     ingest_token: str = ""
     default_cluster: str = "default"
     max_ingest_bytes: int = 64 * 1024 * 1024
+    max_webhook_bytes: int = 10 * 1024 * 1024
     fingerprints: list[str] = field(default_factory=list)   # extra catalogue dirs or files
     learning_window: str = "24h"       # event time from an agent's first event to ready
     learning_quiet: str = ""           # ready sooner after this long without new behaviour
@@ -44,6 +45,8 @@ def parse(argv: list[str] | None = None) -> DiscoveryConfig:
                    help="cluster of ingested events that name none")
     p.add_argument("--max-ingest-bytes", type=int, default=int(env("WEFT_MAX_INGEST_BYTES", str(64 << 20))),
                    help="largest body the ingest endpoint accepts")
+    p.add_argument("--max-webhook-bytes", type=int, default=int(env("WEFT_MAX_WEBHOOK_BYTES", str(10 << 20))),
+                   help="largest body a provider webhook may post (WEFT_MAX_WEBHOOK_BYTES)")
     p.add_argument("--fingerprints", action="append", default=[x for x in env("WEFT_FINGERPRINTS", "").split(os.pathsep) if x],
                    help="extra fingerprint YAML directory or file (repeatable; WEFT_FINGERPRINTS, ':'-separated)")
     p.add_argument("--learning-window", default=env("WEFT_LEARNING_WINDOW", "24h"),
@@ -63,6 +66,7 @@ def parse(argv: list[str] | None = None) -> DiscoveryConfig:
     return DiscoveryConfig(**common_kwargs(a), grpc_host=a.grpc_host, grpc_port=a.grpc_port,
                            tls_cert=a.tls_cert, tls_key=a.tls_key, tls_ca=a.tls_ca,
                            ingest_token=env("WEFT_INGEST_TOKEN", ""), default_cluster=a.default_cluster,
-                           max_ingest_bytes=a.max_ingest_bytes, fingerprints=a.fingerprints,
+                           max_ingest_bytes=a.max_ingest_bytes, max_webhook_bytes=a.max_webhook_bytes,
+                           fingerprints=a.fingerprints,
                            learning_window=a.learning_window, learning_quiet=a.learning_quiet,
                            inventory_file=a.inventory_file)

@@ -4,6 +4,9 @@ Uplink batches are validated, published to JetStream (Nats-Msg-Id = batch id,
 so a re-sent batch is stored once) and acknowledged only after JetStream's ack;
 the sensor forgets a batch only then. Rejects and bad batches go to the
 dead-letter subject and are acknowledged too: nothing is silently dropped.
+
+With mutual TLS a sensor is who its certificate says (peer.py): a hello, batch or
+event naming another cluster or node ends the stream with PERMISSION_DENIED.
 """
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ from nats.js import JetStreamContext
 
 from weft import __version__
 from weft.common import bus, codec, metrics, subjects, tracing
-from weft.discovery import protocol
+from weft.discovery import peer, protocol
 from weft.discovery.core.batches import check_batch, cluster_of
+from weft.discovery.core.identity import batch_refusal, settle_hello
 from weft.discovery.sessions import Registry, Session
 from weft.v1 import sensor_pb2, sensor_pb2_grpc
 
@@ -25,10 +29,15 @@ MAX_IN_FLIGHT = 64  # batches publishing to JetStream at once, per sensor
 PUBLISH_ATTEMPTS = 5
 
 
+class IdentityRefused(Exception):
+    """A batch names another sensor than the certificate: the stream ends."""
+
+
 class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
-    def __init__(self, js: JetStreamContext, registry: Registry):
+    def __init__(self, js: JetStreamContext, registry: Registry, *, require_identity: bool = False):
         self.js = js
         self.registry = registry
+        self.require_identity = require_identity   # mutual TLS: identity from the certificate
         self.tracer = tracing.tracer("weft-discovery")
 
     async def Connect(self, request_iterator, context: grpc.aio.ServicerContext):
@@ -48,6 +57,8 @@ class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
                 item = await out.get()
                 if item is None:
                     break
+                if isinstance(item, IdentityRefused):   # aborts: the stream ends here
+                    await self._refuse(context, "batch", session.sensor_id, str(item))
                 yield item
         finally:
             reader.cancel()
@@ -64,13 +75,25 @@ class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
         if first.WhichOneof("msg") != "hello":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message of a stream must be a hello")
         hello = first.hello
+        proven = None
+        if self.require_identity:   # who it is comes before what it speaks
+            proven = peer.identity_of(context)
+            if proven is None:
+                await self._refuse(context, "no_identity", hello.sensor_id, peer.NO_IDENTITY)
+            if why := settle_hello(hello.node, proven):
+                await self._refuse(context, "hello", hello.sensor_id, why)
         why = protocol.refusal(hello.protocol_version)
         if why:
             log.warning("refused sensor %s: %s", hello.sensor_id, why)
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, why)
         if not hello.sensor_id or not hello.node.cluster:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "hello needs a sensor_id and node.cluster")
-        return Session(hello.sensor_id, hello.node, list(hello.capabilities), context.peer())
+        return Session(hello.sensor_id, hello.node, list(hello.capabilities), context.peer(), proven)
+
+    async def _refuse(self, context, reason: str, sensor_id: str, why: str) -> None:
+        metrics.IDENTITY_REFUSED.labels(reason=reason).inc()
+        log.warning("refused sensor %r from %s: %s", sensor_id, context.peer(), why)
+        await context.abort(grpc.StatusCode.PERMISSION_DENIED, why)
 
     async def _read(self, request_iterator, session: Session, out: asyncio.Queue) -> None:
         slots = asyncio.Semaphore(MAX_IN_FLIGHT)
@@ -102,6 +125,8 @@ class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
         try:
             ack = await work
             out.put_nowait(sensor_pb2.GatewayMessage(ack=ack))
+        except IdentityRefused as e:
+            out.put_nowait(e)
         except ConnectionError:
             # JetStream stayed down: end the stream unacknowledged; the sensor
             # reconnects and re-sends everything it still holds.
@@ -126,12 +151,14 @@ class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
                 s.deadlettered += 1
                 metrics.BATCHES.labels(outcome="deadletter").inc()
                 return sensor_pb2.BatchAck(seq=up.seq, stored=False, detail=str(e))
+            if s.proven and (why := batch_refusal(checked.batch.node, _all_events(checked), s.proven)):
+                raise IdentityRefused(why)
             span.set_attribute("weft.batch.size", len(checked.batch.events))
             for ev, why in checked.rejected:
                 await bus.dead_letter(self.js, why, origin, ev.SerializeToString())
                 s.deadlettered += 1
             subject = subjects.events(cluster_of(checked.batch, s.node))
-            if not await self._publish(subject, checked):
+            if not await self._publish(subject, checked, s.msg_id(checked.batch.batch_id)):
                 raise ConnectionError("JetStream unavailable")
             s.batches += 1
             s.events += len(checked.batch.events)
@@ -139,10 +166,10 @@ class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
             metrics.EVENTS.labels(service="discovery").inc(len(checked.batch.events))
             return sensor_pb2.BatchAck(seq=up.seq, stored=True)
 
-    async def _publish(self, subject: str, checked) -> bool:
+    async def _publish(self, subject: str, checked, msg_id: str) -> bool:
         for attempt in range(PUBLISH_ATTEMPTS):
             try:
-                await bus.publish(self.js, subject, checked.batch, msg_id=checked.batch.batch_id, data=checked.data)
+                await bus.publish(self.js, subject, checked.batch, msg_id=msg_id, data=checked.data)
                 return True
             except Exception as e:
                 log.warning("publish of batch %s failed (attempt %d): %s", checked.batch.batch_id, attempt + 1, e)
@@ -160,3 +187,7 @@ class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
         while True:
             program = await s.downlink.get()
             out.put_nowait(sensor_pb2.GatewayMessage(program=program))
+
+
+def _all_events(checked):
+    return [*checked.batch.events, *(ev for ev, _ in checked.rejected)]

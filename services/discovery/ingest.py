@@ -1,11 +1,14 @@
 """discovery's ingest endpoint: files from `weft ingest` and provider webhooks in;
 each record published raw on the subject of its kind (runtime events as EventBatches),
-each problem dead-lettered with its reason. What a record is: core/recognise.py."""
+each problem dead-lettered with its reason. What a record is: core/recognise.py.
+
+Files may be anything recognise() reads, up to max_bytes; a webhook is one JSON document
+(or SNS's text/plain JSON) up to max_webhook_bytes, refused whole (400/413/415) when it
+is not, since its sender is there to read the answer."""
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -14,7 +17,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 from nats.js import JetStreamContext
 
-from weft.common import bus, tracing
+from weft.common import bus, http, jsonbody, tracing
 from weft.discovery.core.event_records import event_batches
 from weft.discovery.core.recognise import (DEFAULT_MAX_BYTES, InputTooLarge, Problem, Recognised,
                                            Record, UnknownFormat, recognise)
@@ -23,18 +26,25 @@ from weft.v1 import bus_pb2
 log = logging.getLogger(__name__)
 
 WEBHOOK_PROVIDERS = ("aws", "azure", "gcp")
+WEBHOOK_TYPES = ("application/json", "text/plain")   # SNS posts its JSON as text/plain
+DEFAULT_MAX_WEBHOOK_BYTES = 10 * 1024 * 1024
 PUBLISH_AT_ONCE = 200
 MAX_RECORD_BYTES = bus.MAX_PAYLOAD - 64 * 1024   # room for the RawRecord around the data and headers
 
 
 def add_ingest_routes(app: web.Application, js: JetStreamContext, *, default_cluster: str = "default",
-                      max_bytes: int = DEFAULT_MAX_BYTES, token: str = "") -> None:
+                      max_bytes: int = DEFAULT_MAX_BYTES, token: str = "",
+                      max_webhook_bytes: int = DEFAULT_MAX_WEBHOOK_BYTES) -> None:
     """POST /v1/ingest (?format= forces a format, ?source= names the file) and
-    POST /v1/webhooks/{aws,azure,gcp}; all answer {source, accepted, problems, published}."""
-    ingest = Ingest(js, default_cluster, max_bytes, token)
-    app.router.add_post("/v1/ingest", ingest.from_file)
-    for provider in WEBHOOK_PROVIDERS:
-        app.router.add_post(f"/v1/webhooks/{provider}", ingest.from_webhook(provider))
+    POST /v1/webhooks/{aws,azure,gcp}; all answer {source, accepted, problems, published}.
+    `token` (WEFT_INGEST_TOKEN) admits callers besides the API token."""
+    ingest = Ingest(js, default_cluster, max_bytes, token, max_webhook_bytes)
+    paths = ["/v1/ingest", *(f"/v1/webhooks/{p}" for p in WEBHOOK_PROVIDERS)]
+    app.router.add_post(paths[0], ingest.from_file)
+    for provider, path in zip(WEBHOOK_PROVIDERS, paths[1:]):
+        app.router.add_post(path, ingest.from_webhook(provider))
+    if token:
+        http.self_authenticating(app, paths)
 
 
 class PublishFailed(RuntimeError):
@@ -47,27 +57,45 @@ class Ingest:
     default_cluster: str
     max_bytes: int
     token: str
+    max_webhook_bytes: int = DEFAULT_MAX_WEBHOOK_BYTES
 
     async def from_file(self, request: web.Request) -> web.Response:
-        return await self.handle(request, request.query.get("source") or "request")
+        return await self.handle(request, request.query.get("source") or "request", self.file_body)
 
     def from_webhook(self, provider: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handle(request: web.Request) -> web.Response:
             # Pub/Sub push cannot set headers: webhooks may carry the token as ?token=.
-            return await self.handle(request, f"webhook/{provider}", token_in_query=True)
+            return await self.handle(request, f"webhook/{provider}", self.webhook_body, token_in_query=True)
         return handle
 
-    async def handle(self, request: web.Request, source: str, token_in_query: bool = False) -> web.Response:
+    async def file_body(self, request: web.Request) -> bytes:
+        return await read_body(request, self.max_bytes)
+
+    async def webhook_body(self, request: web.Request) -> bytes:
+        http.require_type(request, WEBHOOK_TYPES)
+        body = await http.read_limited(request, self.max_webhook_bytes)
+        try:
+            await asyncio.to_thread(jsonbody.parse, body)
+        except jsonbody.BadJson as e:
+            raise http.Refused(400, str(e)) from None
+        return body
+
+    async def handle(self, request: web.Request, source: str, read: Callable[[web.Request], Awaitable[bytes]],
+                     token_in_query: bool = False) -> web.Response:
         if not self.authorised(request, token_in_query):
-            return _error(401, "missing or wrong bearer token (Authorization: Bearer <WEFT_INGEST_TOKEN>)")
+            return _error(401, "missing or wrong bearer token (Authorization: Bearer <WEFT_API_TOKEN> "
+                          "or <WEFT_INGEST_TOKEN>)")
         with tracing.tracer("weft-discovery").start_as_current_span(
                 "discovery ingest", attributes={"weft.ingest.source": source}):
             try:
-                body = await read_body(request, self.max_bytes)
+                body = await read(request)
                 result = await asyncio.to_thread(
                     recognise, body, source, forced=request.query.get("format") or None,
                     default_cluster=self.default_cluster, max_bytes=self.max_bytes)
                 accepted, problems, published = await self.publish(result, source)
+            except http.Refused as e:
+                log.info("ingest %s: refused (%d): %s", source, e.status, e.reason)
+                return _error(e.status, e.reason)
             except InputTooLarge as e:
                 return _error(413, str(e))
             except UnknownFormat as e:
@@ -80,12 +108,14 @@ class Ingest:
                                   "problems": [{"location": p.location, "reason": p.reason} for p in problems]})
 
     def authorised(self, request: web.Request, token_in_query: bool) -> bool:
-        if not self.token:
+        """The API token (checked by http's guard), else the ingest token; without an
+        ingest token the guard alone decided."""
+        if not self.token or request.get(http.AUTHORISED):
             return True
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" and token_in_query:
+        given = http.bearer(request)
+        if not given and token_in_query:
             given = request.query.get("token", "")
-        return hmac.compare_digest(given.strip().encode(), self.token.encode())
+        return http.token_matches(given, self.token)
 
     async def publish(self, result: Recognised, source: str) -> tuple[Counter, list[Problem], int]:
         problems = list(result.problems)

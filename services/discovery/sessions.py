@@ -15,6 +15,7 @@ class Session:
     node: event_pb2.Node
     capabilities: list[str]
     peer: str
+    proven: tuple[str, str] | None = None    # (cluster, node) its certificate names (mutual TLS)
     connected_at: float = field(default_factory=time.time)
     batches: int = 0
     events: int = 0
@@ -24,12 +25,21 @@ class Session:
     acks: dict[str, tuple[bool, str]] = field(default_factory=dict)   # program id -> (applied, detail)
     downlink: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
 
+    def msg_id(self, batch_id: str) -> str:
+        """JetStream de-duplication id of a batch: scoped to a proven sensor, so that one
+        sensor cannot pre-empt another's batch ids."""
+        return f"{batch_id}@{self.proven[0]}/{self.proven[1]}" if self.proven else batch_id
+
+    def key(self) -> tuple[str, str, str]:
+        return self.node.cluster, self.node.name, self.sensor_id
+
     def view(self) -> dict:
         s = self.last_status
         up = max(time.time() - self.connected_at, 1e-3)
         return {
             "sensor": self.sensor_id, "cluster": self.node.cluster, "node": self.node.name,
             "provider": event_pb2.Node.Provider.Name(self.node.provider), "peer": self.peer,
+            "verified": self.proven is not None,
             "capabilities": list(self.capabilities), "connected_s": round(up, 1),
             "batches": self.batches, "events": self.events, "rejected": self.rejected,
             "deadlettered": self.deadlettered,
@@ -46,14 +56,15 @@ class Session:
 class Registry:
     def __init__(self) -> None:
         self.programs: dict[str, dict] = {}   # cluster -> policy -> the newest cluster-wide program
-        self._by_id: dict[str, Session] = {}
+        # Keyed by node too: a sensor id claimed from another node never displaces a session.
+        self._by_id: dict[tuple[str, str, str], Session] = {}
 
     def add(self, s: Session) -> None:
-        self._by_id[s.sensor_id] = s
+        self._by_id[s.key()] = s
 
     def remove(self, s: Session) -> None:
-        if self._by_id.get(s.sensor_id) is s:
-            del self._by_id[s.sensor_id]
+        if self._by_id.get(s.key()) is s:
+            del self._by_id[s.key()]
 
     def for_node(self, cluster: str, node: str) -> list[Session]:
         """The sessions of one node; of every node of the cluster for subjects.ALL_NODES."""

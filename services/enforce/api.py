@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from weft.common import http
 from weft.enforce import store
 from weft.enforce.policies import Policies, PolicyError
 
 MAX_INTENT = 256 * 1024
+MAX_BODY = 16 * 1024
+INTENT_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/plain", "application/json")
 
 
 def add_policy_routes(app: web.Application, policies: Policies) -> None:
     async def apply(request: web.Request) -> web.Response:
-        if (request.content_length or 0) > MAX_INTENT:
-            return _error(413, f"intent over {MAX_INTENT} bytes")
+        http.require_type(request, INTENT_TYPES)
+        intent = await http.read_limited(request, MAX_INTENT)
         try:
-            return web.json_response(await policies.apply(await request.text()))
+            text = intent.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return _error(400, f"the intent is not UTF-8 text: {e.reason} at byte {e.start}")
+        try:
+            return web.json_response(await policies.apply(text))
         except PolicyError as e:
             return _error(400, str(e))
 
@@ -34,11 +41,11 @@ def add_policy_routes(app: web.Application, policies: Policies) -> None:
                                   "profile": {"status": evidence.profile_status, "stableSeconds": evidence.stable_s}})
 
     async def promote(request: web.Request) -> web.Response:
+        body = await http.json_body(request, MAX_BODY)
         try:
-            body = await request.json()
             target, force = str(body["to"]), bool(body.get("force", False))
             would_be = int(body.get("wouldBeBlocks", 0))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return _error(400, 'body must be {"to": "audit"|"enforce", "force": bool, "wouldBeBlocks": n}')
         return await _run(lambda: policies.promote(request.match_info["name"], target, would_be, force))
 

@@ -25,6 +25,10 @@ from weft.v1 import event_pb2, sensor_pb2, sensor_pb2_grpc
 log = logging.getLogger(__name__)
 
 
+# Protocol version and identity: re-dialling would only be refused again.
+REFUSALS = (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.PERMISSION_DENIED)
+
+
 class Refused(RuntimeError):
     """The gateway will not serve this sensor (protocol version, identity): fatal."""
 
@@ -32,8 +36,9 @@ class Refused(RuntimeError):
 class Uplink:
     def __init__(self, target: str, hello: sensor_pb2.Hello, *, max_buffer: int = 2000,
                  block_when_full: bool = True, credentials: grpc.ChannelCredentials | None = None,
-                 on_program=None):
+                 server_name: str = "", on_program=None):
         self.target, self.hello, self.credentials = target, hello, credentials
+        self.server_name = server_name   # checked in the gateway's certificate instead of the target's host
         # on_program(EnforcementProgram) -> EnforcementAck | None (or an awaitable of it);
         # programs are handled one after another, in the order they came, off the receive loop.
         self.on_program, self._program_task, self._outbox = on_program, None, []
@@ -133,7 +138,7 @@ class Uplink:
             except Refused:
                 raise
             except grpc.aio.AioRpcError as e:
-                if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                if e.code() in REFUSALS:
                     raise Refused(e.details()) from None
                 log.warning("gateway %s: %s", self.target, e.details() or e.code().name)
             finally:
@@ -148,6 +153,8 @@ class Uplink:
 
     async def _session(self) -> None:
         opts = [("grpc.max_send_message_length", 16 << 20), ("grpc.max_receive_message_length", 16 << 20)]
+        if self.server_name:
+            opts.append(("grpc.ssl_target_name_override", self.server_name))
         channel = (grpc.aio.secure_channel(self.target, self.credentials, options=opts) if self.credentials
                    else grpc.aio.insecure_channel(self.target, options=opts))
         async with channel:

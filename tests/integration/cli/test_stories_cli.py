@@ -13,6 +13,7 @@ from pathlib import Path
 import nats
 import pytest
 
+from weft.cli.endpoint import Endpoint, nats_login
 from weft.common import natsserver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
@@ -47,7 +48,7 @@ def test_story_commands_and_respond(weft_up):
     endpoint = json.loads((Path(env["WEFT_DATA_DIR"]) / "weft.json").read_text())
 
     async def publish():
-        nc = await nats.connect(endpoint["nats_url"], token=endpoint.get("nats_token") or None)
+        nc = await nats.connect(endpoint["nats_url"], **nats_login(Endpoint(**endpoint)).options())
         await publish_attack(nc.jetstream())
         await nc.close()
     asyncio.run(publish())

@@ -19,6 +19,7 @@ from pathlib import Path
 import nats
 import pytest
 
+from weft.cli.endpoint import Endpoint, nats_login
 from weft.common import natsserver
 
 pytestmark = pytest.mark.slow
@@ -83,7 +84,7 @@ def settled_live_stories(env) -> list[dict]:
 
 async def caught_up(env) -> bool:
     run = json.loads((Path(env["WEFT_DATA_DIR"]) / "weft.json").read_text())
-    nc = await nats.connect(run["nats_url"], token=run.get("nats_token") or None)
+    nc = await nats.connect(run["nats_url"], **nats_login(Endpoint(**run)).options())
     try:
         js = nc.jetstream()
         for stream in await js.streams_info():

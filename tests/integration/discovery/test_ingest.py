@@ -52,7 +52,8 @@ async def base(js):
 
 
 async def post(url: str, body: bytes, headers: dict | None = None, **query) -> tuple[int, dict]:
-    async with aiohttp.ClientSession() as s, s.post(url, data=body, params=query, headers=headers or {}) as r:
+    headers = {"Content-Type": "application/json", **(headers or {})}   # what webhooks send
+    async with aiohttp.ClientSession() as s, s.post(url, data=body, params=query, headers=headers) as r:
         return r.status, await r.json()
 
 

@@ -41,13 +41,14 @@ async def run_exporter(js, kind, target, stop, **kw):
     return asyncio.gather(*(c.run(stop) for c in consumers(js, kind, target, ["alerts", "stories"], deliver)))
 
 
-async def test_alerts_and_stories_reach_every_exporter_as_ocsf(nats_client, tmp_path):
+async def test_alerts_and_stories_reach_every_exporter_as_ocsf(nats_client, connect_as, tmp_path):
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "detect"))
-    js = nats_client.jetstream()
+    js = nats_client.jetstream()    # the operator's, as `weft export` runs
     await bus.ensure_streams(js)
-    await bus.publish(js, subjects.ALERTS, alert())
-    await bus.publish(js, subjects.STORIES, story())
+    detect = (await connect_as("detect")).jetstream()
+    await bus.publish(detect, subjects.ALERTS, alert())
+    await bus.publish(detect, subjects.STORIES, story())
 
     received = []
     app = web.Application()

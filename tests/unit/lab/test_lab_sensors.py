@@ -21,7 +21,7 @@ def sensor_parser() -> argparse.ArgumentParser:
 
 @pytest.mark.parametrize("cluster", topology.CLUSTERS, ids=lambda c: c.name)
 def test_each_cluster_sensor_carries_its_identity(cluster, tmp_path):
-    argv = sensors.argv(cluster, "127.0.0.1:7443", tmp_path)
+    argv = sensors.argv(cluster, sensors.Gateway("127.0.0.1:7443"), tmp_path)
     assert argv[1:4] == ["-m", "weft.cli.main", "sensor"]
     args = sensor_parser().parse_args(argv[4:])
     assert (args.source, args.gateway, args.cluster) == ("ebpf", "127.0.0.1:7443", cluster.name)
@@ -30,3 +30,18 @@ def test_each_cluster_sensor_carries_its_identity(cluster, tmp_path):
     assert args.watch_cgroup[0].endswith(f"/weft-lab/{cluster.name}")
     assert args.metadata_file == str(tmp_path / f"{cluster.name}-workloads.json")
     assert sensors.marker(cluster, tmp_path) in " ".join(argv)
+    assert not (args.tls_cert or args.tls_key or args.tls_ca)
+
+
+@pytest.mark.parametrize("cluster", topology.CLUSTERS, ids=lambda c: c.name)
+def test_with_mutual_tls_each_cluster_sensor_presents_its_own_certificate(cluster, tmp_path):
+    from weft.cli import certstore
+    from weft.common import devca
+    certs = tmp_path / "certs"
+    certstore.init(certs, certstore.default_sensors())
+    gateway = sensors.Gateway("127.0.0.1:7443", str(certs / "ca.pem"), str(certs))
+    args = sensor_parser().parse_args(sensors.argv(cluster, gateway, tmp_path)[4:])
+    assert args.tls_ca == gateway.ca
+    assert devca.sensor_identity(Path(args.tls_cert).read_bytes()) == (cluster.name, cluster.node) == (
+        args.cluster, args.node)
+    assert Path(args.tls_key).stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,37 @@
+"""nkey seeds per NATS user, and the nats-server configuration weft writes."""
+from __future__ import annotations
+
+import pytest
+
+from weft.common import natsauth, natscreds, natsserver
+
+
+def test_each_user_gets_a_fresh_private_seed_and_only_its_public_key_is_returned(tmp_path):
+    first = natscreds.create(tmp_path / "seeds", natsauth.USERS)
+    assert set(first) == set(natsauth.USERS) and all(k.startswith("U") and len(k) == 56 for k in first.values())
+    for user in natsauth.USERS:
+        path = natscreds.seed_file(tmp_path / "seeds", user)
+        assert path.stat().st_mode & 0o777 == 0o600 and path.read_text().startswith("SU")
+        assert natscreds.public_key(path) == first[user]
+    assert (tmp_path / "seeds").stat().st_mode & 0o777 == 0o700
+    assert not set(natscreds.create(tmp_path / "seeds", natsauth.USERS).values()) & set(first.values())
+
+
+def test_a_file_that_is_no_seed_is_refused_by_name(tmp_path):
+    (tmp_path / "x.nk").write_text("not a seed")
+    with pytest.raises(ValueError, match="x.nk is not an nkey seed"):
+        natscreds.public_key(tmp_path / "x.nk")
+
+
+def test_the_config_speaks_tls_and_carries_the_users(tmp_path):
+    conf = tmp_path / "nats.conf"
+    tls = natsserver.Tls(tmp_path / "nats.pem", tmp_path / "nats.key")
+    natsserver.write_config(conf, 4222, tmp_path / "js", tls=tls, authorization=natsauth.authorization_block({}))
+    text = conf.read_text()
+    assert f'cert_file: "{tmp_path}/nats.pem"' in text and 'authorization {\n  "users": []\n}' in text
+    assert conf.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_token_and_users_do_not_mix(tmp_path):
+    with pytest.raises(ValueError, match="token or users"):
+        natsserver.write_config(tmp_path / "c", 1, tmp_path, token="t", authorization="authorization {}")
