@@ -16,7 +16,7 @@ OVERLAYS = ("eks", "aks", "gke")
 TARGETS = ("base",) + OVERLAYS          # everything kustomize can build
 STAGES = ("discovery", "posture", "detect", "enforce")
 COMPONENT = "app.kubernetes.io/component"
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 
 
 def pytest_generate_tests(metafunc):
@@ -95,6 +95,24 @@ class Rendered:
 
     def _configmap_named(self, name: str, namespace: str) -> dict:
         return self.get("ConfigMap", name, namespace)
+
+    def mounted_volume(self, component: str, path: str, container: dict | None = None) -> tuple[dict, str]:
+        """(volume, path inside it) of a file path inside a container of the component
+        (its main one unless given)."""
+        spec = self.workload(component)["spec"]["template"]["spec"]
+        for m in (container or self.container(component))["volumeMounts"]:
+            if path.startswith(m["mountPath"].rstrip("/") + "/"):
+                volume = next(v for v in spec["volumes"] if v["name"] == m["name"])
+                return volume, path[len(m["mountPath"]):].lstrip("/")
+        raise AssertionError(f"{component}: nothing is mounted at {path}")
+
+    def mounted_secret_file(self, component: str, path: str, container: dict | None = None) -> tuple[str, str]:
+        """(Secret name, key) a file path inside a container of the component comes from."""
+        volume, rel = self.mounted_volume(component, path, container)
+        assert "secret" in volume, f"{path} is not on a Secret volume"
+        items = {i["path"]: i["key"] for i in volume["secret"].get("items", [])}
+        assert not items or rel in items, f"{path}: the Secret volume projects no {rel}"
+        return volume["secret"]["secretName"], items.get(rel, rel)
 
     def port(self, component: str, name: str) -> int:
         """The container port the component names `name`."""

@@ -211,35 +211,33 @@ def service_port(r, host: str, port: int) -> tuple[str, int]:
     return component, r.port(component, p["targetPort"])
 
 
-def mounted_secret_file(r, component: str, path: str) -> tuple[str, str]:
-    """(Secret name, key) a file path inside the container comes from."""
-    spec = r.workload(component)["spec"]["template"]["spec"]
-    for m in r.container(component)["volumeMounts"]:
-        if path.startswith(m["mountPath"].rstrip("/") + "/"):
-            volume = next(v for v in spec["volumes"] if v["name"] == m["name"])
-            assert "secret" in volume, f"{path} is not on a Secret volume"
-            return volume["secret"]["secretName"], path[len(m["mountPath"]):].lstrip("/")
-    raise AssertionError(f"{component}: nothing is mounted at {path}")
-
-
 @pytest.mark.parametrize("stage", STAGES)
-def test_stage_configs_accept_the_manifest_environment(renders, target, stage, monkeypatch):
+def test_stage_configs_accept_the_manifest_environment(renders, target, stage, monkeypatch, tmp_path):
     r = renders(target)
     env = r.env(stage)
+    # NATS files are on Secret volumes: checked here, then stood in for (the config
+    # requires them to exist)
+    assert r.mounted_secret_file(stage, env["WEFT_NATS_CA"]) == ("weft-nats-tls", "ca.crt")
+    assert r.mounted_secret_file(stage, env["WEFT_NATS_NKEY_SEED_FILE"]) == (f"weft-nats-{stage}", "seed")
+    for var in ("WEFT_NATS_CA", "WEFT_NATS_NKEY_SEED_FILE"):
+        (tmp_path / var).write_text("stand-in")
+        env[var] = str(tmp_path / var)
     set_env(monkeypatch, env)
     module = __import__(f"weft.{stage}.config", fromlist=["parse"])
     cfg = module.parse([])
     assert cfg.http_host == "0.0.0.0" and cfg.http_port == r.port(stage, "http")
     assert str(cfg.data_dir) == env["WEFT_DATA_DIR"]
-    assert cfg.db_url == "secret:weft-postgres/url" and cfg.nats_token == "secret:weft-nats/token"
+    assert cfg.db_url == "secret:weft-postgres/url" and cfg.nats_token == ""
+    assert cfg.nats_seed_file and cfg.nats_ca
     url = urlsplit(cfg.nats_url)
-    assert url.scheme == "nats"
+    assert url.scheme == "tls"
     assert service_port(r, url.hostname, url.port) == ("nats", r.port("nats", "client"))
     if stage == "discovery":
         assert cfg.grpc_host == "0.0.0.0" and cfg.grpc_port == r.port("discovery", "grpc")
         assert cfg.ingest_token == "secret:weft-ingest/token"
-        files = {mounted_secret_file(r, stage, p) for p in (cfg.tls_cert, cfg.tls_key, cfg.tls_ca)}
-        assert files == {("weft-gateway-tls", k) for k in ("tls.crt", "tls.key", "ca.crt")}
+        files = {r.mounted_secret_file(stage, p) for p in (cfg.tls_cert, cfg.tls_key, cfg.tls_ca)}
+        assert files == {("weft-gateway-tls", "tls.crt"), ("weft-gateway-tls", "tls.key"),
+                         ("weft-sensor-ca", "ca.crt")}
 
 
 def test_sensor_command_parses_with_weft_s_own_cli(renders, target, monkeypatch):
@@ -259,8 +257,10 @@ def test_sensor_command_parses_with_weft_s_own_cli(renders, target, monkeypatch)
     assert args.provider == env["WEFT_PROVIDER"] and args.node == "field:spec.nodeName"
     host, port = args.gateway.rsplit(":", 1)
     assert service_port(r, host, int(port)) == ("discovery", r.port("discovery", "grpc"))
-    files = {mounted_secret_file(r, "sensor", p) for p in (args.tls_cert, args.tls_key, args.tls_ca)}
-    assert files == {("weft-sensor-tls", k) for k in ("tls.crt", "tls.key", "ca.crt")}
+    assert r.mounted_secret_file("sensor", args.tls_ca) == ("weft-gateway-ca", "ca.crt")
+    # cert and key: what the initContainer issued for this node (test_deploy_credentials.py)
+    for path in (args.tls_cert, args.tls_key):
+        assert r.mounted_volume("sensor", path)[0]["name"] == "sensor-tls"
 
 
 def python_sources() -> str:
@@ -281,30 +281,6 @@ def test_every_variable_the_manifests_set_is_one_something_reads(renders, target
 
 
 # --- NATS ----------------------------------------------------------------------------------------
-def nats_env(r, **overrides) -> dict[str, str]:
-    env = {k: ("weft-nats-0" if v == "field:metadata.name" else "t0ken" if v.startswith("secret:") else v)
-           for k, v in r.env("nats").items()}
-    env.update(overrides)
-    return {k: v for k, v in env.items() if v is not None}
-
-
-def nats_check(conf: str, env: dict, tmp_path: Path) -> subprocess.CompletedProcess:
-    path = tmp_path / "nats.conf"
-    path.write_text(conf)
-    return subprocess.run([natsserver.binary(), "-t", "-c", str(path)], capture_output=True, text=True,
-                          timeout=30, env={"PATH": os.environ.get("PATH", ""), **env})
-
-
-def test_nats_config_is_accepted_by_nats_server_with_the_pod_environment(renders, target, tmp_path):
-    r = renders(target)
-    conf = r.configmap("weft-nats-config", "weft")["data"]["nats.conf"]
-    ok = nats_check(conf, nats_env(r), tmp_path)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    # and the token really comes from the pod's environment
-    missing = nats_check(conf, nats_env(r, WEFT_NATS_TOKEN=None), tmp_path)
-    assert missing.returncode != 0 and "WEFT_NATS_TOKEN" in missing.stdout + missing.stderr
-
-
 def test_nats_config_agrees_with_weft_and_the_statefulset(renders, target):
     r = renders(target)
     conf = r.configmap("weft-nats-config", "weft")["data"]["nats.conf"]

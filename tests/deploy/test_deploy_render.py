@@ -161,7 +161,7 @@ def test_workloads_refer_only_to_objects_that_exist_or_are_documented(renders, t
                 r.get("ConfigMap", v["configMap"]["name"], ns)
             if "secret" in v:
                 secrets.add(v["secret"]["secretName"])
-        for c in spec["containers"]:
+        for c in spec.get("initContainers", []) + spec["containers"]:
             volumes = {v["name"] for v in spec.get("volumes", [])}
             claims = {t["metadata"]["name"] for t in w["spec"].get("volumeClaimTemplates", [])}
             for m in c.get("volumeMounts", []):
@@ -185,7 +185,8 @@ def test_workloads_refer_only_to_objects_that_exist_or_are_documented(renders, t
 def test_images_are_pinned_and_overlays_name_their_registry(renders, target):
     r = renders(target)
     for w in r.workloads():
-        for c in w["spec"]["template"]["spec"]["containers"]:
+        spec = w["spec"]["template"]["spec"]
+        for c in spec.get("initContainers", []) + spec["containers"]:
             image = c["image"]
             name, _, tag = image.rpartition(":")
             assert name and "/" not in tag and tag not in ("", "latest"), f"{image}: pin a tag"

@@ -133,7 +133,7 @@ def test_every_pod_in_the_weft_namespace_passes_restricted(renders, target):
     assert ns["pod-security.kubernetes.io/enforce"] == "restricted"
     pods = {w["metadata"]["name"]: w["spec"]["template"]["spec"] for w in r.workloads()
             if w["metadata"]["namespace"] == "weft"}
-    assert len(pods) == 5
+    assert len(pods) == 6    # four stages, NATS, the streams Job
     assert {name: v for name, spec in pods.items() if (v := restricted_violations(spec))} == {}
     # and the check is not vacuous: the sensor's pod would be refused
     assert restricted_violations(pod(r, "sensor"))
@@ -312,15 +312,16 @@ KUBE_DNS = Endpoint("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, "10.8.1.
 WORLD = Endpoint("world", None)
 
 # DESIGN.md: the sensor dials discovery's gateway; every stage reads and writes the bus;
-# the NATS servers route to each other. Between weft's pods, nothing else.
-EXPECTED_BETWEEN_WEFT_PODS = ({("sensor", "discovery", 50051), ("nats", "nats", 6222)}
+# the streams Job creates the bus's streams; the NATS servers route to each other.
+# Between weft's pods, nothing else.
+EXPECTED_BETWEEN_WEFT_PODS = ({("sensor", "discovery", 50051), ("nats", "nats", 6222), ("streams", "nats", 4222)}
                               | {(s, "nats", 4222) for s in STAGES})
 
 
 def test_between_weft_pods_only_the_design_flows_are_allowed(renders, target):
     r = renders(target)
     policies, pods = r.of_kind("NetworkPolicy"), weft_pods(r)
-    assert set(pods) == {"sensor", "nats", *STAGES}
+    assert set(pods) == {"sensor", "nats", "streams", *STAGES}
     flows = {(s.name, d.name, port) for s in pods.values() for d in pods.values()
              for port, proto in d.ports.values() if allowed(policies, s, d, port, proto)}
     assert flows == EXPECTED_BETWEEN_WEFT_PODS
