@@ -40,6 +40,7 @@ async def attempt(url: str, user: str, login: bus.Login) -> str | None:
         js = nc.jetstream()
         if user == natsauth.OPERATOR:
             await bus.ensure_streams(js)
+            await bus.ensure_buckets(js)
             return None
         streams = natsauth.streams_of(user)
         missing = [s.name for s in streams if not await _exists(js, s.name)]

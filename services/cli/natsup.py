@@ -43,5 +43,6 @@ async def create_streams(url: str, login: bus.Login) -> None:
     nc = await nats.connect(url, name="weft-up", connect_timeout=5, allow_reconnect=False, **login.options())
     try:
         await bus.ensure_streams(nc.jetstream())
+        await bus.ensure_buckets(nc.jetstream())
     finally:
         await nc.close()

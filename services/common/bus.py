@@ -14,8 +14,8 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, KeyValueConfig, StreamConfig
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -108,6 +108,16 @@ async def ensure_streams(js: JetStreamContext, streams: tuple[subjects.Stream, .
             continue
         if not same_stream(found, cfg):
             await js.update_stream(cfg)
+
+
+async def ensure_buckets(js: JetStreamContext) -> None:
+    """The key-value buckets services use, created by the operator: detect's leases, with
+    the lease TTL of WEFT_DETECT_LEASE_TTL (seconds, default 10) as their max age."""
+    try:
+        await js.key_value(subjects.DETECT_LEASES)
+    except BucketNotFoundError:
+        ttl = float(os.environ.get("WEFT_DETECT_LEASE_TTL", "10") or 10)
+        await js.create_key_value(KeyValueConfig(bucket=subjects.DETECT_LEASES, history=1, ttl=ttl))
 
 
 def same_stream(found: StreamConfig, wanted: StreamConfig) -> bool:

@@ -30,6 +30,8 @@ OPERATOR = "cli"
 class Role:
     publishes: tuple[str, ...]     # bus subjects it publishes (JetStream)
     reads: tuple[str, ...] = ()    # bus subjects it reads, each through one durable consumer
+    follows: tuple[str, ...] = ()  # bus subjects it reads whole, through ephemeral ordered consumers
+    buckets: tuple[str, ...] = ()  # JetStream key-value buckets it reads and writes
     operator: bool = False         # creates streams; reads any stream through consumers of its own
 
 
@@ -45,12 +47,17 @@ ROLES: dict[str, Role] = {
     "detect": Role(
         publishes=(subjects.ALERTS, subjects.STORIES, subjects.DEADLETTER),
         reads=(all_of(subjects.EVENTS), all_of(subjects.SIGNALS), subjects.INVENTORY,
-               all_of(subjects.PROFILES), subjects.IDENTITY)),
+               all_of(subjects.PROFILES), subjects.IDENTITY),
+        # replicas (WEFT_DETECT_PARTITIONS): each follows every correlation input and
+        # holds leases on partitions in a bucket (detect/correlating.py, ownership.py)
+        follows=(all_of(subjects.EVENTS), subjects.ALERTS, subjects.IDENTITY, all_of(subjects.PROFILES)),
+        buckets=(subjects.DETECT_LEASES,)),
     "enforce": Role(
         publishes=(all_of(subjects.ENFORCE), subjects.DRIFT, subjects.DEADLETTER),
         reads=(subjects.INVENTORY, all_of(subjects.PROFILES), subjects.STORIES)),
 }
 SERVICES = tuple(ROLES)
+BUCKETS = tuple(dict.fromkeys(b for r in ROLES.values() for b in r.buckets))
 # The operator replays dead letters to their original subjects: anything a service reads.
 ROLES[OPERATOR] = Role(publishes=tuple(dict.fromkeys(s for r in ROLES.values() for s in r.reads)), operator=True)
 USERS = tuple(ROLES)
@@ -77,14 +84,14 @@ def streams_of(user: str) -> tuple[subjects.Stream, ...]:
     r = role(user)
     if r.operator:
         return subjects.STREAMS
-    names = {subjects.stream_for(s).name for s in (*r.publishes, *r.reads)}
+    names = {subjects.stream_for(s).name for s in (*r.publishes, *r.reads, *r.follows)}
     return tuple(s for s in subjects.STREAMS if s.name in names)
 
 
 def permissions(user: str) -> dict[str, dict[str, list[str]]]:
     r = role(user)
-    api = operator_api() if r.operator else service_api(user, r)
-    return {"publish": {"allow": [*r.publishes, f"{JS_API}.INFO", *api]},
+    api = operator_api() if r.operator else service_api(user, r) + bucket_api(r.buckets)
+    return {"publish": {"allow": [*r.publishes, *(f"$KV.{b}.>" for b in r.buckets), f"{JS_API}.INFO", *api]},
             "subscribe": {"allow": [f"{inbox_prefix(user)}.>"]}}
 
 
@@ -95,6 +102,27 @@ def service_api(user: str, r: Role) -> list[str]:
         consumer = f"{stream}.{durable(user, stream)}"
         allowed += [f"{JS_API}.CONSUMER.INFO.{consumer}", f"{JS_API}.CONSUMER.CREATE.{consumer}.{subject}",
                     f"{JS_API}.CONSUMER.MSG.NEXT.{consumer}", f"$JS.ACK.{consumer}.>"]
+    for stream in dict.fromkeys(subjects.stream_for(s).name for s in r.follows):
+        allowed += ordered_api(stream)
+    return allowed
+
+
+def ordered_api(stream: str) -> list[str]:
+    """An ephemeral ordered consumer: created without a name (so never another's durable
+    one), looked up by the name the server gave it, its flow control answered; its
+    messages come to the user's own inbox."""
+    return [f"{JS_API}.CONSUMER.CREATE.{stream}", f"{JS_API}.CONSUMER.INFO.{stream}.*", f"$JS.FC.{stream}.>"]
+
+
+def bucket_api(buckets: tuple[str, ...]) -> list[str]:
+    """Key-value buckets (stream KV_<bucket>): looked up, read, watched; written by
+    publishing to $KV.<bucket>.<key>. Created by the operator."""
+    allowed = []
+    for b in buckets:
+        stream = f"KV_{b}"
+        allowed += [f"{JS_API}.STREAM.INFO.{stream}", f"{JS_API}.STREAM.MSG.GET.{stream}",
+                    f"{JS_API}.DIRECT.GET.{stream}", f"{JS_API}.DIRECT.GET.{stream}.$KV.{b}.>",
+                    *ordered_api(stream)]
     return allowed
 
 
@@ -108,6 +136,8 @@ def operator_api() -> list[str]:
         allowed += [f"{JS_API}.CONSUMER.CREATE.{s.name}", f"{JS_API}.CONSUMER.CREATE.{s.name}.>",
                     f"{JS_API}.CONSUMER.INFO.{s.name}.*", f"{JS_API}.CONSUMER.MSG.NEXT.{s.name}.*",
                     f"{JS_API}.CONSUMER.LIST.{s.name}", f"$JS.ACK.{s.name}.>", f"$JS.FC.{s.name}.>"]
+    for b in BUCKETS:
+        allowed += [f"{JS_API}.STREAM.{op}.KV_{b}" for op in ("CREATE", "UPDATE", "INFO")]
     return allowed
 
 

@@ -21,7 +21,7 @@ from typing import Awaitable, Callable
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BadRequestError, KeyWrongLastSequenceError
+from nats.js.errors import BadRequestError, BucketNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from weft.common import subjects
@@ -42,14 +42,19 @@ def replica_key(replica: str) -> str:
 
 
 async def bucket(js: JetStreamContext, ttl_s: float) -> KeyValue:
+    """The lease bucket: the operator's (weft up, the deploy's streams Job) when there,
+    else made here (a bus without per-service users). Its TTL is whoever made it first."""
     try:
-        return await js.create_key_value(KeyValueConfig(bucket=subjects.DETECT_LEASES, history=1, ttl=ttl_s))
-    except BadRequestError:   # there already, perhaps with another TTL: the first replica's wins
         kv = await js.key_value(subjects.DETECT_LEASES)
-        if (status := await kv.status()).ttl and abs(status.ttl - ttl_s) > 0.01:
-            log.warning("lease bucket %s keeps TTL %.1fs; this replica was configured with %.1fs",
-                        subjects.DETECT_LEASES, status.ttl, ttl_s)
-        return kv
+    except BucketNotFoundError:
+        try:
+            return await js.create_key_value(KeyValueConfig(bucket=subjects.DETECT_LEASES, history=1, ttl=ttl_s))
+        except BadRequestError:   # another replica made it meanwhile
+            kv = await js.key_value(subjects.DETECT_LEASES)
+    if (status := await kv.status()).ttl and abs(status.ttl - ttl_s) > 0.01:
+        log.warning("lease bucket %s keeps TTL %.1fs; this replica was configured with %.1fs",
+                    subjects.DETECT_LEASES, status.ttl, ttl_s)
+    return kv
 
 
 class Ownership:

@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 import nats
 import pytest
+from secure_nats import SecureNats
 
 from stagekit import PROVIDER, publish_alerts, publish_attack, publish_second_attack, running, stories_on_bus, wait_for
 from weft.common import natsserver
@@ -94,14 +95,22 @@ def sizes(stories: dict[str, tuple]) -> list[int]:
     return sorted(len(members) for _, members in stories.values())
 
 
-def replica_config(tmp_path: Path, nats_url: str, name: str) -> DetectConfig:
-    return DetectConfig(data_dir=tmp_path / name, nats_url=nats_url, http_port=0, db_url=f"sqlite:///{tmp_path}/detect.db",
-                        partitions=PARTITIONS, lease_ttl_s=TTL, replica=name)
+def login(nats_server) -> dict[str, str]:
+    """detect's own NATS user when the server has per-service users (the "users" runs)."""
+    if isinstance(nats_server, SecureNats):
+        return {"nats_ca": nats_server.ca, "nats_seed_file": nats_server.seed("detect")}
+    return {}
+
+
+def replica_config(tmp_path: Path, nats_server, name: str) -> DetectConfig:
+    return DetectConfig(data_dir=tmp_path / name, nats_url=nats_server.url, http_port=0,
+                        db_url=f"sqlite:///{tmp_path}/detect.db", partitions=PARTITIONS, lease_ttl_s=TTL,
+                        replica=name, **login(nats_server))
 
 
 async def test_two_replicas_tell_the_same_stories_as_one(tmp_path, nats_server, nats_client, one_replica):
-    a = build_app(replica_config(tmp_path, nats_server.url, "a"))
-    b = build_app(replica_config(tmp_path, nats_server.url, "b"))
+    a = build_app(replica_config(tmp_path, nats_server, "a"))
+    b = build_app(replica_config(tmp_path, nats_server, "b"))
     async with running(a), AsyncExitStack() as later:
         await b.start()
         later.push_async_callback(lambda: b.stop())
@@ -121,7 +130,7 @@ async def test_two_replicas_tell_the_same_stories_as_one(tmp_path, nats_server, 
         saved = Checkpoint.from_json(store.load_state(a.engine, CHECKPOINT))
         assert saved.events == (await nats_client.jetstream().stream_info("WEFT_EVENTS")).state.last_seq
 
-        b = build_app(replica_config(tmp_path, nats_server.url, "b"))
+        b = build_app(replica_config(tmp_path, nats_server, "b"))
         await b.start()                         # from the checkpoint: no event read again
         assert b.correlating.applied["events"] == saved.events
         await wait_for(lambda: len(b.correlating.ownership.owned) == 1, timeout=20, what="b back with one partition")
@@ -130,9 +139,11 @@ async def test_two_replicas_tell_the_same_stories_as_one(tmp_path, nats_server, 
 
 class Replica:
     """`python -m weft.detect` as one replica, so that it can be killed for real."""
-    def __init__(self, tmp_path: Path, nats_url: str, name: str):
+    def __init__(self, tmp_path: Path, nats_server, name: str):
         self.dir = tmp_path / name
-        env = {**os.environ, "WEFT_NATS_URL": nats_url, "WEFT_DATA_DIR": str(self.dir),
+        secure = {"WEFT_NATS_CA": v for k, v in login(nats_server).items() if k == "nats_ca"} | \
+            {"WEFT_NATS_NKEY_SEED_FILE": v for k, v in login(nats_server).items() if k == "nats_seed_file"}
+        env = {**os.environ, **secure, "WEFT_NATS_URL": nats_server.url, "WEFT_DATA_DIR": str(self.dir),
                "WEFT_DB_URL": f"sqlite:///{tmp_path}/detect.db", "WEFT_DETECT_PARTITIONS": str(PARTITIONS),
                "WEFT_DETECT_LEASE_TTL": str(TTL), "WEFT_DETECT_REPLICA": name}
         self.log = open(tmp_path / f"{name}.log", "wb")
@@ -171,11 +182,11 @@ class Replica:
 
 async def test_a_replica_killed_mid_run_loses_no_story(tmp_path, nats_server, nats_client, one_replica):
     js = nats_client.jetstream()
-    first = Replica(tmp_path, nats_server.url, "a")
+    first = Replica(tmp_path, nats_server, "a")
     replicas = [first]
     try:
         await first.url()                      # migrated the shared store before the second starts
-        replicas.append(Replica(tmp_path, nats_server.url, "b"))
+        replicas.append(Replica(tmp_path, nats_server, "b"))
 
         async def shared():
             return all([len(await r.owned()) == 1 for r in replicas])

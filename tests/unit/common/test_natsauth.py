@@ -181,4 +181,4 @@ def test_nobody_may_delete_or_purge_anything():
     for user in natsauth.USERS:
         perms = natsauth.permissions(user)["publish"]["allow"]
         assert not [p for p in perms if re.search(r"DELETE|PURGE|>$", p) and p.startswith("$JS.API")
-                    and not p.startswith(f"{natsauth.JS_API}.CONSUMER.CREATE.")], user
+                    and not p.startswith((f"{natsauth.JS_API}.CONSUMER.CREATE.", f"{natsauth.JS_API}.DIRECT.GET."))], user
