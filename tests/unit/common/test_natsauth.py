@@ -160,7 +160,12 @@ def test_a_services_consumer_api_names_its_own_durables_and_filters():
     assert "$JS.API.CONSUMER.CREATE.WEFT_EVENTS.detect-WEFT_EVENTS.weft.events.v1.>" in perms
     assert "$JS.API.CONSUMER.MSG.NEXT.WEFT_EVENTS.detect-WEFT_EVENTS" in perms
     assert "$JS.ACK.WEFT_EVENTS.detect-WEFT_EVENTS.>" in perms
-    assert not [p for p in perms if "CONSUMER" in p and ("*" in p or "posture" in p)]
+    assert not [p for p in perms if "CONSUMER" in p and ("*" in p or "posture" in p)
+                and not p.startswith("$JS.API.CONSUMER.INFO.")], "no wildcard but looking consumers up"
+    # detect's replicas follow streams through ephemeral ordered consumers: created with
+    # no name, so they can never create or change another service's durable consumer
+    assert "$JS.API.CONSUMER.CREATE.WEFT_ALERTS" in perms
+    assert not [p for p in perms if p.startswith("$JS.API.CONSUMER.CREATE.WEFT_ALERTS.")]
 
 
 def test_the_authorization_block_is_one_nkey_user_per_role():
