@@ -136,8 +136,9 @@ def operator_api() -> list[str]:
         allowed += [f"{JS_API}.CONSUMER.CREATE.{s.name}", f"{JS_API}.CONSUMER.CREATE.{s.name}.>",
                     f"{JS_API}.CONSUMER.INFO.{s.name}.*", f"{JS_API}.CONSUMER.MSG.NEXT.{s.name}.*",
                     f"{JS_API}.CONSUMER.LIST.{s.name}", f"$JS.ACK.{s.name}.>", f"$JS.FC.{s.name}.>"]
-    for b in BUCKETS:
+    for b in BUCKETS:   # made and looked at (`weft status` lists every stream's consumers)
         allowed += [f"{JS_API}.STREAM.{op}.KV_{b}" for op in ("CREATE", "UPDATE", "INFO")]
+        allowed += [f"{JS_API}.CONSUMER.LIST.KV_{b}", f"{JS_API}.CONSUMER.INFO.KV_{b}.*"]
     return allowed
 
 
