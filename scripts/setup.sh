@@ -10,8 +10,8 @@ PY=${PYTHON:-python3}
 missing=()
 say() { printf 'setup: %s\n' "$*"; }
 
-# --- Debian packages: bcc, kernel headers, iproute2 (lab namespaces) -------------
-apt_pkgs=(python3-bpfcc linux-headers-amd64 iproute2)
+# --- Debian packages: bcc, kernel headers, iproute2 (lab namespaces), curl (the demo's copy tool)
+apt_pkgs=(python3-bpfcc linux-headers-amd64 iproute2 curl)
 need=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if ((${#need[@]})); then
