@@ -16,7 +16,6 @@ from weft.v1 import alert_pb2
 class Detecting:
     def __init__(self, rule_dirs: list[str] = ()):
         self._lock = threading.Lock()
-        self._profiles: dict = {}
         self.detector = Detector(RuleSet.load(list(rule_dirs)), {})
 
     def profile(self, document: dict) -> list[tuple[alert_pb2.Alert, dict]]:
@@ -27,7 +26,6 @@ class Detecting:
         except ValueError as e:   # not a profile: dead-lettered, not retried
             raise codec.InvalidInput(str(e)) from None
         with self._lock:
-            self._profiles[p.agent] = p
             fired = self.detector.update_profiles({p.agent: p})
         return _on_bus(fired)
 

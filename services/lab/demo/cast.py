@@ -23,6 +23,7 @@ ORDERS_HOST = topology.service_name("aks", "tools", "orders-mcp")
 RECORDS_HOST = topology.service_name("aks", "data", "crmexports")
 STORAGE_HOST = topology.service_name("gke", "tools", "storage-mcp")
 BUCKETS_HOST = topology.service_name("gke", "storage", "buckets")
+RECORDS_PORT = 8081
 SINK_PORT = 8080
 SINK_URL = f"http://{topology.OUTSIDE_ADDRESS}:{SINK_PORT}/drop/customers.json"
 INTERNAL_BUCKET = "summaries"
@@ -45,9 +46,9 @@ def servers(work: Path) -> list[Server]:
     return [
         Server("eks", "models/llm", 8443, "model_server", ("--port", "8443", "--cert", str(work / "model.crt"),
                                                           "--key", str(work / "model.key"))),
-        Server("aks", "data/crmexports", 8081, "records", ("--port", "8081")),
+        Server("aks", "data/crmexports", RECORDS_PORT, "records", ("--port", str(RECORDS_PORT))),
         Server("aks", "tools/orders-mcp", 8080, "orders_mcp",
-               ("--http", "8080", "--records-url", f"http://{RECORDS_HOST}:8081")),
+               ("--http", "8080", "--records-url", f"http://{RECORDS_HOST}:{RECORDS_PORT}")),
         Server("gke", "storage/buckets", 8081, "objectstore", ("--port", "8081", "--root", str(work / "buckets"))),
         Server("gke", "tools/storage-mcp", 8080, "storage_mcp",
                ("--http", "8080", "--store-url", f"http://{BUCKETS_HOST}:8081")),
@@ -56,11 +57,11 @@ def servers(work: Path) -> list[Server]:
     ]
 
 
-def agent_argv(work: Path, rounds: int, first_round: int, interval: float, python: str = sys.executable) -> list[str]:
+def agent_argv(work: Path, rounds: int, interval: float, python: str = sys.executable) -> list[str]:
     return [python, "-m", "weft.lab.workloads.agent", "--model-url", f"https://{MODEL_HOST}:8443/v1",
             "--ca", str(work / "model.crt"), "--mcp-http", f"http://{ORDERS_HOST}:8080/mcp",
             "--mcp-http", f"http://{STORAGE_HOST}:8080/mcp", "--bucket", INTERNAL_BUCKET,
-            "--rag", str(work / "rag"), "--shell", "--rounds", str(rounds), "--first-round", str(first_round),
+            "--rag", str(work / "rag"), "--shell", "--rounds", str(rounds),
             "--interval", str(interval)]
 
 

@@ -7,9 +7,6 @@ from datetime import datetime
 from weft.lab.demo import cast
 from weft.lab.demo.findings import Attack
 
-_RECORDS_PORT = 8081
-
-
 def attack_from(events: list[dict], since: datetime) -> Attack | None:
     """The first attack run after `since` in exported events (weft events export), or
     None while its steps have not all arrived."""
@@ -21,7 +18,7 @@ def attack_from(events: list[dict], since: datetime) -> Attack | None:
     if shell is None or upload is None:
         return None
     reads = sorted(_time(e) for e in later if _where(e) == ("aks", "tools/orders-mcp")
-                   and e["kind"] == "NETWORK_CONNECT" and e.get("network", {}).get("dstPort") == _RECORDS_PORT
+                   and e["kind"] == "NETWORK_CONNECT" and e.get("network", {}).get("dstPort") == cast.RECORDS_PORT
                    and _time(shell) <= _time(e) <= _time(upload))
     read_started, read_ended = (reads[0], reads[-1]) if reads else (_time(shell), _time(upload))
     return Attack(_time(shell), read_started, read_ended, _time(upload),

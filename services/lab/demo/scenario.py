@@ -244,7 +244,7 @@ class Demo:
         so its profile learns it; returns each tool result it printed."""
         _entry, cgroup = workload.prepare(self.lab, cast.AGENT[0], cast.AGENT[1], cast.AGENT[2])
         argv = netns.exec_argv(topology.cluster(cast.AGENT[0]).netns,
-                               cast.agent_argv(self.work, AGENT_ROUNDS, 0, self.t.agent_interval))
+                               cast.agent_argv(self.work, AGENT_ROUNDS, self.t.agent_interval))
         procs_file = cgroups.path(cgroup) / "cgroup.procs"
         done = subprocess.run(argv, capture_output=True, text=True, timeout=120,
                               env={**self.env, "OPENAI_API_KEY": "sk-lab-demo-0000000000000000000000"},
