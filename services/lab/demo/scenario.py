@@ -45,6 +45,7 @@ class Outcomes:
     markdown: str = ""
     respond: dict = field(default_factory=dict)
     respond_blocked: str = ""                                # the tool's error for the exfiltration
+    respond_exfiltrated: int = 0                             # records that reached the sink all the same
     respond_benign_ok: bool = False
     unused_permissions: list[dict] = field(default_factory=list)
     policies: list[str] = field(default_factory=list)
@@ -167,9 +168,11 @@ class Demo:
         names = [a["name"] for a in self.o.respond.get("applied", []) or []]
         self.say("respond", f"containment in force: {', '.join(names)}")
         self.wait_in_force(names, "enforce")
+        self.empty_sink()
         self.rag_doc().write_text(cast.POISONED_DOCUMENT)
         results = self.run_agent()
         self.rag_doc().unlink()
+        self.o.respond_exfiltrated = self.sink_records()
         self.o.respond_blocked = next((r["result"] for r in results if r["tool"] == "put_object" and r["error"]), "")
         self.o.respond_benign_ok = self.benign_ok()
         self.say("respond", f"the exfiltration {refusal(self.o.respond_blocked)}; "
@@ -200,12 +203,12 @@ class Demo:
             self.weft("policy", "promote", name, "--to", "enforce")
         self.wait_in_force(self.o.policies, "enforce")
         self.say("enforce", "promoted to enforce on the evidence (no would-be blocks); the attack is replayed")
-        before = self.sink_records()
+        self.empty_sink()   # each copy overwrites the same object: what is there now arrived now
         self.rag_doc().write_text(cast.POISONED_DOCUMENT)
         results = self.run_agent()
         self.rag_doc().unlink()
         self.o.replay_error = next((r["result"] for r in results if r["tool"] == "put_object" and r["error"]), "")
-        self.o.replay_exfiltrated = self.sink_records() - before
+        self.o.replay_exfiltrated = self.sink_records()
         self.o.replay_benign_ok = self.benign_ok()
         time.sleep(5)
         stories = self.weft_json("stories")
@@ -288,8 +291,14 @@ class Demo:
     def rag_doc(self) -> Path:
         return self.work / "rag" / cast.POISONED_NAME
 
+    def sink_object(self) -> Path:
+        return self.work / "sink" / "drop" / "customers.json"
+
+    def empty_sink(self) -> None:
+        self.sink_object().unlink(missing_ok=True)
+
     def sink_records(self) -> int:
-        dropped = self.work / "sink" / "drop" / "customers.json"
+        dropped = self.sink_object()
         try:
             return len(json.loads(dropped.read_text() or "[]"))
         except (FileNotFoundError, ValueError):

@@ -58,7 +58,7 @@ def test_one_story_with_everything_an_analyst_needs(demo):
 
 def test_respond_contains_the_agent_and_its_tool_without_breaking_them(demo):
     assert {a["name"] for a in demo["respond"]["applied"]} == {"support-bot-containment", "storage-mcp-containment"}
-    assert "Operation not permitted" in demo["respond_blocked"]
+    assert "Operation not permitted" in demo["respond_blocked"] and demo["respond_exfiltrated"] == 0
     assert demo["respond_benign_ok"]
     assert {s["provider"] for s in demo["respond"]["providerSteps"]} >= {"AWS", "AZURE", "GCP"}
 
