@@ -175,6 +175,8 @@ async def dead_letter(js: JetStreamContext, reason: str, origin: str, payload: b
 
 
 Handler = Callable[[Msg], Awaitable[None]]
+FETCH_WAIT_S = 0.02   # a fetch waits this long for a full batch while messages flow
+IDLE_WAIT_S = 0.5     # an idle consumer's wait for the next message (then it checks `stop`)
 
 
 @dataclass
@@ -202,20 +204,46 @@ class Consumer:
                                             stream=self.stream, config=cfg)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Handle messages in order while the next fetch is already on its way (one fetch
+        ahead), so the handler never waits a round trip; fetched messages are handled
+        even when `stop` is set meanwhile (none waits out its ack deadline)."""
         psub = await self.subscribe()
-        while not stop.is_set():
-            try:
-                msgs = await psub.fetch(self.batch, timeout=0.5)
-            except asyncio.TimeoutError:  # nats-py raises both its own and asyncio's when idle
-                continue
-            except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
-                break
-            except Exception as e:  # a NATS restart: wait and fetch again
-                log.warning("%s: fetch failed: %s", self.durable, e)
-                await asyncio.sleep(0.5)
-                continue
-            for m in msgs:
-                await self.handle(m)
+        ahead: asyncio.Queue[list[Msg] | None] = asyncio.Queue(maxsize=1)
+        fetching = asyncio.create_task(self._fetch_ahead(psub, ahead, stop))
+        try:
+            while (msgs := await ahead.get()) is not None:
+                for m in msgs:
+                    await self.handle(m)
+        finally:
+            fetching.cancel()
+            await asyncio.gather(fetching, return_exceptions=True)
+
+    async def _fetch_ahead(self, psub, ahead: asyncio.Queue, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await self._fetch(psub)
+                except asyncio.TimeoutError:  # nats-py raises both its own and asyncio's when idle
+                    continue
+                except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
+                    break
+                except Exception as e:  # a NATS restart: wait and fetch again
+                    log.warning("%s: fetch failed: %s", self.durable, e)
+                    await asyncio.sleep(0.5)
+                    continue
+                await ahead.put(msgs)
+        finally:
+            await ahead.put(None)
+
+    async def _fetch(self, psub) -> list[Msg]:
+        """Up to a batch of what is there (waiting at most FETCH_WAIT_S for a full one);
+        when nothing is, the next message as soon as it comes (at most IDLE_WAIT_S).
+        One fetch for a whole batch would hold an idle consumer's first message until the
+        batch filled or the timeout passed: nats-py waits for the rest once one arrived."""
+        try:
+            return await psub.fetch(self.batch, timeout=FETCH_WAIT_S)
+        except asyncio.TimeoutError:
+            return await psub.fetch(1, timeout=IDLE_WAIT_S)
 
     async def handle(self, m: Msg) -> None:
         origin = f"{self.service} consumer={self.durable}"
