@@ -50,6 +50,16 @@ def check_event(ev: event_pb2.RuntimeEvent) -> None:
         raise InvalidInput(f"event {ev.event_id} has no time")
 
 
+def refusal(ev: event_pb2.RuntimeEvent) -> str:
+    """Why the contract refuses an event ("" if it accepts it): hot paths test the
+    invariants inline and ask this only for the events that fail their quick test."""
+    try:
+        check_event(ev)
+    except InvalidInput as e:
+        return str(e)
+    return ""
+
+
 def event_from_json(line: str | bytes) -> event_pb2.RuntimeEvent:
     if len(line) > MAX_LINE_BYTES:
         raise InvalidInput(f"event line of {len(line)} bytes exceeds {MAX_LINE_BYTES}")

@@ -3,11 +3,12 @@ message changes nothing. Each stage declares its own table from ReceivedBase
 (`<stage>_received`, created by the stage's own first migration)."""
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -41,20 +42,30 @@ def record(engine: Engine, model: type[ReceivedBase], row: dict,
     False if it was stored before (a redelivery, or another replica), and then
     nothing changes. Core statements: this runs once per bus message."""
     with engine.begin() as conn:
-        insert = store.upsert(conn, model.__table__).on_conflict_do_nothing()
-        if conn.execute(insert, row).rowcount == 0:
+        if conn.execute(store.statement(conn, _inserts(model)), row).rowcount == 0:
             return False
         if also is not None:
             also(conn)
     return True
 
 
+@functools.cache
+def _inserts(model: type[ReceivedBase]) -> Callable[[Connection], object]:
+    """The builder of `model`'s insert, one per table (store.statement keeps its statement)."""
+    return lambda conn: store.upsert(conn, model.__table__).on_conflict_do_nothing()
+
+
 def seen(engine: Engine, model: type[ReceivedBase], family: str, content_id: str) -> bool:
     """Whether an input is stored already (one primary-key lookup)."""
     with engine.connect() as conn:
-        t = model.__table__
-        found = conn.execute(select(t.c.content_id).where(t.c.family == family, t.c.content_id == content_id))
+        found = conn.execute(_lookup(model), {"family": family, "content_id": content_id})
         return found.first() is not None
+
+
+@functools.cache
+def _lookup(model: type[ReceivedBase]):
+    t = model.__table__
+    return select(t.c.content_id).where(t.c.family == bindparam("family"), t.c.content_id == bindparam("content_id"))
 
 
 def totals(engine: Engine, model: type[ReceivedBase]) -> dict[str, dict[str, int]]:

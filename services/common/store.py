@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Callable
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Table, case, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.sql import Executable
 from sqlmodel import create_engine
 
 
@@ -47,6 +49,19 @@ def upsert(conn: Connection, table: Table):
     else:
         raise RuntimeError(f"weft stores run on SQLite or PostgreSQL, not {conn.dialect.name}")
     return insert(table).execution_options(preserve_rowcount=True)
+
+
+_statements: dict[tuple[str, Callable], Executable] = {}
+
+
+def statement(conn: Connection, build: Callable[[Connection], Executable]) -> Executable:
+    """`build(conn)`'s statement, built once per dialect: on the paths that write per
+    batch, building an upsert (and its cache key) costs more than running it."""
+    key = (conn.dialect.name, build)
+    found = _statements.get(key)
+    if found is None:
+        found = _statements[key] = build(conn)
+    return found
 
 
 def earlier(a, b):

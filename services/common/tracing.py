@@ -5,6 +5,7 @@ otherwise spans are written as JSON lines to a local file (one per service).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -88,7 +89,11 @@ def flush() -> None:
         provider.force_flush()
 
 
+@functools.cache
 def tracer(name: str) -> trace.Tracer:
+    """One tracer per name for the process: the SDK's get_tracer is dear (it installs a
+    warnings filter per call) and stages ask per message. One made before setup() is a
+    proxy that follows the provider once it is installed."""
     return trace.get_tracer(name)
 
 

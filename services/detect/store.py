@@ -31,18 +31,21 @@ def add_counts(cluster: str, counts: dict[str, KindCount]) -> Callable[[Connecti
     """What `received.record` also writes for an event batch: the per-kind counts,
     added in the database (one upsert) so replicas never overwrite each other."""
     def add(conn: Connection) -> None:
-        if not counts:
-            return
-        t = EventCount.__table__
-        ins = cstore.upsert(conn, t)
-        new = ins.excluded
-        conn.execute(ins.on_conflict_do_update(index_elements=[t.c.cluster, t.c.kind], set_=dict(
-            events=t.c.events + new.events, occurrences=t.c.occurrences + new.occurrences,
-            first_time=cstore.earlier(t.c.first_time, new.first_time),
-            last_time=cstore.later(t.c.last_time, new.last_time))),
-            [dict(cluster=cluster, kind=kind, events=c.events, occurrences=c.occurrences,
-                  first_time=c.first_time, last_time=c.last_time) for kind, c in counts.items()])
+        if counts:
+            conn.execute(cstore.statement(conn, _add_counts),
+                         [dict(cluster=cluster, kind=kind, events=c.events, occurrences=c.occurrences,
+                               first_time=c.first_time, last_time=c.last_time) for kind, c in counts.items()])
     return add
+
+
+def _add_counts(conn: Connection):
+    t = EventCount.__table__
+    ins = cstore.upsert(conn, t)
+    new = ins.excluded
+    return ins.on_conflict_do_update(index_elements=[t.c.cluster, t.c.kind], set_=dict(
+        events=t.c.events + new.events, occurrences=t.c.occurrences + new.occurrences,
+        first_time=cstore.earlier(t.c.first_time, new.first_time),
+        last_time=cstore.later(t.c.last_time, new.last_time)))
 
 
 class Alert(SQLModel, table=True):

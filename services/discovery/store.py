@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import case
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from weft.common.store import earlier, later, upsert
+from weft.common.store import earlier, later, statement, upsert
 from weft.discovery.core.workloads import WorkloadKey, WorkloadTally
 
 
@@ -35,24 +35,32 @@ def record_batch(engine: Engine, batch_id: str, tallies: dict[WorkloadKey, Workl
     """Fold one batch's tallies into the table, once per batch id; False if seen before.
     Core upserts, one transaction: this runs once per event batch."""
     with engine.begin() as conn:
-        counted = upsert(conn, CountedBatch.__table__).on_conflict_do_nothing()
-        if conn.execute(counted, dict(batch_id=batch_id, counted_at=datetime.now(timezone.utc))).rowcount == 0:
+        counted = {"batch_id": batch_id, "counted_at": datetime.now(timezone.utc)}
+        if conn.execute(statement(conn, _count_batch), counted).rowcount == 0:
             return False
-        if not tallies:
-            return True
-        t = Workload.__table__
-        ins = upsert(conn, t)
-        new = ins.excluded
-        keep = lambda col: case((getattr(new, col) != "", getattr(new, col)), else_=getattr(t.c, col))  # noqa: E731
-        conn.execute(ins.on_conflict_do_update(
-            index_elements=[t.c.cluster, t.c.namespace, t.c.name],
-            set_=dict(kind=keep("kind"), service_account=keep("service_account"), provider=keep("provider"),
-                      first_seen=earlier(t.c.first_seen, new.first_seen),
-                      last_seen=later(t.c.last_seen, new.last_seen), events=t.c.events + new.events)),
-            [dict(cluster=k.cluster, namespace=k.namespace, name=k.name, kind=v.kind,
-                  service_account=v.service_account, provider=v.provider,
-                  first_seen=v.first_seen, last_seen=v.last_seen, events=v.events) for k, v in tallies.items()])
+        if tallies:
+            conn.execute(statement(conn, _add_workloads),
+                         [dict(cluster=k.cluster, namespace=k.namespace, name=k.name, kind=v.kind,
+                               service_account=v.service_account, provider=v.provider,
+                               first_seen=v.first_seen, last_seen=v.last_seen, events=v.events)
+                          for k, v in tallies.items()])
     return True
+
+
+def _count_batch(conn: Connection):
+    return upsert(conn, CountedBatch.__table__).on_conflict_do_nothing()
+
+
+def _add_workloads(conn: Connection):
+    t = Workload.__table__
+    ins = upsert(conn, t)
+    new = ins.excluded
+    keep = lambda col: case((getattr(new, col) != "", getattr(new, col)), else_=getattr(t.c, col))  # noqa: E731
+    return ins.on_conflict_do_update(
+        index_elements=[t.c.cluster, t.c.namespace, t.c.name],
+        set_=dict(kind=keep("kind"), service_account=keep("service_account"), provider=keep("provider"),
+                  first_seen=earlier(t.c.first_seen, new.first_seen),
+                  last_seen=later(t.c.last_seen, new.last_seen), events=t.c.events + new.events))
 
 
 def workloads(engine: Engine, cluster: str | None = None) -> list[Workload]:

@@ -42,7 +42,7 @@ def count_batch(batch: event_pb2.EventBatch, subject: str) -> CountedBatch:
     rejected: list[Rejected] = []
     for i, ev in enumerate(batch.events):
         kind, secs = ev.kind, ev.time.seconds
-        if not (kind in codec.VALID_KINDS and secs and ev.event_id) and (why := _refusal(ev)):
+        if not (kind in codec.VALID_KINDS and secs and ev.event_id) and (why := codec.refusal(ev)):
             rejected.append(_rejected(batch, i, ev, why))
             continue
         n = ev.count or 1
@@ -59,14 +59,6 @@ def count_batch(batch: event_pb2.EventBatch, subject: str) -> CountedBatch:
     counts = {Kind.Name(k): KindCount(e, n, _at(f), _at(l)) for k, (e, n, f, l) in acc.items()}
     cluster = batch.node.cluster or subjects.untoken(subject.split(".", 3)[-1])
     return CountedBatch(cluster, batch.node.name, sum(c.events for c in counts.values()), counts, rejected)
-
-
-def _refusal(ev: event_pb2.RuntimeEvent) -> str:
-    try:
-        codec.check_event(ev)
-    except codec.InvalidInput as e:
-        return str(e)
-    return ""  # valid after all (an event at second 0 of the epoch)
 
 
 def _rejected(batch: event_pb2.EventBatch, i: int, ev: event_pb2.RuntimeEvent, why: str) -> Rejected:

@@ -71,11 +71,8 @@ class Correlator:
     # -- input ------------------------------------------------------------------------------
 
     def add_events(self, events) -> Update:
-        events = list(events)
-        touched = self.index.add(events)
-        if events:
-            latest = max(ev.time.seconds * 1000 + ev.time.nanos // 1_000_000 for ev in events)
-            self._watermark = max(self._watermark, latest)
+        touched, latest = self.index.add(events)
+        self._watermark = max(self._watermark, latest)
         return self._apply(touched)
 
     def add_alert(self, finding: dict, event_ids: Iterable[str] = ()) -> Update:

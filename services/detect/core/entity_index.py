@@ -79,13 +79,20 @@ class EntityIndex:
 
     # -- learning ---------------------------------------------------------------------------
 
-    def add(self, events) -> set[str]:
+    def add(self, events) -> tuple[set[str], int]:
+        """Learn from events: the tokens of the facts that changed, and the latest event
+        time among them in ms (0 for none), read in the same walk."""
         touched: set[str] = set()
+        latest = 0
         for ev in events:
-            self._add(ev, touched)
-        return touched
+            tm = ev.time
+            t = tm.seconds * 1000 + tm.nanos // 1_000_000
+            if t > latest:
+                latest = t
+            self._add(ev, t, touched)
+        return touched, latest
 
-    def _add(self, ev: E, touched: set[str]) -> None:
+    def _add(self, ev: E, t: int, touched: set[str]) -> None:
         node, w = ev.node, ev.workload
         cluster = node.cluster
         # What a node and a workload tell (egress addresses, pods, service accounts) is the
@@ -100,7 +107,6 @@ class EntityIndex:
         k = ev.kind
         if not agent or k not in INDEXED:
             return
-        t = ev.time.ToMilliseconds()
         if k == E.MCP_CALL and ev.event_id and ev.event_id not in self.events:
             self.events[ev.event_id] = (agent, t)       # MCP calls only: the ids that link agents
             touched.add(f"event:{ev.event_id}")
