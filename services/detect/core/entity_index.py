@@ -65,8 +65,13 @@ class EntityIndex:
     def derive(self) -> None:
         """The lookups kept beside the facts (not saved: rebuilt from them after a load or a prune)."""
         self._seen: dict[tuple, str] = {}     # node + workload identity -> its agent ("" none): learnt once
-        # peer -> [(t, agent)] sorted: a connect looks up only the accepts within the match window
-        self.acceptors_by_time = {peer: sorted(found) for peer, found in self.acceptors_of_peer.items()}
+        # peer -> agent -> its accept times, sorted: a connect asks each agent once whether
+        # it accepted from the peer within the match window (a busy peer has thousands)
+        self.accept_times: dict[str, dict[str, list[int]]] = {}
+        for peer, found in self.acceptors_of_peer.items():
+            by_agent = self.accept_times[peer] = {}
+            for t, agent in sorted(found):
+                by_agent.setdefault(agent, []).append(t)
         self.connects_by_time = {c: sorted(found) for c, found in self.connects.items()}
         self.addresses_of = defaultdict(set)
         for ip, owners in self.addresses.items():
@@ -150,7 +155,7 @@ class EntityIndex:
                 self.egress[ip].add(node.cluster)
                 self.egress_of_cluster[node.cluster].add(ip)
                 touched.add(f"ip:{ip}")
-                touched.update(f"agent:{b}" for _, b in self.acceptors_of_peer.get(ip, ()))
+                touched.update(f"agent:{b}" for b in self.accept_times.get(ip, ()))
 
     def _workload(self, agent: str, cluster: str, w, touched: set[str]) -> None:
         facts = self.agents.setdefault(agent, AgentFacts())
@@ -182,11 +187,10 @@ class EntityIndex:
         insort(self.connects_by_time.setdefault(cluster, []), record)
         peers = {n.src_ip} | self.egress_of_cluster.get(cluster, set())
         for peer in peers:
-            found = self.acceptors_by_time.get(peer)
-            if found:
-                lo = bisect_left(found, (t - MATCH_WINDOW_MS, ""))
-                hi = bisect_right(found, (t + MATCH_WINDOW_MS, "\U0010ffff"))
-                touched.update(f"agent:{b}" for _, b in found[lo:hi])
+            for b, times in self.accept_times.get(peer, {}).items():
+                i = bisect_left(times, t - MATCH_WINDOW_MS)
+                if i < len(times) and times[i] <= t + MATCH_WINDOW_MS:
+                    touched.add(f"agent:{b}")
 
     def _accept(self, t: int, agent: str, cluster: str, n, touched: set[str]) -> None:
         if n.dst_ip:
@@ -195,7 +199,7 @@ class EntityIndex:
             self._put(self.accepts[agent], (t, n.src_ip, n.dst_ip, n.dst_port, cluster), touched, f"agent:{agent}")
             if (t, agent) not in self.acceptors_of_peer[n.src_ip]:
                 self.acceptors_of_peer[n.src_ip].add((t, agent))
-                insort(self.acceptors_by_time.setdefault(n.src_ip, []), (t, agent))
+                insort(self.accept_times.setdefault(n.src_ip, {}).setdefault(agent, []), t)
 
     def _mcp(self, t: int, agent: str, ev: E, touched: set[str]) -> None:
         m = ev.mcp
@@ -252,7 +256,6 @@ class EntityIndex:
         for agent, found in self.accepts.items():
             for t, peer, *_ in found:
                 self.acceptors_of_peer[peer].add((t, agent))
-        self.acceptors_by_time = {peer: sorted(found) for peer, found in self.acceptors_of_peer.items()}
         self.servers_of_session = defaultdict(set)
         for agent, found in self.mcp_servers.items():
             for _, session, *_ in found:
