@@ -1,9 +1,16 @@
-"""Realistic runtime events for the benchmarks: ~280 bytes, every contract field set."""
+"""Runtime events for the benchmarks: synthetic (~280 bytes, every contract field set, one
+agent) or the lab's recorded events of three clusters (what real sensors sent)."""
 from __future__ import annotations
+
+import time
+from pathlib import Path
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from weft.common import codec
 from weft.v1 import event_pb2 as pb
+
+RECORDED = Path(__file__).resolve().parent.parent / "tests" / "data" / "recorded-events.jsonl"
 
 R = pb.RuntimeEvent
 NODE = pb.Node(cluster="bench", provider=pb.Node.AWS, region="r1", name="node-0", egress_ips=["198.51.100.7"])
@@ -41,3 +48,28 @@ def batches(n_events: int, size: int) -> list[list[pb.RuntimeEvent]]:
         ev.event_id = f"ev-{i:08d}"
         events.append(ev)
     return [events[i:i + size] for i in range(0, n_events, size)]
+
+
+def recorded_batches(n_events: int, size: int) -> list[list[pb.RuntimeEvent]]:
+    """n_events from the lab's recorded events (policy decisions left out: they are alerts
+    by design), one cluster per batch in turn as its sensor would send them, with unique
+    ids and times from now on at 100,000 events/s."""
+    by_cluster: dict[str, list[pb.RuntimeEvent]] = {}
+    for line in RECORDED.read_text().splitlines():
+        ev = codec.event_from_json(line)
+        if ev.kind != R.POLICY_DECISION:
+            by_cluster.setdefault(ev.node.cluster, []).append(ev)
+    clusters, start = sorted(by_cluster), time.time_ns()
+    out = []
+    for b in range((n_events + size - 1) // size):
+        templates = by_cluster[clusters[b % len(clusters)]]
+        events = []
+        for j in range(min(size, n_events - b * size)):
+            ev = R()
+            ev.CopyFrom(templates[j % len(templates)])
+            ev.event_id = f"rec-{b:06d}-{j:04d}"
+            ev.time.FromNanoseconds(start + (b * size + j) * 10_000)
+            ev.last_seen.CopyFrom(ev.time)
+            events.append(ev)
+        out.append(events)
+    return out

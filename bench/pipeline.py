@@ -12,7 +12,9 @@ A: a replay sensor (weft.sensor.uplink.Uplink, in this process) streams N events
 B: the floor: the same batches published straight to JetStream by one client
    with the same window of batches in flight (no gRPC, no gateway).
 Pairs are interleaved (order alternates) and reported as the median ratio A/B
-with its min-max, since these machines vary by about ±20 %.
+with its min-max, since these machines vary by about ±20 %. All of it twice: with
+synthetic events (~280 bytes, one agent) and with the lab's recorded events of three
+clusters (~370 bytes, every kind, the work stages do on real traffic).
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ WINDOW = 64          # batches in flight: the gateway's MAX_IN_FLIGHT, and B's w
 STREAM = "WEFT_EVENTS"
 CONSUMERS = ("detect-WEFT_EVENTS", "discovery-WEFT_EVENTS")
 TARGET = 100_000
+MIXES = ("synthetic", "lab")
 E2E_TARGET = 50_000   # issue 10: sustained through every stage
 
 
@@ -147,9 +150,9 @@ async def settle(js) -> None:
     await js.purge_stream(STREAM)
 
 
-async def bench(env: dict, n_events: int, pairs: int) -> None:
+async def bench(env: dict, n_events: int, pairs: int, mix: str) -> None:
     tracing.setup("weft-sensor", env["work"] / "sensor")  # as the real sensor does
-    batches = _events.batches(n_events, BATCH)
+    batches = (_events.recorded_batches if mix == "lab" else _events.batches)(n_events, BATCH)
     nc = await nats.connect(env["nats"], name="weft-bench")
     js = nc.jetstream()
     try:
@@ -202,17 +205,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer events per run (still 5 pairs)")
     ap.add_argument("--events", type=int, help="events per run (default 200,000; --quick 50,000)")
     ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--mix", choices=MIXES, action="append",
+                    help="synthetic: ~280-byte events of one agent with every field set; lab: the "
+                         "lab's recorded events of three clusters (~370 bytes, every kind). "
+                         "Repeatable; default both, one after the other")
     ap.add_argument("--window", type=int, default=WINDOW, help="batches in flight, A and B (default %(default)s)")
     args = ap.parse_args(argv)
     WINDOW = args.window
     n = args.events or (50_000 if args.quick else 200_000)
     print(machine())
-    print(f"pipeline: {args.pairs} interleaved pairs of {n:,} events in batches of {BATCH}, "
-          f"{WINDOW} batches in flight\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="weft-bench-") as tmp, _services.running(Path(tmp)) as env:
         env["pids"]["sender (bench)"] = os.getpid()
         print(f"processes: {env['pids']}", flush=True)
-        asyncio.run(bench({**env, "work": Path(tmp)}, n, args.pairs))
+        for mix in args.mix or MIXES:
+            print(f"\npipeline, {mix} events: {args.pairs} interleaved pairs of {n:,} events in batches of "
+                  f"{BATCH}, {WINDOW} batches in flight", flush=True)
+            asyncio.run(bench({**env, "work": Path(tmp)}, n, args.pairs, mix))
     return 0
 
 

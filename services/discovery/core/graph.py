@@ -71,9 +71,13 @@ class ExecutionGraph:
                 seen.add(start, end, count)
             elif k == MCP:
                 self._mcp(ref, ev.mcp, start, end, count)
-            elif ev.http.side != "server":
-                host, port = split_address(ev.http.host)
-                obs.sighting(obs.calls, Call(ref, "http", host, port, endpoint=ev.http.host)).add(start, end, count)
+            elif (h := ev.http).side != "server":
+                raw = (ref, "http", h.host)
+                seen = fast.get(raw)
+                if seen is None:
+                    host, port = split_address(h.host)
+                    seen = fast[raw] = obs.sighting(obs.calls, Call(ref, "http", host, port, endpoint=h.host))
+                seen.add(start, end, count)
 
     def snapshot(self, inventory: Iterable[Discovered] = ()) -> Graph:
         """The graph as it stands; workload kinds from Observe's inventory (a workload it
