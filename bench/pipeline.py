@@ -214,12 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     WINDOW = args.window
     n = args.events or (50_000 if args.quick else 200_000)
     print(machine())
-    with tempfile.TemporaryDirectory(prefix="weft-bench-") as tmp, _services.running(Path(tmp)) as env:
-        env["pids"]["sender (bench)"] = os.getpid()
-        print(f"processes: {env['pids']}", flush=True)
-        for mix in args.mix or MIXES:
-            print(f"\npipeline, {mix} events: {args.pairs} interleaved pairs of {n:,} events in batches of "
-                  f"{BATCH}, {WINDOW} batches in flight", flush=True)
+    for mix in args.mix or MIXES:   # fresh services per mix: one's profiles never judge the other's events
+        print(f"\npipeline, {mix} events: {args.pairs} interleaved pairs of {n:,} events in batches of "
+              f"{BATCH}, {WINDOW} batches in flight", flush=True)
+        with tempfile.TemporaryDirectory(prefix="weft-bench-") as tmp, _services.running(Path(tmp)) as env:
+            env["pids"]["sender (bench)"] = os.getpid()
+            print(f"processes: {env['pids']}", flush=True)
             asyncio.run(bench({**env, "work": Path(tmp)}, n, args.pairs, mix))
     return 0
 

@@ -59,10 +59,11 @@ class DetectStage(ConsumingStage):
         await self._save()
 
     async def _save(self) -> None:
+        # The state is made in the worker too: a large one would hold the event loop.
         if self.inline:
-            await asyncio.to_thread(store.save_state, self.engine, STATE, self.storying.state())
+            await asyncio.to_thread(lambda: store.save_state(self.engine, STATE, self.storying.state()))
         else:
-            await asyncio.to_thread(store.save_state, self.engine, CHECKPOINT, self.correlating.checkpoint())
+            await asyncio.to_thread(lambda: store.save_state(self.engine, CHECKPOINT, self.correlating.checkpoint()))
 
     def routes(self, app) -> None:
         add_story_routes(app, self)

@@ -11,7 +11,7 @@ the same order give the same pairs however they are batched.
 """
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, insort
 from collections import deque
 from typing import Hashable
 
@@ -91,7 +91,7 @@ class Windows:
             entries = store.get(key)
             if entries:
                 floor = wm - self._horizon[key[0]]
-                if entries[0][T] < floor:
-                    entries[:] = [e for e in entries if e[T] >= floor]
+                if entries[0][T] < floor:   # sorted by time: cut the head
+                    del entries[:bisect_left(entries, (floor,))]
                 if not entries:
                     del store[key]

@@ -37,11 +37,14 @@ class ExecutionGraph:
     def add(self, events: Iterable[E]) -> None:
         obs, fast = self.observations, self._fast
         CONNECT, ACCEPT, LLM, MCP, HTTP = E.NETWORK_CONNECT, E.NETWORK_ACCEPT, E.LLM_REQUEST, E.MCP_CALL, E.HTTP_REQUEST
+        noted: set[str] = set()         # a batch comes from one node: its facts read once per batch
         for ev in events:
             k = ev.kind
             if k != CONNECT and k != ACCEPT and k != LLM and k != MCP and k != HTTP:
                 continue
-            self._note_node(ev.node)
+            if (node := ev.node).name not in noted:
+                noted.add(node.name)
+                self._note_node(node)
             ref = self._ref(ev)
             if ref is None:
                 continue
