@@ -1,6 +1,7 @@
-// TLS plaintext from OpenSSL: uprobes on SSL_write/SSL_write_ex (the buffer on
-// entry) and SSL_read/SSL_read_ex (the buffer on return), attached per libssl
-// file in probes/tls.py. The stream is the SSL *, one per connection.
+// TLS plaintext from OpenSSL: uprobes on the write calls (the buffer on entry) and
+// the read calls (the buffer on return), placed per libssl file by probes/tls.py
+// (on SSL_write/SSL_read and their _ex forms, or on the internal functions those
+// share, see sight/libssl.py). The stream is the SSL *, one per connection.
 //
 // Every message head is captured, in both directions. Of the JSON that follows,
 // only a request body's first chunk is (its head may come in a buffer of its own):
@@ -10,7 +11,7 @@
 struct tls_read {
     u64 ssl;
     u64 buf;
-    u64 readbytes;   // size_t * of SSL_read_ex, 0 for SSL_read
+    u64 readbytes;   // size_t * of SSL_read_ex and the internal function, 0 for SSL_read
 };
 
 struct tls_stream {
@@ -73,8 +74,8 @@ int tls_read_return(struct pt_regs *ctx) {
     tls_reads.delete(&id);
     int ret = (int)PT_REGS_RC(ctx);   // every one of these returns an int
     u64 n = 0;
-    if (r.readbytes) {   // SSL_read_ex: 1 on success, the count in *readbytes
-        if (ret != 1 || bpf_probe_read_user(&n, sizeof(n), (void *)r.readbytes))
+    if (r.readbytes) {   // > 0 on success, the count in *readbytes
+        if (ret <= 0 || bpf_probe_read_user(&n, sizeof(n), (void *)r.readbytes))
             return 0;
     } else if (ret > 0) {
         n = ret;
