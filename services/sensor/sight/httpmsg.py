@@ -18,18 +18,21 @@ class Head:
     method: str            # "" for a response
     target: str            # request target, "" for a response
     status: int            # 0 for a request
-    raw_headers: list[tuple[bytes, bytes]]   # as sent; none are read for a response
+    raw_headers: list[tuple[bytes, bytes]]   # names lower-cased; none are read for a response
     body: bytes            # what followed the head in the same capture
 
     def header(self, name: str) -> str:
         """The first value of a header (name in lower case), "" when absent."""
         key = name.encode()
-        return next((v.decode("latin-1") for k, v in self.raw_headers if k.lower() == key), "")
+        for k, v in self.raw_headers:
+            if k == key:
+                return v.decode("latin-1")
+        return ""
 
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
         """Every header, names lower-cased."""
-        return tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in self.raw_headers)
+        return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.raw_headers)
 
     @property
     def content_length(self) -> int:
@@ -53,7 +56,7 @@ class _Fields:
         self.target += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        self.headers.append((name.lower(), value))
 
 
 class _Status:
