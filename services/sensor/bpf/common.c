@@ -246,11 +246,13 @@ static __always_inline int data_kind_at(const char *buf, u64 len, u8 dir) {
 // holds what was captured, not DATA_CAP per record.
 BPF_PERCPU_ARRAY(data_scratch, struct data_event, 1);
 
-static __always_inline void emit_captured(u64 cg, u8 dir, u8 via, u64 stream, const char *buf, u64 len) {
+// The record of one buffer, built in the scratch (NULL when there is none).
+static __always_inline struct data_event *capture(u64 cg, u8 dir, u8 via, u64 stream, const char *buf,
+                                                  u64 len) {
     int zero = 0;
     struct data_event *e = data_scratch.lookup(&zero);
     if (!e)
-        return;
+        return 0;
     fill_hdr(&e->h, EV_DATA, cg, bpf_ktime_get_ns());
     u32 n = len > DATA_CAP - 1 ? DATA_CAP - 1 : len;
     n &= DATA_CAP - 1;
@@ -261,9 +263,19 @@ static __always_inline void emit_captured(u64 cg, u8 dir, u8 via, u64 stream, co
     if (bpf_probe_read_user(e->data, n, buf))
         n = 0;
     e->captured = n;
-    u32 size = offsetof(struct data_event, data) + (n & (DATA_CAP - 1));
+    return e;
+}
+
+static __always_inline void submit(struct data_event *e) {
+    u32 size = offsetof(struct data_event, data) + (e->captured & (DATA_CAP - 1));
     if (events.ringbuf_output(e, size, BPF_RB_NO_WAKEUP))
         count_lost();
+}
+
+static __always_inline void emit_captured(u64 cg, u8 dir, u8 via, u64 stream, const char *buf, u64 len) {
+    struct data_event *e = capture(cg, dir, via, stream, buf, len);
+    if (e)
+        submit(e);
 }
 
 // Only buffers whose first bytes look like an HTTP message or a JSON object.

@@ -4,9 +4,11 @@ Uprobes attach to a library file (an inode), so each distinct libssl is found
 and attached once: the host's at start, and every other one a watched process
 has mapped (a container's own image brings its own), found by reading the
 maps of watched processes every RESCAN_NS. Where in the file they go is
-sight/libssl.py's choice. Records are the payload probe's."""
+sight/libssl.py's choice. Records are the payload probe's; so are the request
+heads the kernel held for a body that never came, taken here."""
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import re
@@ -15,6 +17,8 @@ from typing import Any
 
 from weft.sensor import elf
 from weft.sensor.sight import libssl
+from weft.sensor.sight.assembler import BODY_WAIT_NS
+from weft.sensor.sight.records import RECORD
 
 from . import Probe, register
 
@@ -43,7 +47,11 @@ class TlsProbe(Probe):
         self._scans: dict[int, int] = {}   # pid -> scans so far (a process loads libssl late)
         self._cgroups: list[str] = []
         self._next_scan = 0
+        self._payload: Probe | None = None
         self.libraries: list[str] = []
+
+    def bind(self, probes: dict[str, Probe]) -> None:
+        self._payload = probes.get("payload")
 
     def configure(self, bpf: Any, config: Any) -> None:
         self._cgroups = list(config.watch_cgroups)
@@ -69,7 +77,26 @@ class TlsProbe(Probe):
         if now_ns >= self._next_scan:
             self._next_scan = now_ns + RESCAN_NS
             self._rescan()
-        return []
+        return self._take_held(now_ns)
+
+    def _take_held(self, now_ns: int) -> list:
+        """Request heads the kernel has held as long as a body is waited for, taken
+        from it (unless it sends one meanwhile) and parsed as the records they are."""
+        if self._bpf is None or self._payload is None:
+            return []
+        from bcc.libbcc import lib
+        table, out = self._bpf[b"tls_held"], []
+        for key in list(table.keys()):
+            try:
+                held = table[key]
+            except KeyError:
+                continue
+            if now_ns - held.h.ts < BODY_WAIT_NS or lib.bpf_lookup_and_delete(
+                    table.map_fd, ctypes.byref(key), ctypes.byref(held)):
+                continue
+            events = self._payload.parse(bytes(held)[:RECORD.size + held.captured])
+            out += events if isinstance(events, list) else [events]
+        return out
 
     def _attach(self, path: str) -> None:
         try:

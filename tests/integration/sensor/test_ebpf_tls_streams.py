@@ -1,6 +1,7 @@
 """TLS sight's per-stream state in the kernel: on one keep-alive connection, every
-request is seen with its own body (head and body written apart), whatever the
-suppressed response bodies and bodiless requests in between."""
+request is seen with its own body (head and body written apart, sent as one
+record), whatever the suppressed response bodies and bodiless requests in between;
+a head whose body never comes is still seen."""
 
 from __future__ import annotations
 
@@ -68,13 +69,26 @@ for call in (lambda: post(1), get, lambda: post(2), lambda: post(3)):
 print("done")
 """
 
+# A request head, then nothing on that connection: the kernel holds it for a body.
+STALLS = r"""
+import http.client, ssl, sys, time
+
+conn = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]),
+                                   context=ssl.create_default_context(cafile=sys.argv[2]))
+conn.putrequest("POST", "/v1/chat/completions")
+conn.putheader("Content-Length", "100")
+conn.endheaders()
+time.sleep(1.5)
+print("done")
+"""
+
 
 @pytest.fixture(scope="module")
 def server(sensor, tmp_path_factory):
     """Outside the watched cgroups: only the client's side is seen."""
     cert, key = self_signed(tmp_path_factory.mktemp("certs"), ["127.0.0.1"])
     proc = sensor.spawn("outside", [sys.executable, "-c", SERVER, str(cert), str(key)],
-                        stdout=subprocess.PIPE, text=True)
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         yield proc.stdout.readline().strip(), cert
     finally:
@@ -96,3 +110,13 @@ def test_every_request_on_one_keep_alive_connection_is_seen_with_its_body(sensor
     assert [(r.llm.status, r.llm.path) for r in responses] == [(200, "/v1/chat/completions")] * 3
     (listing,) = sensor.of(client.pid, K.HTTP_REQUEST)
     assert (listing.http.method, listing.http.path) == ("GET", "/v1/models")
+
+
+def test_a_request_whose_body_never_comes_is_seen_once_without_it(sensor, server):
+    port, cert = server
+    client = sensor.run("watched", [sys.executable, "-c", STALLS, port, str(cert)],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert client.returncode == 0, client.out
+    sensor.settle(1.5)
+    (request,) = sensor.of(client.pid, K.LLM_REQUEST)
+    assert (request.llm.path, request.llm.model, request.llm.prompt_excerpt) == ("/v1/chat/completions", "", "")
