@@ -1,4 +1,5 @@
-"""HTTP/1.x message heads from captured bytes (llhttp, through httptools, parses them).
+"""HTTP/1.x message heads from captured bytes (llhttp, through httptools, parses a
+request's; of a response's, only the status line is read).
 
 A capture may stop inside the head (the kernel keeps the first few KiB): the
 head is then cut back to its last complete header line and parsed as is.
@@ -6,11 +7,13 @@ Header values stay bytes until asked for: most heads are read for two or three
 of them."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httptools
 
 END = b"\r\n\r\n"
+_STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([1-5]\d\d)(?: [^\r\n]*)?\r\n")
 
 
 @dataclass(slots=True)
@@ -59,12 +62,20 @@ class _Fields:
         self.headers.append((name.lower(), value))
 
 
-class _Status:
-    """No callbacks: of a response, only the status line is read."""
-    __slots__ = ()
-
-
 def parse(data: bytes, *, request: bool) -> Head | None:
+    return _request(data) if request else _response(data)
+
+
+def _response(data: bytes) -> Head | None:
+    """Of a response, only the status line is read (and what followed the head)."""
+    status = _STATUS_LINE.match(data)
+    if status is None:
+        return None
+    end = data.find(END)
+    return Head("", "", int(status.group(1)), [], data[end + 4:] if end >= 0 else b"")
+
+
+def _request(data: bytes) -> Head | None:
     end = data.find(END)
     if end >= 0:
         head, body = data[:end + 4], data[end + 4:]
@@ -73,13 +84,11 @@ def parse(data: bytes, *, request: bool) -> Head | None:
         if cut < 0:
             return None
         head, body = data[:cut + 2] + b"\r\n", b""
-    fields = _Fields() if request else _Status()
-    parser = (httptools.HttpRequestParser if request else httptools.HttpResponseParser)(fields)
+    fields = _Fields()
+    parser = httptools.HttpRequestParser(fields)
     try:
         parser.feed_data(head)
     except (httptools.HttpParserError, httptools.HttpParserUpgrade):
         return None
-    if request:
-        return Head(parser.get_method().decode("latin-1"), fields.target.decode("latin-1"), 0,
-                    fields.headers, body)
-    return Head("", "", parser.get_status_code(), [], body)
+    return Head(parser.get_method().decode("latin-1"), fields.target.decode("latin-1"), 0,
+                fields.headers, body)

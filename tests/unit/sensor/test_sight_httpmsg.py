@@ -36,3 +36,4 @@ def test_a_response_gives_its_status_and_body_start():
 def test_what_is_not_http_is_none():
     assert httpmsg.parse(b"GET \x00\x01garbage\r\n\r\n", request=True) is None
     assert httpmsg.parse(b"HTTP/1.1 200 OK", request=False) is None   # not one whole line
+    assert httpmsg.parse(b"HTTP/1.1 2000 OK\r\n\r\n", request=False) is None
