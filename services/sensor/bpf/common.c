@@ -213,36 +213,46 @@ struct syscall_exit {
     long ret;
 };
 
-// Requests ("GET ", "POST", "PUT ", "DELE", "PATC", "HEAD", "OPTI") and JSON ('{')
-// either way; responses ("HTTP") only as read: what a process sends back is not
-// what it says.
-static __always_inline int data_interesting(u32 first4, u8 dir) {
+// What a buffer's first bytes say it is: a request head ("GET ", "POST", "PUT ",
+// "DELE", "PATC", "HEAD", "OPTI") or JSON ('{') either way; a response head
+// ("HTTP") only as read: what a process sends back is not what it says.
+#define DATA_NONE 0
+#define DATA_REQUEST 1
+#define DATA_RESPONSE 2
+#define DATA_JSON 3
+
+static __always_inline int data_kind(u32 first4, u8 dir) {
     if ((first4 & 0xff) == '{')
-        return 1;
+        return DATA_JSON;
     switch (first4) {
     case 0x20544547: case 0x54534f50: case 0x20545550: case 0x454c4544:
     case 0x43544150: case 0x44414548: case 0x4954504f:
-        return 1;
+        return DATA_REQUEST;
     case 0x50545448:
-        return dir == DIR_READ;
+        return dir == DIR_READ ? DATA_RESPONSE : DATA_NONE;
     }
-    return 0;
+    return DATA_NONE;
+}
+
+// The kind of the buffer's start (DATA_NONE when unreadable or too short).
+static __always_inline int data_kind_at(const char *buf, u64 len, u8 dir) {
+    u32 first4 = 0;
+    if (!buf || len < 2 || bpf_probe_read_user(&first4, len < 4 ? 1 : 4, buf))
+        return DATA_NONE;
+    return data_kind(first4, dir);
 }
 
 // Built in a per-CPU scratch record and copied out at its used size, so the ring
 // holds what was captured, not DATA_CAP per record.
 BPF_PERCPU_ARRAY(data_scratch, struct data_event, 1);
 
-static __always_inline void emit_data(u64 cg, u8 dir, u8 via, u64 stream, const char *buf, u64 len) {
-    u32 first4 = 0;
-    if (!buf || len < 2 || bpf_probe_read_user(&first4, len < 4 ? 1 : 4, buf))
-        return;
-    if (!data_interesting(first4, dir))
-        return;
+// The record of one buffer, built in the scratch (NULL when there is none).
+static __always_inline struct data_event *capture(u64 cg, u8 dir, u8 via, u64 stream, const char *buf,
+                                                  u64 len) {
     int zero = 0;
     struct data_event *e = data_scratch.lookup(&zero);
     if (!e)
-        return;
+        return 0;
     fill_hdr(&e->h, EV_DATA, cg, bpf_ktime_get_ns());
     u32 n = len > DATA_CAP - 1 ? DATA_CAP - 1 : len;
     n &= DATA_CAP - 1;
@@ -253,7 +263,23 @@ static __always_inline void emit_data(u64 cg, u8 dir, u8 via, u64 stream, const 
     if (bpf_probe_read_user(e->data, n, buf))
         n = 0;
     e->captured = n;
-    u32 size = offsetof(struct data_event, data) + (n & (DATA_CAP - 1));
+    return e;
+}
+
+static __always_inline void submit(struct data_event *e) {
+    u32 size = offsetof(struct data_event, data) + (e->captured & (DATA_CAP - 1));
     if (events.ringbuf_output(e, size, BPF_RB_NO_WAKEUP))
         count_lost();
+}
+
+static __always_inline void emit_captured(u64 cg, u8 dir, u8 via, u64 stream, const char *buf, u64 len) {
+    struct data_event *e = capture(cg, dir, via, stream, buf, len);
+    if (e)
+        submit(e);
+}
+
+// Only buffers whose first bytes look like an HTTP message or a JSON object.
+static __always_inline void emit_data(u64 cg, u8 dir, u8 via, u64 stream, const char *buf, u64 len) {
+    if (data_kind_at(buf, len, dir) != DATA_NONE)
+        emit_captured(cg, dir, via, stream, buf, len);
 }

@@ -66,8 +66,11 @@ class PayloadProbe(Probe):
         while self._links:
             lib.bpf_close_perf_event_fd(self._links.pop())
 
-    def parse(self, raw: bytes) -> list[event_pb2.RuntimeEvent]:
-        return self.assembler.feed(DataRecord.decode(raw))
+    def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | list[event_pb2.RuntimeEvent]:
+        """The one event a record completes goes alone, so the collector identifies it
+        by the record rather than by re-serializing it; several go as a list."""
+        events = self.assembler.feed(DataRecord.decode(raw))
+        return events[0] if len(events) == 1 else events
 
     def tick(self, now_ns: int) -> list[event_pb2.RuntimeEvent]:
         return self.assembler.tick(now_ns)

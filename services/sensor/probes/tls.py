@@ -3,14 +3,22 @@
 Uprobes attach to a library file (an inode), so each distinct libssl is found
 and attached once: the host's at start, and every other one a watched process
 has mapped (a container's own image brings its own), found by reading the
-maps of watched processes every RESCAN_NS. Records are the payload probe's."""
+maps of watched processes every RESCAN_NS. Where in the file they go is
+sight/libssl.py's choice. Records are the payload probe's; so are the request
+heads the kernel held for a body that never came, taken here."""
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import re
 from pathlib import Path
 from typing import Any
+
+from weft.sensor import elf
+from weft.sensor.sight import libssl
+from weft.sensor.sight.assembler import BODY_WAIT_NS
+from weft.sensor.sight.records import RECORD
 
 from . import Probe, register
 
@@ -21,12 +29,6 @@ MAX_SCANS = 5
 HOST_LIBSSL = ("/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3",
                "/lib/aarch64-linux-gnu/libssl.so.3", "/usr/lib64/libssl.so.3", "/usr/lib/libssl.so.3")
 _LIBSSL = re.compile(r"\s(/\S*/libssl\.so[.\d]*)$")
-# (symbol, program, on return)
-UPROBES = (
-    ("SSL_write", "tls_write_enter", False), ("SSL_write_ex", "tls_write_enter", False),
-    ("SSL_read", "tls_read_enter", False), ("SSL_read_ex", "tls_read_ex_enter", False),
-    ("SSL_read", "tls_read_return", True), ("SSL_read_ex", "tls_read_return", True),
-)
 
 
 @register
@@ -41,10 +43,15 @@ class TlsProbe(Probe):
         self._proc = proc
         self._bpf = None
         self._attached: set[tuple[int, int]] = set()   # (st_dev, st_ino) of each libssl
+        self._uprobes: dict[str, list[libssl.Uprobe]] = {}   # path -> what is attached there
         self._scans: dict[int, int] = {}   # pid -> scans so far (a process loads libssl late)
         self._cgroups: list[str] = []
         self._next_scan = 0
+        self._payload: Probe | None = None
         self.libraries: list[str] = []
+
+    def bind(self, probes: dict[str, Probe]) -> None:
+        self._payload = probes.get("payload")
 
     def configure(self, bpf: Any, config: Any) -> None:
         self._cgroups = list(config.watch_cgroups)
@@ -58,13 +65,9 @@ class TlsProbe(Probe):
         self._rescan()
 
     def detach(self, bpf: Any) -> None:
-        for path in self.libraries:
-            for sym, _fn, on_return in UPROBES:
-                detach = bpf.detach_uretprobe if on_return else bpf.detach_uprobe
-                try:
-                    detach(name=path.encode(), sym=sym.encode())
-                except Exception:   # detached already (both SSL_read probes share a name)
-                    pass
+        for path, probes in self._uprobes.items():
+            self._detach(bpf, path, probes)
+        self._uprobes.clear()
         self.libraries.clear()
         self._attached.clear()
         self._scans.clear()
@@ -74,7 +77,26 @@ class TlsProbe(Probe):
         if now_ns >= self._next_scan:
             self._next_scan = now_ns + RESCAN_NS
             self._rescan()
-        return []
+        return self._take_held(now_ns)
+
+    def _take_held(self, now_ns: int) -> list:
+        """Request heads the kernel has held as long as a body is waited for, taken
+        from it (unless it sends one meanwhile) and parsed as the records they are."""
+        if self._bpf is None or self._payload is None:
+            return []
+        from bcc.libbcc import lib
+        table, out = self._bpf[b"tls_held"], []
+        for key in list(table.keys()):
+            try:
+                held = table[key]
+            except KeyError:
+                continue
+            if now_ns - held.h.ts < BODY_WAIT_NS or lib.bpf_lookup_and_delete(
+                    table.map_fd, ctypes.byref(key), ctypes.byref(held)):
+                continue
+            events = self._payload.parse(bytes(held)[:RECORD.size + held.captured])
+            out += events if isinstance(events, list) else [events]
+        return out
 
     def _attach(self, path: str) -> None:
         try:
@@ -84,15 +106,30 @@ class TlsProbe(Probe):
         if (st.st_dev, st.st_ino) in self._attached:
             return
         self._attached.add((st.st_dev, st.st_ino))
+        so = elf.read(path, libssl.SYMBOLS)
+        probes = libssl.uprobes(so) if so else []
+        done: list[libssl.Uprobe] = []
         try:
-            for sym, fn, on_return in UPROBES:
-                attach = self._bpf.attach_uretprobe if on_return else self._bpf.attach_uprobe
-                attach(name=path.encode(), sym=sym.encode(), fn_name=fn.encode())
-        except Exception as e:  # a stripped or foreign libssl: say so, keep the rest
+            for u in probes:
+                attach = self._bpf.attach_uretprobe if u.on_return else self._bpf.attach_uprobe
+                attach(name=path.encode(), addr=u.vaddr, fn_name=u.program.encode())
+                done.append(u)
+        except Exception as e:  # a foreign libssl: say so, keep the rest
             log.warning("TLS sight: cannot attach to %s: %s", path, e)
+            self._detach(self._bpf, path, done)
             return
+        if not probes:
+            log.warning("TLS sight: no SSL_read/SSL_write symbols in %s", path)
+            return
+        self._uprobes[path] = probes
         self.libraries.append(path)
-        log.info("TLS sight: attached to %s", path)
+        log.info("TLS sight: attached to %s (%s)", path, ", ".join(map(str, probes)))
+
+    @staticmethod
+    def _detach(bpf: Any, path: str, probes: list[libssl.Uprobe]) -> None:
+        for u in probes:
+            detach = bpf.detach_uretprobe if u.on_return else bpf.detach_uprobe
+            detach(name=path.encode(), addr=u.vaddr)
 
     def _rescan(self) -> None:
         """libssl files mapped by watched processes, each looked at until it maps

@@ -69,7 +69,7 @@ class Assembler:
 
     def tick(self, now_ns: int) -> list[K]:
         """Requests whose body never came: reported without one."""
-        due = [k for k, p in self._pending.items() if now_ns - p.rec.hdr.ts > BODY_WAIT_NS]
+        due = [k for k, p in self._pending.items() if now_ns - p.rec.ts > BODY_WAIT_NS]
         out = []
         for key in due:
             p = self._pending.pop(key)
@@ -85,24 +85,24 @@ class Assembler:
             return [self._mcp(rec, c, "streamable-http", host + path, side, session) for c in calls]
         provider = llm.provider_of(host, path) if side == "client" else None
         if provider:
-            ev = rec.hdr.event(K.LLM_REQUEST)
+            ev = rec.event(K.LLM_REQUEST)
             m = ev.llm
             m.provider, m.host, m.path, m.model = provider, host, path, llm.model_of(path, body)
             m.prompt_excerpt = self._excerpt(body)
-            self._remember(self._llm, (rec.hdr.tgid, rec.via, rec.stream), m)
+            self._remember(self._llm, (rec.tgid, rec.via, rec.stream), m)
             return [ev]
-        ev = rec.hdr.event(K.HTTP_REQUEST)
+        ev = rec.event(K.HTTP_REQUEST)
         h = ev.http
         h.method, h.host, h.path, h.side = head.method, host, path, side
         h.headers.update(self.redactor.headers(head.headers))
         return [ev]
 
     def _response(self, rec: DataRecord) -> list[K]:
-        request = self._llm.pop((rec.hdr.tgid, rec.via, rec.stream), None)
+        request = self._llm.pop((rec.tgid, rec.via, rec.stream), None)
         head = httpmsg.parse(rec.data, request=False) if request else None
         if head is None:
             return []
-        ev = rec.hdr.event(K.LLM_RESPONSE)
+        ev = rec.event(K.LLM_RESPONSE)
         m = ev.llm
         m.provider, m.host, m.path, m.status = request.provider, request.host, request.path, head.status
         m.model = llm.model_of("", head.body) or request.model
@@ -124,7 +124,7 @@ class Assembler:
 
         /proc says which child reads the pipe while both live; for processes
         gone by the time their records are read, exec lineage says it."""
-        tgid, fd = rec.hdr.tgid, rec.stream
+        tgid, fd = rec.tgid, rec.stream
         known = self._peers.get((tgid, fd))
         if known:
             return known
@@ -154,7 +154,7 @@ class Assembler:
 
     def _mcp(self, rec: DataRecord, call: mcp.Call, transport: str, server: str, side: str,
              session: str) -> K:
-        ev = rec.hdr.event(K.MCP_CALL)
+        ev = rec.event(K.MCP_CALL)
         m = ev.mcp
         m.transport, m.server, m.method, m.tool, m.side = transport, server, call.method, call.tool, side
         m.request_id, m.session_id = call.request_id, session

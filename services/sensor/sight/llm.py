@@ -3,10 +3,12 @@
 The provider comes from the host (the public model APIs) or, for any other
 host, from the API shape of the path (OpenAI-compatible servers, Ollama, ...).
 The model comes from the body's "model" field or, for the APIs that name it in
-the path, from the path."""
+the path, from the path. An agent calls few hosts and paths, over and over: what
+they say is remembered."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Host suffix -> provider.
 HOSTS = (
@@ -35,6 +37,7 @@ _MODEL_IN_PATH = (
 _MODEL_FIELD = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
 
 
+@lru_cache(maxsize=1024)
 def provider_of(host: str, path: str) -> str | None:
     """The provider of a model call, or None when this is not one."""
     name = host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
@@ -51,9 +54,16 @@ def provider_of(host: str, path: str) -> str | None:
 
 
 def model_of(path: str, body: bytes) -> str:
+    if named := _model_in_path(path):
+        return named
+    m = _MODEL_FIELD.search(body)
+    return m.group(1).decode(errors="replace") if m else ""
+
+
+@lru_cache(maxsize=1024)
+def _model_in_path(path: str) -> str:
     for pattern in _MODEL_IN_PATH:
         m = pattern.search(path)
         if m:
             return m.group(1)
-    m = _MODEL_FIELD.search(body)
-    return m.group(1).decode(errors="replace") if m else ""
+    return ""

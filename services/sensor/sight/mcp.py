@@ -26,6 +26,8 @@ class Call:
 
 def calls(data: bytes) -> list[Call]:
     """The MCP requests in a capture (responses and notifications are not calls)."""
+    if b'"jsonrpc"' not in data:   # a model call's body, most often: not split into lines
+        return []
     found = []
     for line in data.split(b"\n"):
         line = line.strip()

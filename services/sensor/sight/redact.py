@@ -55,8 +55,10 @@ class Redactor:
     def text(self, s: str) -> str:
         low = s.lower()
         for triggers, pattern in self._builtin:
-            if any(t in low for t in triggers):
-                s = pattern.sub(MARK, s)
+            for t in triggers:
+                if t in low:
+                    s = pattern.sub(MARK, s)
+                    break
         return self._extra.sub(MARK, s) if self._extra else s
 
     def excerpt(self, s: str, limit: int) -> str:

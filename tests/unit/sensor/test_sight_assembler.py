@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from weft.sensor.probes import Header
 from weft.sensor.sight.assembler import BODY_WAIT_NS, Assembler, SightConfig
-from weft.sensor.sight.records import DIR_READ, DIR_WRITE, VIA_SYSCALL, VIA_TLS, DataRecord
+from weft.sensor.sight.records import DIR_READ, DIR_WRITE, RECORD, VIA_SYSCALL, VIA_TLS, DataRecord
 from weft.sensor.sight import llm, stdio
 from weft.v1 import event_pb2
 
@@ -16,7 +15,9 @@ TS = 5_000_000_000
 
 
 def rec(data: bytes, *, dir=DIR_WRITE, via=VIA_TLS, stream=7, tgid=100, ts=TS) -> DataRecord:
-    return DataRecord(Header(8, tgid, tgid, 0, 42, ts, "agent"), stream, len(data), dir, via, data)
+    """The record the kernel would have written."""
+    return DataRecord.decode(RECORD.pack(8, tgid, tgid, 0, 42, ts, b"agent", stream, len(data), len(data), dir, via)
+                             + data)
 
 
 def head(method: str, path: str, host: str, body: bytes = b"", **headers) -> bytes:

@@ -1,0 +1,122 @@
+"""TLS sight's per-stream state in the kernel: on one keep-alive connection, every
+request is seen with its own body (head and body written apart, sent as one
+record), whatever the suppressed response bodies and bodiless requests in between;
+a head whose body never comes is still seen."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from weft.lab.workloads.certs import self_signed
+from weft.v1 import event_pb2
+
+K = event_pb2.RuntimeEvent
+pytestmark = pytest.mark.ebpf
+
+# Answers in two writes (head, then a JSON body), as http.server does.
+SERVER = r"""
+import http.server, json, ssl, sys
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+    def answer(self, doc):
+        out = json.dumps(doc).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    def do_GET(self):
+        self.answer({"data": [{"id": "m"}]})
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.answer({"model": body["model"], "choices": [{"message": {"content": "ok"}}]})
+
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+print(httpd.server_address[1], flush=True)
+httpd.serve_forever()
+"""
+
+# POST, GET (no body), POST, POST on one connection; every POST's head and body are
+# two writes.
+CLIENT = r"""
+import http.client, json, ssl, sys
+
+conn = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]),
+                                   context=ssl.create_default_context(cafile=sys.argv[2]))
+def post(i):
+    body = json.dumps({"model": f"keepalive-{i}", "messages": [{"role": "user", "content": f"question {i}"}]}).encode()
+    conn.putrequest("POST", "/v1/chat/completions")
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders()
+    conn.send(body)
+    return conn.getresponse()
+def get():
+    conn.request("GET", "/v1/models")
+    return conn.getresponse()
+for call in (lambda: post(1), get, lambda: post(2), lambda: post(3)):
+    resp = call()
+    assert resp.status == 200 and resp.read()
+print("done")
+"""
+
+# A request head, then nothing on that connection: the kernel holds it for a body.
+STALLS = r"""
+import http.client, ssl, sys, time
+
+conn = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]),
+                                   context=ssl.create_default_context(cafile=sys.argv[2]))
+conn.putrequest("POST", "/v1/chat/completions")
+conn.putheader("Content-Length", "100")
+conn.endheaders()
+time.sleep(1.5)
+print("done")
+"""
+
+
+@pytest.fixture(scope="module")
+def server(sensor, tmp_path_factory):
+    """Outside the watched cgroups: only the client's side is seen."""
+    cert, key = self_signed(tmp_path_factory.mktemp("certs"), ["127.0.0.1"])
+    proc = sensor.spawn("outside", [sys.executable, "-c", SERVER, str(cert), str(key)],
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield proc.stdout.readline().strip(), cert
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_every_request_on_one_keep_alive_connection_is_seen_with_its_body(sensor, server):
+    port, cert = server
+    client = sensor.run("watched", [sys.executable, "-c", CLIENT, port, str(cert)],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert client.returncode == 0 and client.out.strip() == "done"
+    sensor.settle(1.0)
+
+    requests = sensor.of(client.pid, K.LLM_REQUEST)
+    assert [r.llm.model for r in requests] == ["keepalive-1", "keepalive-2", "keepalive-3"]
+    assert all(f"question {i}" in r.llm.prompt_excerpt for i, r in enumerate(requests, 1))
+    responses = sensor.of(client.pid, K.LLM_RESPONSE)
+    assert [(r.llm.status, r.llm.path) for r in responses] == [(200, "/v1/chat/completions")] * 3
+    (listing,) = sensor.of(client.pid, K.HTTP_REQUEST)
+    assert (listing.http.method, listing.http.path) == ("GET", "/v1/models")
+
+
+def test_a_request_whose_body_never_comes_is_seen_once_without_it(sensor, server):
+    port, cert = server
+    client = sensor.run("watched", [sys.executable, "-c", STALLS, port, str(cert)],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert client.returncode == 0, client.out
+    sensor.settle(1.5)
+    (request,) = sensor.of(client.pid, K.LLM_REQUEST)
+    assert (request.llm.path, request.llm.model, request.llm.prompt_excerpt) == ("/v1/chat/completions", "", "")

@@ -1,0 +1,39 @@
+"""HTTP heads from captures: header values read on demand, responses read for their
+status line only, captures cut inside the head."""
+from __future__ import annotations
+
+from weft.sensor.sight import httpmsg
+
+REQUEST = (b"POST /v1/chat/completions?stream=0 HTTP/1.1\r\nHost: api.openai.com\r\n"
+           b"Content-Length: 12\r\nMcp-Session-Id: s-1\r\nAuthorization: Bearer x\r\n\r\n{\"model\":1}")
+
+
+def test_a_request_head_gives_method_path_headers_and_what_followed():
+    head = httpmsg.parse(REQUEST, request=True)
+    assert (head.method, head.target, head.path, head.status) == (
+        "POST", "/v1/chat/completions?stream=0", "/v1/chat/completions", 0)
+    assert (head.header("host"), head.header("mcp-session-id"), head.header("x-absent")) == (
+        "api.openai.com", "s-1", "")
+    assert head.content_length == 12 and head.body == b'{"model":1}'
+    assert head.headers[0] == ("host", "api.openai.com") and len(head.headers) == 4
+
+
+def test_content_length_is_unknown_when_chunked_or_absent():
+    chunked = b"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert httpmsg.parse(chunked, request=True).content_length == -1
+
+
+def test_a_capture_cut_inside_the_head_keeps_its_complete_lines():
+    head = httpmsg.parse(REQUEST[:75], request=True)   # inside Content-Length
+    assert (head.path, head.header("host"), head.body) == ("/v1/chat/completions", "api.openai.com", b"")
+
+
+def test_a_response_gives_its_status_and_body_start():
+    head = httpmsg.parse(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n\r\n{\"error\":{}}", request=False)
+    assert (head.status, head.body, head.method) == (429, b'{"error":{}}', "")
+
+
+def test_what_is_not_http_is_none():
+    assert httpmsg.parse(b"GET \x00\x01garbage\r\n\r\n", request=True) is None
+    assert httpmsg.parse(b"HTTP/1.1 200 OK", request=False) is None   # not one whole line
+    assert httpmsg.parse(b"HTTP/1.1 2000 OK\r\n\r\n", request=False) is None

@@ -1,0 +1,62 @@
+"""Sight's data records through the collector, without a kernel: a record that
+completes one event gives it an id from the record; several from one record are
+identified by content. Either way no two events share an id."""
+from __future__ import annotations
+
+from weft.sensor.ebpf import EbpfCollector, EbpfConfig
+from weft.sensor.probes import load_all
+from weft.sensor.sight.records import DIR_READ, DIR_WRITE, RECORD, VIA_SYSCALL, VIA_TLS
+from weft.v1 import event_pb2
+
+K = event_pb2.RuntimeEvent
+PID = 4_000_000_000   # no such process: nothing is read from /proc
+SSL = 0x55E9E3D5A940
+
+
+class Ring:
+    def __init__(self, collector: EbpfCollector):
+        self.collector, self.records = collector, []
+
+    def ring_buffer_consume(self) -> None:
+        self.collector._raw.extend(self.records)
+        self.records = []
+
+
+def poll(records: list[bytes]) -> list[K]:
+    col = EbpfCollector(EbpfConfig(node=event_pb2.Node(cluster="c", name="n1")))
+    col._probes = [cls() for cls in load_all().values()]
+    for p in col._probes:
+        col._by_type.update(dict.fromkeys(p.event_types, p))
+    col._next_drain = col._next_rules = float("inf")
+    col._bpf = ring = Ring(col)
+    ring.records = records
+    return col.poll()
+
+
+def record(data: bytes, ts: int, *, dir=DIR_WRITE, via=VIA_TLS, stream=SSL) -> bytes:
+    return RECORD.pack(8, PID, PID, 0, 7, ts, b"agent", stream, len(data), len(data), dir, via) + data
+
+
+def call(ts: int, model: str) -> list[bytes]:
+    """One model call on a keep-alive connection: head and body written apart, the response head read."""
+    body = b'{"model": "%s", "messages": [{"role": "user", "content": "hi"}]}' % model.encode()
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Length: %d\r\n\r\n" % len(body)
+    return [record(head, ts), record(body, ts + 10),
+            record(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", ts + 20, dir=DIR_READ)]
+
+
+def test_calls_on_one_connection_each_make_a_request_and_a_response_with_their_own_ids():
+    records = call(1_000, "gpt-a") + call(2_000, "gpt-b")
+    events = poll(records)
+    assert [(e.kind, e.llm.model) for e in events] == [
+        (K.LLM_REQUEST, "gpt-a"), (K.LLM_RESPONSE, "gpt-a"), (K.LLM_REQUEST, "gpt-b"), (K.LLM_RESPONSE, "gpt-b")]
+    ids = [e.event_id for e in events]
+    assert len(set(ids)) == 4 and ids == [e.event_id for e in poll(records)]
+
+
+def test_several_calls_in_one_record_are_identified_by_content():
+    lines = (b'{"jsonrpc":"2.0","id":1,"method":"tools/list"}\n'
+             b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"t","arguments":{}}}\n')
+    events = poll([record(lines, 5_000, via=VIA_SYSCALL, stream=9)])
+    assert [(e.kind, e.mcp.request_id) for e in events] == [(K.MCP_CALL, "1"), (K.MCP_CALL, "2")]
+    assert len({e.event_id for e in events}) == 2
