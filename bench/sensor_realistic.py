@@ -31,21 +31,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 from weft.common import cgroupfs
-from weft.sensor.ebpf import DEFAULT_PREFIXES, EbpfCollector, EbpfConfig
+from weft.sensor.ebpf import DEFAULT_PREFIXES, EbpfConfig
 from weft.sensor.errors import preflight
 from weft.v1 import event_pb2
+
+from bench._sensor import Sensor, bpf_stats, children_cpu, cpu, in_cgroup
+
+__all__ = ["Sensor", "in_cgroup", "make_cert", "main"]  # agent_sight builds on these
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = 0.02   # the issue's target: under 2 % slowdown on realistic workloads
@@ -94,11 +96,6 @@ def make_cert(work: Path) -> tuple[Path, Path]:
     return self_signed(work, ["127.0.0.1"])
 
 
-def in_cgroup(cgroup: Path, argv: list[str]) -> list[str]:
-    """argv, started as a member of cgroup (as sensor_overhead.run does)."""
-    return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup), *argv]
-
-
 def https_run(cgroup: Path, work: Path, cert: Path, key: Path, requests: int) -> float:
     """Seconds for `requests` sequential HTTPS GETs, server and client both in cgroup
     (the client's request loop; its CPU is the server's and the client's whole runs)."""
@@ -129,104 +126,6 @@ def pytest_run(cgroup: Path, repeats: int, path: str, failures: list[int]) -> fl
         if rc:
             failures.append(rc)
     return time.perf_counter() - start
-
-
-class Sensor:
-    """The weft sensor, compiled and started once, polled in a thread as `collect()` does.
-
-    sensor_overhead builds a new EbpfCollector (so a fresh clang compile, ~1–1.6 s of
-    CPU) for every sensor run. Here it stays loaded for the whole benchmark instead:
-    cheaper, and fairer, since no run follows a compile's CPU burst or page-cache churn.
-    The modes are toggled without recompiling:
-      - watching by cgroup: the collector watches only cgroup `on`; an identical
-        sibling `off` is the unwatched one; the workload runs in one or the other;
-      - "bare" (A, no sensor): the bcc tracepoint links are closed (the programs stay
-        loaded, nothing runs on any syscall) and re-attached afterwards.
-    The poll thread keeps running in every mode (it finds nothing outside `watched`),
-    so A and B differ only in what the kernel programs do and what they deliver.
-    """
-
-    def __init__(self, config: EbpfConfig):
-        self.collector = EbpfCollector(config)
-        self.collector.start()
-        self._bpf = self.collector._bpf  # bench-only reach-in: to detach/re-attach
-        self._tps = sorted(self._bpf.tracepoint_fds)
-        self._prog_fds = [fn.fd for fn in self._bpf.funcs.values()]
-        self.received = self.llm_requests = 0
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                events = self.collector.poll()
-                self.received += len(events)
-                self.llm_requests += sum(e.kind == event_pb2.RuntimeEvent.LLM_REQUEST for e in events)
-            time.sleep(self.collector.config.flush_interval)
-
-    @contextmanager
-    def detached(self):
-        with self._lock:
-            for tp in self._tps:
-                self._bpf.detach_tracepoint(tp=tp)
-            for probe in self.collector._probes:   # what probes attached by hand (sight, TLS)
-                probe.detach(self._bpf)
-        try:
-            yield
-        finally:
-            with self._lock:
-                for tp in self._tps:
-                    category, event = tp.split(b":")
-                    self._bpf.attach_tracepoint(
-                        tp=tp, fn_name=b"tracepoint__" + category + b"__" + event)
-                for probe in self.collector._probes:
-                    probe.attach(self._bpf)
-
-    def kernel_ns(self) -> int:
-        """Nanoseconds the sensor's BPF programs have run so far, all CPUs (the kernel
-        keeps this per program while kernel.bpf_stats_enabled is 1; 0 otherwise)."""
-        total = 0
-        for fd in self._prog_fds:
-            with open(f"/proc/self/fdinfo/{fd}") as f:
-                for line in f:
-                    if line.startswith("run_time_ns:"):
-                        total += int(line.split()[1])
-        return total
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.collector.close()
-
-
-@contextmanager
-def bpf_stats():
-    """kernel.bpf_stats_enabled=1 meanwhile: the kernel times every BPF program run
-    (two clock reads per run, so the sensor's cost reads slightly high)."""
-    knob = Path("/proc/sys/kernel/bpf_stats_enabled")
-    try:
-        old = knob.read_text().strip()
-        knob.write_text("1")
-    except OSError:
-        old = None
-    try:
-        yield
-    finally:
-        if old is not None:
-            knob.write_text(old)
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def children_cpu() -> float:
-    """User + system seconds of every waited-for child so far (the workloads)."""
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def timed(run, cg: Path) -> tuple[float, float]:
