@@ -10,6 +10,8 @@
 #define EV_FILE 5
 #define EV_DNS 6
 #define EV_UDP 7
+#define EV_FILE_SOLO 9    // a file open not de-duplicated (file.c); 8 is EV_DATA below
+#define EV_AGG_SEEN 10    // an aggregation key counted again (struct agg_seen)
 
 #define LRU_HASH(name, key, leaf, size) BPF_TABLE("lru_hash", key, leaf, name, size)
 
@@ -33,6 +35,21 @@ struct agg {
     u64 count;
     u64 first_ts;
     u64 last_ts;
+    u32 gen;        // the drain generation this key's repeats were last announced in
+    u32 pad;
+};
+
+// Which aggregation map an announcement is about (as in probes/__init__.py).
+#define AGG_NET 0
+#define AGG_FILE 1
+#define AGG_KEY_MAX 48
+
+// A key counted again since the drain generation changed: drains read only the
+// keys announced lately, not the whole map (8192 entries each, most of them idle).
+struct agg_seen {
+    u32 type;       // EV_AGG_SEEN
+    u32 map;        // AGG_NET or AGG_FILE
+    u8 key[AGG_KEY_MAX];
 };
 
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
@@ -40,12 +57,35 @@ BPF_PERCPU_ARRAY(lost, u64, 1);
 BPF_HASH(cg_rules, u64, u8, 1024);          // cgroup id -> CG_WATCH | CG_EXCLUDE
 BPF_ARRAY(cg_default, u8, 1);               // verdict when no ancestor has a rule
 LRU_HASH(cg_verdict, u64, u8, 8192);    // cache: current cgroup id -> 0/1
+BPF_ARRAY(agg_gen, u32, 1);                 // the drain generation, bumped by user space (from 1)
 
 static __always_inline void count_lost(void) {
     int zero = 0;
     u64 *v = lost.lookup(&zero);
     if (v)
         (*v)++;
+}
+
+// A repeat of an aggregated key: counted, and announced once per drain generation.
+// A lost announcement counts as lost, which makes user space read whole maps again.
+static __always_inline void agg_repeat(struct agg *a, u64 ts, u32 map, const void *key, u32 ksize) {
+    __sync_fetch_and_add(&a->count, 1);
+    a->last_ts = ts;
+    int zero = 0;
+    u32 *gen = agg_gen.lookup(&zero);
+    if (!gen || a->gen == *gen)
+        return;
+    a->gen = *gen;
+    struct agg_seen *s = events.ringbuf_reserve(sizeof(struct agg_seen));
+    if (!s) {
+        count_lost();
+        return;
+    }
+    s->type = EV_AGG_SEEN;
+    s->map = map;
+    __builtin_memset(s->key, 0, AGG_KEY_MAX);
+    bpf_probe_read_kernel(s->key, ksize < AGG_KEY_MAX ? ksize : AGG_KEY_MAX, key);
+    events.ringbuf_submit(s, BPF_RB_NO_WAKEUP);
 }
 
 // The nearest ancestor (or self) with a rule decides, so a child cgroup
@@ -121,10 +161,8 @@ static __always_inline int net_agg_hit(struct net_key *key, u64 ts) {
             return 1;
         a = net_agg.lookup(key);
     }
-    if (a) {
-        __sync_fetch_and_add(&a->count, 1);
-        a->last_ts = ts;
-    }
+    if (a)
+        agg_repeat(a, ts, AGG_NET, key, sizeof(*key));
     return 0;
 }
 
@@ -135,10 +173,9 @@ static __always_inline void map_v4(u8 *dst, const u8 *v4) {
     __builtin_memcpy(dst + 12, v4, 4);
 }
 
-static __always_inline void emit_net(struct hdr *h, struct net_key *k, u16 sport,
-                                     const u8 *saddr, u16 dport, const u8 *daddr) {
-    if (!net_agg_hit(k, h->ts))
-        return;
+// The first occurrence of a network key, in full (the caller counted it first).
+static __always_inline void net_first(struct hdr *h, struct net_key *k, u16 sport,
+                                      const u8 *saddr, u16 dport, const u8 *daddr) {
     struct net_event *e = events.ringbuf_reserve(sizeof(struct net_event));
     if (!e) {
         count_lost();
@@ -153,6 +190,12 @@ static __always_inline void emit_net(struct hdr *h, struct net_key *k, u16 sport
     __builtin_memcpy(e->saddr, saddr, 16);
     __builtin_memcpy(e->daddr, daddr, 16);
     events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void emit_net(struct hdr *h, struct net_key *k, u16 sport,
+                                     const u8 *saddr, u16 dport, const u8 *daddr) {
+    if (net_agg_hit(k, h->ts))
+        net_first(h, k, sport, saddr, dport, daddr);
 }
 
 

@@ -12,7 +12,46 @@ struct endpoint {
 
 LRU_HASH(tcp_connecting, u64, struct hdr, 8192);   // sock -> who called connect
 LRU_HASH(tcp_accepted, struct endpoint, struct endpoint, 8192);  // peer -> local
+
+// accept()'s user sockaddr pointer, from the syscall's entry to its exit.
+#ifdef STASH_HASH
 BPF_HASH(accept_pending, u64, u64, 4096);               // pid_tgid -> user sockaddr *
+
+static __always_inline void accept_keep(u64 upeer) {
+    u64 id = bpf_get_current_pid_tgid();
+    accept_pending.update(&id, &upeer);
+}
+
+static __always_inline u64 accept_take(void) {
+    u64 id = bpf_get_current_pid_tgid();
+    u64 *ptr = accept_pending.lookup(&id);
+    if (!ptr)
+        return 0;
+    u64 upeer = *ptr;
+    accept_pending.delete(&id);
+    return upeer;
+}
+#else
+BPF_TASK_STORAGE(accept_task, u64);
+
+static __always_inline void accept_keep(u64 upeer) {
+    u64 *ptr = accept_task.task_storage_get(bpf_get_current_task_btf(), 0,
+                                            BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (ptr)
+        *ptr = upeer;
+    else
+        count_lost();
+}
+
+static __always_inline u64 accept_take(void) {
+    u64 *ptr = accept_task.task_storage_get(bpf_get_current_task_btf(), 0, 0);
+    if (!ptr)
+        return 0;
+    u64 upeer = *ptr;
+    *ptr = 0;
+    return upeer;
+}
+#endif
 
 TRACEPOINT_PROBE(sock, inet_sock_set_state) {
     if (args->protocol != PROTO_TCP)
@@ -31,12 +70,22 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         daddr[1] = *(u64 *)&args->daddr_v6[8];
     }
     // connect(): the caller is current only here; the source port is bound later.
+    // A repeat (process, destination) is counted at once; a first one waits for it.
     if (args->newstate == ST_SYN_SENT) {
         u64 cg = bpf_get_current_cgroup_id();
         if (!watched(cg))
             return 0;
+        u64 ts = bpf_ktime_get_ns();
+        struct net_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .family = args->family,
+                            .port = args->dport, .cgroup_id = cg, .kind = EV_CONNECT};
+        __builtin_memcpy(k.addr, daddr, 16);
+        struct agg *a = net_agg.lookup(&k);
+        if (a) {
+            agg_repeat(a, ts, AGG_NET, &k, sizeof(k));
+            return 0;
+        }
         struct hdr h = {};
-        fill_hdr(&h, EV_CONNECT, cg, bpf_ktime_get_ns());
+        fill_hdr(&h, EV_CONNECT, cg, ts);
         tcp_connecting.update(&sk, &h);
         return 0;
     }
@@ -68,21 +117,14 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
 static __always_inline int accept_enter(void *upeer) {
     if (!upeer || !watched(bpf_get_current_cgroup_id()))
         return 0;
-    u64 id = bpf_get_current_pid_tgid();
-    u64 ptr = (u64)upeer;
-    accept_pending.update(&id, &ptr);
+    accept_keep((u64)upeer);
     return 0;
 }
 
 // The peer comes from the sockaddr accept() filled in (user-space ABI layout).
 static __always_inline int accept_exit(long ret) {
-    u64 id = bpf_get_current_pid_tgid();
-    u64 *ptr = accept_pending.lookup(&id);
-    if (!ptr)
-        return 0;
-    u64 uaddr = *ptr;
-    accept_pending.delete(&id);
-    if (ret < 0)
+    u64 uaddr = accept_take();
+    if (!uaddr || ret < 0)
         return 0;
     u16 family = 0;
     struct endpoint peer = {};
@@ -95,13 +137,16 @@ static __always_inline int accept_exit(long ret) {
         tcp_accepted.delete(&peer);
     }
     u64 cg = bpf_get_current_cgroup_id();
-    struct hdr h = {};
-    fill_hdr(&h, EV_ACCEPT, cg, bpf_ktime_get_ns());
-    struct net_key k = {.tgid = h.tgid, .family = family, .port = local.port,
-                        .cgroup_id = cg, .kind = EV_ACCEPT};
+    u64 ts = bpf_ktime_get_ns();
+    struct net_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .family = family,
+                        .port = local.port, .cgroup_id = cg, .kind = EV_ACCEPT};
     __builtin_memcpy(k.addr, peer.addr, 16);
+    if (!net_agg_hit(&k, ts))
+        return 0;   // a repeat: counted
+    struct hdr h = {};
+    fill_hdr(&h, EV_ACCEPT, cg, ts);
     // src = the remote peer that connected, dst = our local endpoint.
-    emit_net(&h, &k, peer.port, peer.addr, local.port, local.addr);
+    net_first(&h, &k, peer.port, peer.addr, local.port, local.addr);
     return 0;
 }
 

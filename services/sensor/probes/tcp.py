@@ -13,7 +13,7 @@ import struct
 
 from weft.v1 import event_pb2
 
-from . import EV_ACCEPT, EV_CONNECT, EV_UDP, HEADER, Header, Probe, record_event, register
+from . import EV_ACCEPT, EV_CONNECT, EV_UDP, HEADER, EventMaker, Header, Probe, register
 
 NET_KEY = struct.Struct("<IHH16sQII")  # tgid, family, port, addr, cgroup_id, kind, pad
 NET_BODY = struct.Struct("<HHI16s16s")  # sport, dport, pad, saddr, daddr
@@ -34,11 +34,11 @@ def ip_text(addr: bytes) -> str:
     return str(ip.ipv4_mapped or ip)
 
 
-def parse_net(raw: bytes) -> event_pb2.RuntimeEvent:
+def parse_net(raw: bytes, maker: EventMaker) -> event_pb2.RuntimeEvent:
     """A network record (struct net_event in bpf/common.c)."""
     kind, proto = KINDS[int.from_bytes(raw[:4], "little")]
     sport, dport, _pad, saddr, daddr = NET_BODY.unpack_from(raw, HEADER.size + NET_KEY.size)
-    ev = record_event(raw, kind)
+    ev = maker.make(raw, kind)
     n = ev.network
     n.src_ip, n.src_port, n.dst_ip, n.dst_port, n.protocol = (
         ip_text(saddr), sport, ip_text(daddr), dport, proto)
@@ -70,10 +70,10 @@ class TcpProbe(Probe):
     agg_maps = ("net_agg",)
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
-        return parse_net(raw)
+        return parse_net(raw, self.maker)
 
     def agg_key(self, raw: bytes) -> tuple[str, bytes] | None:
         return net_key(raw)
 
-    def from_key(self, map_name: str, key: bytes) -> event_pb2.RuntimeEvent | None:
+    def from_key(self, map_name: str, key: bytes, value: bytes) -> event_pb2.RuntimeEvent | None:
         return event_from_net_key(key)
