@@ -72,8 +72,11 @@ class Sensor:
     and deliver. `polls` has the poll thread's own CPU time as of each poll.
     """
 
-    def __init__(self, config: EbpfConfig):
+    def __init__(self, config: EbpfConfig, count_llm: bool = True):
+        """count_llm: count LLM_REQUEST events (agent_sight); it costs the poll thread
+        a look at every event, which a CPU measurement of the collector leaves out."""
         self.collector = EbpfCollector(config)
+        self._count_llm = count_llm
         self.collector.start()
         self._bpf = self.collector._bpf  # bench-only reach-in: to detach/re-attach
         self._tps = sorted(self._bpf.tracepoint_fds)
@@ -90,7 +93,8 @@ class Sensor:
             with self._lock:
                 events = self.collector.poll()
                 self.received += len(events)
-                self.llm_requests += sum(e.kind == event_pb2.RuntimeEvent.LLM_REQUEST for e in events)
+                if self._count_llm:
+                    self.llm_requests += sum(e.kind == event_pb2.RuntimeEvent.LLM_REQUEST for e in events)
             self.polls.after_poll(len(events))
             time.sleep(self.collector.config.flush_interval)
 

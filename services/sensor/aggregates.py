@@ -1,10 +1,12 @@
 """User space's side of the kernel's aggregation maps (net_agg, file_agg).
 
-A key's first occurrence arrives as a full ring buffer record (kept here as the
-template); the kernel then only counts repeats in the map (struct agg at the start
-of each value), and a drain reports each increase as a copy of the template whose
-count is the delta, so the counts of all events for a key sum exactly to the
-kernel's count.
+A key's first occurrence arrives as a full ring buffer record; the kernel then only
+counts repeats in the map (struct agg at the start of each value), and a drain
+reports each increase as an event of the key whose count is the delta, so the
+counts of all events for a key sum exactly to the kernel's count. That event is
+the first one again (the owning probe rebuilds its record from the key and the
+value, which keeps what the record said): nothing is kept here per key but its
+first occurrence's time and the count reported so far.
 
 A drain does not read whole maps (8192 entries each, mostly idle: reading one with
 BPF_MAP_LOOKUP_BATCH costs milliseconds). The kernel announces a key the first time
@@ -24,11 +26,11 @@ import os
 import struct
 from itertools import compress, repeat
 from operator import ge
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from weft.v1 import event_pb2
 
-from .probes import Probe, set_ns
+from .probes import Probe
 
 EV_AGG_SEEN = 10                       # as in bpf/common.c
 AGG_MAPS = {"net_agg": 0, "file_agg": 1}  # map ids in announcements (AGG_NET, AGG_FILE)
@@ -39,13 +41,24 @@ AGG = struct.Struct("<QQQI4x")         # count, first_ts, last_ts, generation
 Entry = tuple[bytes, int, int, int, bytes]
 
 
+class Drained(NamedTuple):
+    """One count to report: `event` is this poll's first occurrence of the key (the
+    count folds into it), else `record` is the first occurrence's record rebuilt;
+    fresh: that record was lost, and count is the key's whole count."""
+    event: event_pb2.RuntimeEvent | None
+    record: bytes | None
+    count: int
+    last_ts: int
+    fresh: bool
+
+
 class KernelCounts:
     LOST_GRACE_NS = 500_000_000  # a first record not seen by then was lost
     IDLE_NS = 2_000_000_000      # whole-map reads skip entries untouched since the previous drain minus this
 
     def __init__(self, table: Any, name: str, owner: Probe):
         """table: bcc's, or anything with its Key and Leaf types, max_entries and map_fd."""
-        self.name, self.map_id, self._table, self._owner = name, AGG_MAPS[name], table, owner
+        self.name, self.map_id, self._table, self.owner = name, AGG_MAPS[name], table, owner
         self._fd = table.map_fd
         self._ksize, self._vsize = ctypes.sizeof(table.Key), ctypes.sizeof(table.Leaf)
         if self._vsize % 8 or self._vsize < AGG.size:
@@ -56,34 +69,30 @@ class KernelCounts:
         self._words = memoryview(self._vals).cast("B").cast("Q")
         self._key = ctypes.create_string_buffer(self._ksize)
         self._val = ctypes.create_string_buffer(self._vsize)
-        self._seen: dict[bytes, list] = {}  # key -> [first_ts, reported, template]
-        self._unsettled: list[list] = []     # entries whose template is still an event
+        # key -> its first occurrence's kernel time (reported: 1), or, once counted
+        # again, [that time, the count reported so far]
+        self._seen: dict[bytes, int | list] = {}
+        self._new: dict[bytes, event_pb2.RuntimeEvent] = {}   # this poll's first occurrences
         self._announced: set[bytes] = set()  # keys announced since the last drain
         self._previous: set[bytes] = set()   # ... and in the generation before
         self._since = 0
 
-    def first(self, key: bytes, first_ts: int, template: event_pb2.RuntimeEvent) -> None:
-        self._seen[key] = entry = [first_ts, 1, template]
-        self._unsettled.append(entry)
+    def first(self, key: bytes, first_ts: int, event: event_pb2.RuntimeEvent) -> None:
+        self._seen[key] = first_ts
+        self._new[key] = event
 
     def settle(self) -> None:
-        """Keep this poll's new templates serialized: a quarter of an event's memory,
-        for thousands of keys; drain() yields them as bytes from then on."""
-        for entry in self._unsettled:
-            entry[2] = entry[2].SerializeToString()
-        self._unsettled.clear()
+        """The end of a poll: its events are gone to the caller."""
+        self._new.clear()
 
     def announced(self, record: bytes) -> None:
         """An EV_AGG_SEEN record for this map."""
         self._announced.add(record[8:8 + self._ksize])
 
-    def drain(self, now_ns: int, whole: bool = False
-              ) -> Iterator[tuple[event_pb2.RuntimeEvent | bytes, int, int, bool]]:
-        """Yield (template, new count, last_ts, fresh): the template as an event if it
-        came in since the last settle(), else serialized; fresh templates were rebuilt
-        from the key (kernel time, count set) because their first record was lost.
-        whole: read the whole map (something was lost lately), not only the keys
-        announced; only then are keys counted once and never again looked at."""
+    def drain(self, now_ns: int, whole: bool = False) -> Iterator[Drained]:
+        """The counts added since the last drain. whole: read the whole map (something
+        was lost lately), not only the keys announced; only then are keys counted once
+        and never again looked at (their first record may be the one lost)."""
         since, self._since = self._since, now_ns - self.IDLE_NS
         keys, self._previous, self._announced = (self._announced | self._previous,
                                                  self._announced, set())
@@ -91,21 +100,23 @@ class KernelCounts:
         if whole or len(self._seen) > 2 * self._max:
             n = self._read()
         entries = self._recent(n, since) if whole else self._each(keys)
-        seen_keys = self._seen
+        seen_keys, owner = self._seen, self.owner
         for key, count, first_ts, last_ts, value in entries:
             seen = seen_keys.get(key)
-            if seen is not None and seen[0] == first_ts:
-                if count > seen[1]:
-                    yield seen[2], count - seen[1], last_ts, False
-                    seen[1] = count
-            elif now_ns - first_ts > self.LOST_GRACE_NS:
-                ev = self._owner.from_key(self.name, key, value)
-                if ev is not None:
-                    ev.count = count
-                    set_ns(ev.time, first_ts)
-                    seen_keys[key] = entry = [first_ts, count, ev]
-                    self._unsettled.append(entry)
-                    yield ev, count, last_ts, True
+            if seen.__class__ is int:
+                seen = seen_keys[key] = [seen, 1]
+            if seen is None or seen[0] != first_ts:   # not seen, or evicted and counted anew
+                if now_ns - first_ts > self.LOST_GRACE_NS:   # its record is not late: lost
+                    record = owner.record_of(self.name, key, value)
+                    if record is not None:
+                        seen_keys[key] = [first_ts, count]
+                        yield Drained(None, record, count, last_ts, True)
+                continue
+            if count > seen[1]:
+                delta, seen[1] = count - seen[1], count
+                new = self._new.get(key)
+                yield Drained(new, None if new is not None else owner.record_of(self.name, key, value),
+                              delta, last_ts, False)
         # Forget keys the LRU evicted; with slack, so not on every drain of a full map.
         if n or len(self._seen) > 2 * self._max:
             self._forget_evicted(n)

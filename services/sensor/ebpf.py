@@ -221,15 +221,14 @@ class EbpfCollector:
             self._apply_cgroup_rules()
         if now >= self._next_drain:
             self._next_drain = now + DRAIN_INTERVAL_NS
-            unsent = {id(ev) for _, ev in stamped}
-            stamped.extend((ns_of(ev.time), ev) for ev in self._drain(now, unsent))
+            stamped.extend((ns_of(ev.time), ev) for ev in self._drain(now))
         for counts in self._counts.values():
             counts.settle()
         stamped.sort(key=itemgetter(0))
         self._stats["events_total"] += len(stamped)
         return [ev for _, ev in stamped]
 
-    def _drain(self, now: int, unsent: set[int]) -> list[event_pb2.RuntimeEvent]:
+    def _drain(self, now: int) -> list[event_pb2.RuntimeEvent]:
         """Events due from probe state, and the counts of repeats since the last drain.
         A repeat of a first occurrence still in this poll's output is folded into it."""
         out = []
@@ -243,31 +242,26 @@ class EbpfCollector:
             self._lost, self._check_unseen_until = lost, now + UNSEEN_CHECK_NS
         whole = now <= self._check_unseen_until
         for counts in self._counts.values():
-            for template, count, last_ts, fresh in counts.drain(now, whole):
-                if fresh:  # the first record was lost; the key alone rebuilt it
-                    set_ns(template.last_seen, last_ts)
-                    self._finish(template, ns_of(template.time))
-                    out.append(template)
-                    continue
-                if id(template) in unsent:
-                    ev = template
-                    ev.count += count
-                else:
-                    if template.__class__ is bytes:
-                        ev = event_pb2.RuntimeEvent.FromString(template)
-                    else:
-                        ev = event_pb2.RuntimeEvent()
-                        ev.CopyFrom(template)
-                    ev.count = count
-                    set_ns(ev.time, last_ts + self._offset)
+            for d in counts.drain(now, whole):
+                if d.event is not None:   # still in this poll's output: the count folds in
+                    ev = d.event
+                    ev.count += d.count
+                else:   # the first occurrence again, from its rebuilt record
+                    ev = counts.owner.parse(d.record)
+                    if ev is None or ev.__class__ is list:
+                        continue
+                    self._finish(ev, int.from_bytes(d.record[24:32], "little"), identify=False)
+                    ev.count = d.count
+                    if not d.fresh:   # a lost first record keeps its own time
+                        set_ns(ev.time, d.last_ts + self._offset)
+                        self._stats["count_updates"] += 1
                     out.append(ev)
-                    self._stats["count_updates"] += 1
-                set_ns(ev.last_seen, last_ts + self._offset)
+                set_ns(ev.last_seen, d.last_ts + self._offset)
                 ev.event_id = event_id(ev)
         return out
 
-    def _finish(self, ev: event_pb2.RuntimeEvent, kernel_ts: int, record: bytes | None = None
-                ) -> int:
+    def _finish(self, ev: event_pb2.RuntimeEvent, kernel_ts: int, record: bytes | None = None,
+                identify: bool = True) -> int:
         """Kernel-time event from a probe -> enriched, wall-time, attributed, identified
         (by its record when it came from one). Returns its wall time in ns. An event
         made in context (it has its node: context.py) has its node, workload, process
@@ -290,7 +284,8 @@ class EbpfCollector:
             ev.node.CopyFrom(self.config.node)
             if workload := self._attribution.lookup(ev.process.cgroup_id):
                 ev.workload.CopyFrom(workload)
-        ev.event_id = self._record_id(record) if record else event_id(ev)
+        if identify:
+            ev.event_id = self._record_id(record) if record else event_id(ev)
         return wall
 
     def _announced(self, record: bytes) -> None:

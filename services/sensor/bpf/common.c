@@ -147,22 +147,26 @@ struct net_event {
     u8 daddr[16];
 };
 
-LRU_HASH(net_agg, struct net_key, struct agg, NET_AGG_ENTRIES);
+// What a first occurrence's record says besides its key, kept in its value: user
+// space rebuilds the record from the map alone (count updates, a lost record).
+struct net_value {
+    struct agg a;
+    u32 uid;
+    u16 sport;
+    u16 dport;
+    char comm[16];
+    u8 saddr[16];
+    u8 daddr[16];
+};
 
-// Look up before insert (PERF-NOTES); a NOEXIST insert settles the race where
-// two CPUs see the same new key. Returns 1 only for the occurrence that inserted:
-// that one goes to the ring buffer in full, the rest are only counted.
-// (bcc refuses map calls inside macros, hence one copy per map.)
-static __always_inline int net_agg_hit(struct net_key *key, u64 ts) {
-    struct agg *a = net_agg.lookup(key);
-    if (!a) {
-        struct agg n = {.count = 1, .first_ts = ts, .last_ts = ts};
-        if (net_agg.insert(key, &n) == 0)
-            return 1;
-        a = net_agg.lookup(key);
-    }
-    if (a)
-        agg_repeat(a, ts, AGG_NET, key, sizeof(*key));
+LRU_HASH(net_agg, struct net_key, struct net_value, NET_AGG_ENTRIES);
+
+// Look up before insert (PERF-NOTES). 0: a repeat, counted; 1: not in the map yet.
+static __always_inline int net_agg_new(struct net_key *key, u64 ts) {
+    struct net_value *v = net_agg.lookup(key);
+    if (!v)
+        return 1;
+    agg_repeat(&v->a, ts, AGG_NET, key, sizeof(*key));
     return 0;
 }
 
@@ -173,9 +177,21 @@ static __always_inline void map_v4(u8 *dst, const u8 *v4) {
     __builtin_memcpy(dst + 12, v4, 4);
 }
 
-// The first occurrence of a network key, in full (the caller counted it first).
+// The first occurrence of a key, in the map and (when this CPU's insert wins the
+// race for the key; the loser is counted) in full to the ring buffer.
 static __always_inline void net_first(struct hdr *h, struct net_key *k, u16 sport,
                                       const u8 *saddr, u16 dport, const u8 *daddr) {
+    struct net_value n = {.a = {.count = 1, .first_ts = h->ts, .last_ts = h->ts},
+                          .uid = h->uid, .sport = sport, .dport = dport};
+    __builtin_memcpy(n.comm, h->comm, sizeof(n.comm));
+    __builtin_memcpy(n.saddr, saddr, 16);
+    __builtin_memcpy(n.daddr, daddr, 16);
+    if (net_agg.insert(k, &n) != 0) {
+        struct net_value *v = net_agg.lookup(k);
+        if (v)
+            agg_repeat(&v->a, h->ts, AGG_NET, k, sizeof(*k));
+        return;
+    }
     struct net_event *e = events.ringbuf_reserve(sizeof(struct net_event));
     if (!e) {
         count_lost();
@@ -194,7 +210,7 @@ static __always_inline void net_first(struct hdr *h, struct net_key *k, u16 spor
 
 static __always_inline void emit_net(struct hdr *h, struct net_key *k, u16 sport,
                                      const u8 *saddr, u16 dport, const u8 *daddr) {
-    if (net_agg_hit(k, h->ts))
+    if (net_agg_new(k, h->ts))
         net_first(h, k, sport, saddr, dport, daddr);
 }
 

@@ -34,8 +34,13 @@ struct file_key {
     u32 pad;
 };
 
+// The value keeps what the first occurrence's record says besides its key, so user
+// space can rebuild that record from the map alone (count updates, a lost record).
 struct file_value {
     struct agg a;
+    u32 uid;
+    u32 pad;
+    char comm[16];
     char path[PATH_LEN];
 };
 
@@ -214,6 +219,9 @@ static __always_inline void count_open(struct open_stash *s) {
         n->a.first_ts = ts;
         n->a.last_ts = ts;
         n->a.gen = 0;   // no generation: the first repeat is announced
+        n->uid = (u32)bpf_get_current_uid_gid();
+        n->pad = 0;
+        bpf_get_current_comm(n->comm, sizeof(n->comm));
         __builtin_memcpy(n->path, s->path, PATH_LEN);
         if (file_agg.insert(&s->key, n) == 0) {
             emit_file(s, EV_FILE, ts);

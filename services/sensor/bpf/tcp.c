@@ -79,11 +79,8 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         struct net_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .family = args->family,
                             .port = args->dport, .cgroup_id = cg, .kind = EV_CONNECT};
         __builtin_memcpy(k.addr, daddr, 16);
-        struct agg *a = net_agg.lookup(&k);
-        if (a) {
-            agg_repeat(a, ts, AGG_NET, &k, sizeof(k));
+        if (!net_agg_new(&k, ts))
             return 0;
-        }
         struct hdr h = {};
         fill_hdr(&h, EV_CONNECT, cg, ts);
         tcp_connecting.update(&sk, &h);
@@ -141,7 +138,7 @@ static __always_inline int accept_exit(long ret) {
     struct net_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .family = family,
                         .port = local.port, .cgroup_id = cg, .kind = EV_ACCEPT};
     __builtin_memcpy(k.addr, peer.addr, 16);
-    if (!net_agg_hit(&k, ts))
+    if (!net_agg_new(&k, ts))
         return 0;   // a repeat: counted
     struct hdr h = {};
     fill_hdr(&h, EV_ACCEPT, cg, ts);

@@ -147,9 +147,10 @@ class Probe:
         """The (map, key) a first-occurrence record was counted under."""
         return None
 
-    def from_key(self, map_name: str, key: bytes, value: bytes) -> event_pb2.RuntimeEvent | None:
-        """Rebuild an event from an aggregation key (and its map value, which starts
-        with struct agg) whose first record was lost."""
+    def record_of(self, map_name: str, key: bytes, value: bytes) -> bytes | None:
+        """The ring buffer record of a key's first occurrence, rebuilt from the key and
+        its map value (which starts with struct agg): parse() of it gives the key's
+        events for counts of repeats, and the first one if its record was lost."""
         return None
 
     def enrich(self, event: event_pb2.RuntimeEvent, kernel_ts: int) -> None:

@@ -3,7 +3,8 @@
 The prefixes are compared in the kernel (a small array map, 8 bytes at a time),
 and repeated opens of one file by one process with the same flags are counted
 there, under a key holding the path's length and fingerprint (the path itself is
-in the map's value and in the first occurrence's record).
+in the map's value, with what else the first occurrence's record said, and in
+that record).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Any
 
 from weft.v1 import event_pb2
 
-from . import EV_FILE, EV_FILE_SOLO, HEADER, Header, Probe, register
+from . import EV_FILE, EV_FILE_SOLO, HEADER, Probe, register
 
 FILE_KEY = struct.Struct("<IIQQII")   # tgid, flags, cgroup_id, fingerprint, path length, pad
 PATH_LEN = 256
 N_PREFIXES, PREFIX_WORDS = 8, 8       # as in bpf/file.c
 PREFIX_LEN = 8 * PREFIX_WORDS
-AGG_SIZE = 32                         # struct agg (aggregates.AGG), before the path in the value
+# struct file_value: struct agg (count, first_ts, last_ts, gen), uid, comm, path
+FILE_VALUE = struct.Struct(f"<QQQI4xI4x16s{PATH_LEN}s")
 ACCESS = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}
 FLAGS = [  # Linux generic/x86 values
     (0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
@@ -37,8 +39,10 @@ def open_flags(flags: int) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1024)  # a node opens files with a few dozen flag values
-def _flag_names(flags: int) -> tuple[str, ...]:
-    return tuple(open_flags(flags))
+def _flagged(flags: int) -> event_pb2.File:
+    """A File with these flags' names, copied into events (a copy costs less than
+    adding the names one by one); never changed."""
+    return event_pb2.File(flags=open_flags(flags))
 
 
 FP_MULTIPLIER, MASK64 = 0x9E3779B97F4A7C15, (1 << 64) - 1
@@ -98,15 +102,14 @@ class FileProbe(Probe):
             return None
         return "file_agg", raw[HEADER.size:HEADER.size + FILE_KEY.size]
 
-    def from_key(self, map_name: str, key: bytes, value: bytes) -> event_pb2.RuntimeEvent | None:
-        tgid, flags, cg, _fp, length, _pad = FILE_KEY.unpack(key)
-        ev = Header(EV_FILE, tgid, tgid, 0, cg, 0, "").event(event_pb2.RuntimeEvent.FILE_OPEN)
-        _fill(ev, flags, value[AGG_SIZE:AGG_SIZE + min(length, PATH_LEN)])
-        return ev
+    def record_of(self, map_name: str, key: bytes, value: bytes) -> bytes | None:
+        tgid, _flags, cg, _fp, _length, _pad = FILE_KEY.unpack(key)
+        _count, first_ts, _last, _gen, uid, comm, path = FILE_VALUE.unpack(value)
+        return HEADER.pack(EV_FILE, tgid, tgid, uid, cg, first_ts, comm) + key + path
 
 
 def _fill(ev: event_pb2.RuntimeEvent, flags: int, path: bytes) -> None:
     """path: the path's bytes without its NUL."""
     f = ev.file
+    f.CopyFrom(_flagged(flags))
     f.path = path.decode(errors="replace")
-    f.flags.extend(_flag_names(flags))

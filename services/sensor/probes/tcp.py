@@ -13,10 +13,12 @@ import struct
 
 from weft.v1 import event_pb2
 
-from . import EV_ACCEPT, EV_CONNECT, EV_UDP, HEADER, EventMaker, Header, Probe, register
+from . import EV_ACCEPT, EV_CONNECT, EV_UDP, HEADER, EventMaker, Probe, register
 
 NET_KEY = struct.Struct("<IHH16sQII")  # tgid, family, port, addr, cgroup_id, kind, pad
 NET_BODY = struct.Struct("<HHI16s16s")  # sport, dport, pad, saddr, daddr
+# struct net_value: struct agg (count, first_ts, last_ts, gen), uid, sport, dport, comm, saddr, daddr
+NET_VALUE = struct.Struct("<QQQI4xIHH16s16s16s")
 KINDS = {
     EV_CONNECT: (event_pb2.RuntimeEvent.NETWORK_CONNECT, event_pb2.Network.TCP),
     EV_ACCEPT: (event_pb2.RuntimeEvent.NETWORK_ACCEPT, event_pb2.Network.TCP),
@@ -49,18 +51,13 @@ def net_key(raw: bytes) -> tuple[str, bytes]:
     return "net_agg", raw[HEADER.size:HEADER.size + NET_KEY.size]
 
 
-def event_from_net_key(key: bytes) -> event_pb2.RuntimeEvent:
-    """What a key alone says, when its first record was lost."""
-    tgid, _family, port, addr, cg, kind_code, _pad = NET_KEY.unpack(key)
-    kind, proto = KINDS[kind_code]
-    ev = Header(kind_code, tgid, tgid, 0, cg, 0, "").event(kind)
-    n = ev.network
-    n.protocol = proto
-    if kind_code == EV_ACCEPT:
-        n.src_ip, n.dst_port = ip_text(addr), port
-    else:
-        n.dst_ip, n.dst_port = ip_text(addr), port
-    return ev
+def net_record(key: bytes, value: bytes) -> bytes:
+    """The first occurrence's record (struct net_event), rebuilt from its key and its
+    net_agg value (struct net_value)."""
+    tgid, _family, _port, _addr, cg, kind, _pad = NET_KEY.unpack(key)
+    _count, first_ts, _last, _gen, uid, sport, dport, comm, saddr, daddr = NET_VALUE.unpack(value)
+    return (HEADER.pack(kind, tgid, tgid, uid, cg, first_ts, comm) + key
+            + NET_BODY.pack(sport, dport, 0, saddr, daddr))
 
 
 @register
@@ -75,5 +72,5 @@ class TcpProbe(Probe):
     def agg_key(self, raw: bytes) -> tuple[str, bytes] | None:
         return net_key(raw)
 
-    def from_key(self, map_name: str, key: bytes, value: bytes) -> event_pb2.RuntimeEvent | None:
-        return event_from_net_key(key)
+    def record_of(self, map_name: str, key: bytes, value: bytes) -> bytes | None:
+        return net_record(key, value)

@@ -7,7 +7,8 @@ import struct
 
 from weft.sensor.aggregates import AGG
 from weft.sensor.probes import EV_FILE, EV_FILE_SOLO, HEADER
-from weft.sensor.probes.file import (FILE_KEY, PATH_LEN, FileProbe, fingerprint, prefix_words)
+from weft.sensor.probes.file import (FILE_KEY, FILE_VALUE, PATH_LEN, FileProbe, fingerprint,
+                                     prefix_words)
 from weft.v1 import event_pb2
 
 
@@ -53,15 +54,13 @@ def test_a_counted_alone_record_has_no_aggregation_key_and_a_first_one_has():
         event_pb2.RuntimeEvent.FILE_OPEN, 1, "/srv/a", ["O_RDONLY", "O_CLOEXEC"])
 
 
-def test_an_event_rebuilt_from_a_key_takes_its_path_from_the_value():
+def test_the_first_record_is_rebuilt_from_the_key_and_the_value():
     path = b"/srv/data/orders.db"
-    key = FILE_KEY.pack(7, 1, 77, fingerprint(path, 9), len(path), 0)
-    value = AGG.pack(3, 10, 20, 0) + path.ljust(PATH_LEN, b"\xff")
-    ev = FileProbe().from_key("file_agg", key, value)
-    assert (ev.file.path, list(ev.file.flags), ev.process.pid, ev.process.cgroup_id) == (
-        "/srv/data/orders.db", ["O_WRONLY"], 7, 77)
+    first = record(EV_FILE, path, 1)
+    key = first[HEADER.size:HEADER.size + FILE_KEY.size]
+    value = FILE_VALUE.pack(3, 1_000, 2_000, 5, 0, b"app", path.ljust(PATH_LEN, b"\0"))
+    assert FileProbe().record_of("file_agg", key, value) == first
 
 
 def test_the_path_follows_struct_agg_in_the_map_value():
-    from weft.sensor.probes.file import AGG_SIZE
-    assert AGG_SIZE == AGG.size == 32
+    assert FILE_VALUE.size == AGG.size + 4 + 4 + 16 + PATH_LEN

@@ -20,11 +20,10 @@ class Table:
 
 
 class Owner:
-    """A probe's from_key: rebuilds an event from a key whose first record was lost."""
+    """A probe's record_of: the first occurrence's record, rebuilt from key and value."""
 
-    def from_key(self, _map, key, _value):
-        return event_pb2.RuntimeEvent(kind=event_pb2.RuntimeEvent.NETWORK_CONNECT,
-                                      event_id=key.rstrip(b"\0").decode())
+    def record_of(self, _map, key, value):
+        return b"record:" + key.rstrip(b"\0") + b":" + value[:8]
 
 
 class Map(KernelCounts):
@@ -55,23 +54,33 @@ def announcement(k: bytes) -> bytes:
     return AGG_SEEN.pack(EV_AGG_SEEN, 0, k)
 
 
-def seen(m: Map, k: bytes, first_ts: int) -> event_pb2.RuntimeEvent:
+def seen(m: Map, k: bytes, first_ts: int, settle: bool = True) -> event_pb2.RuntimeEvent:
     ev = event_pb2.RuntimeEvent(event_id=k.rstrip(b"\0").decode(), count=1)
     m.first(k, first_ts, ev)
-    m.settle()
+    if settle:
+        m.settle()
     return ev
 
 
-def test_an_announced_repeat_is_looked_up_alone_and_reported_as_its_delta():
+def test_an_announced_repeat_is_looked_up_alone_and_reported_from_its_rebuilt_record():
     a, b = key("a"), key("b")
     m = Map({a: (5, 10, NOW - 5), b: (3, 20, NOW - 5)})
-    template = seen(m, a, 10)
+    seen(m, a, 10)
     seen(m, b, 20)
     m.announced(announcement(a))
-    [(got, delta, last, fresh)] = list(m.drain(NOW))
-    assert event_pb2.RuntimeEvent.FromString(got) == template   # kept serialized
-    assert (delta, last, fresh) == (4, NOW - 5, False)
+    [d] = list(m.drain(NOW))
+    assert (d.event, d.record, d.count, d.last_ts, d.fresh) == (
+        None, b"record:a:" + (5).to_bytes(8, "little"), 4, NOW - 5, False)
     assert m.lookups == [a] and m.reads == 0      # b was not announced: not read
+
+
+def test_a_repeat_in_the_poll_of_its_first_occurrence_folds_into_that_event():
+    a = key("a")
+    m = Map({a: (3, 10, NOW)})
+    first = seen(m, a, 10, settle=False)
+    m.announced(announcement(a))
+    [d] = list(m.drain(NOW))
+    assert d.event is first and d.record is None and d.count == 2
 
 
 def test_a_key_is_read_again_at_the_next_drain_then_no_more():
@@ -79,9 +88,9 @@ def test_a_key_is_read_again_at_the_next_drain_then_no_more():
     m = Map({a: (2, 10, NOW)})
     seen(m, a, 10)
     m.announced(announcement(a))
-    assert [d for _, d, _, _ in m.drain(NOW)] == [1]
+    assert [d.count for d in m.drain(NOW)] == [1]
     m.entries[a] = (4, 10, NOW + 1)   # counted again, after the generation's announcement
-    assert [d for _, d, _, _ in m.drain(NOW + 1)] == [2]
+    assert [d.count for d in m.drain(NOW + 1)] == [2]
     assert list(m.drain(NOW + 2)) == [] and m.lookups == [a, a]
 
 
@@ -95,12 +104,23 @@ def test_a_whole_read_rebuilds_a_lost_first_record_and_leaves_the_rest():
     m = Map({kept: (1, NOW - 10**9, NOW - 10**9), lost: (3, NOW - 10**9, NOW - 1),
              young: (1, NOW - 1000, NOW - 1000)})
     seen(m, kept, NOW - 10**9)
-    [(ev, count, last, fresh)] = list(m.drain(NOW, whole=True))
-    assert (ev.event_id, ev.count, count, last, fresh) == ("lost", 3, 3, NOW - 1, True)
-    assert ev.time.ToNanoseconds() == NOW - 10**9   # kernel time of its first occurrence
+    [d] = list(m.drain(NOW, whole=True))
+    assert (d.record, d.count, d.last_ts, d.fresh) == (
+        b"record:lost:" + (3).to_bytes(8, "little"), 3, NOW - 1, True)
     m.entries[lost] = (5, NOW - 10**9, NOW)        # then counted as any other key
     m.announced(announcement(lost))
-    assert [d for _, d, _, fresh in m.drain(NOW + 1)] == [2]
+    assert [d.count for d in m.drain(NOW + 1)] == [2]
+
+
+def test_a_key_evicted_and_counted_anew_waits_for_its_new_first_record():
+    a = key("a")
+    m = Map({a: (2, NOW - 100, NOW)})   # re-inserted since: a first_ts this side never saw
+    seen(m, a, 10)
+    m.announced(announcement(a))
+    assert list(m.drain(NOW)) == []     # its record is still on its way
+    seen(m, a, NOW - 100)
+    m.announced(announcement(a))
+    assert [d.count for d in m.drain(NOW + 1)] == [1]
 
 
 def test_keys_the_lru_evicted_are_forgotten():
