@@ -119,18 +119,24 @@ class Sensor:
     def kernel_ns(self) -> int:
         """Nanoseconds the sensor's BPF programs have run so far, all CPUs (the kernel
         keeps this per program while kernel.bpf_stats_enabled is 1; 0 otherwise)."""
-        total = 0
-        for fd in self._prog_fds:
-            with open(f"/proc/self/fdinfo/{fd}") as f:
-                for line in f:
-                    if line.startswith("run_time_ns:"):
-                        total += int(line.split()[1])
-        return total
+        return programs_ns(self._prog_fds)
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
         self.collector.close()
+
+
+def programs_ns(prog_fds: list[int]) -> int:
+    """Nanoseconds these BPF programs have run so far, all CPUs (kept by the kernel while
+    kernel.bpf_stats_enabled is 1)."""
+    total = 0
+    for fd in prog_fds:
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            for line in f:
+                if line.startswith("run_time_ns:"):
+                    total += int(line.split()[1])
+    return total
 
 
 @contextmanager

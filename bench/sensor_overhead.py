@@ -46,7 +46,7 @@ from weft.sensor.errors import default_build_dir, kernel_headers, preflight
 from weft.sensor.probes import BPF_DIR
 from weft.v1 import event_pb2
 
-from bench._sensor import Sensor, children_cpu, cpu, in_cgroup, quartiles
+from bench._sensor import Sensor, bpf_stats, children_cpu, cpu, in_cgroup, programs_ns, quartiles
 
 PACED_RATE, PACED_SECONDS = 1100, 10
 PACED_TARGET = 0.03  # cores: the issue's target for the collector at ~1,100 events/s
@@ -184,6 +184,9 @@ class Floor:
             for tp in self._tps:
                 self._bpf.detach_tracepoint(tp=tp)
 
+    def kernel_ns(self) -> int:
+        return programs_ns([fn.fd for fn in self._bpf.funcs.values()])
+
     def close(self) -> None:
         self._bpf.cleanup()
 
@@ -260,6 +263,7 @@ def loops(args, cgroup: Path, bins: dict[str, Path], target: Path, sensor: Senso
               f"+ collector {statistics.median(collector[workload]) * 1e6:.3f} s")
     print(f"events lost (ring buffer full), all sensor runs: "
           f"{sensor.collector.stats()['events_lost'] - lost0}")
+    programs = in_programs(args, cgroup, argvs, counts, sensor, floor)
     summary = []
     for workload in argvs:
         used = [s / f - 1 for s, f in zip(per_op[(workload, "sensor")], per_op[(workload, "floor")])]
@@ -269,7 +273,45 @@ def loops(args, cgroup: Path, bins: dict[str, Path], target: Path, sensor: Senso
         if workload == "open":
             line += f"; target ≤ {FLOOR_TARGET:.0%}: {verdict(used, FLOOR_TARGET)} (cpu)"
         summary.append(line)
+        if programs:
+            share = [(s - f) / statistics.median(per_op[(workload, "floor")])
+                     for s, f in zip(programs[(workload, "sensor")], programs[(workload, "floor")])]
+            line = (f"  {'':7s} in the programs: sensor {statistics.median(programs[(workload, 'sensor')]) * 1e9:.0f}"
+                    f" ns, floor {statistics.median(programs[(workload, 'floor')]) * 1e9:.0f} ns per {workload}: "
+                    f"{spread(share, '+.1%')} of the floor's CPU per {workload}")
+            if workload == "open":
+                line += f"; target ≤ {FLOOR_TARGET:.0%}: {verdict(share, FLOOR_TARGET)}"
+            summary.append(line)
     return summary
+
+
+def in_programs(args, cgroup: Path, argvs: dict, counts: dict, sensor: Sensor, floor: Floor
+                ) -> dict[tuple[str, str], list[float]]:
+    """Seconds per op spent inside the sensor's and the floor's BPF programs (the kernel
+    times each run while kernel.bpf_stats_enabled is 1): a figure the machine's load
+    scatters far less than CPU or wall time, since no waiting and no other process is in it.
+    The timing itself adds two clock reads per program run to both."""
+    out = {(w, m): [] for w in argvs for m in ("floor", "sensor")}
+    if not args.stat_rounds:
+        return {}
+    with bpf_stats():
+        for i in range(args.stat_rounds):
+            for mode in (("floor", "sensor") if i % 2 == 0 else ("sensor", "floor")):
+                with ExitStack() as stack:
+                    if mode == "floor":
+                        stack.enter_context(sensor.detached())
+                        stack.enter_context(floor.attached())
+                    timed = floor if mode == "floor" else sensor
+                    for workload, argv in argvs.items():
+                        before = timed.kernel_ns()
+                        run(cgroup, argv)
+                        out[(workload, mode)].append((timed.kernel_ns() - before) / 1e9 / counts[workload])
+    print(f"\nin the BPF programs ({args.stat_rounds} rounds of floor and sensor, kernel.bpf_stats_enabled): "
+          "ns per op, median (min–max) [IQR]")
+    for workload in argvs:
+        for mode in ("floor", "sensor"):
+            print(f"  {workload:7s} {mode:6s} {spread([x * 1e9 for x in out[(workload, mode)]], '.0f')}")
+    return out
 
 
 def paced(sensor: Sensor, cgroup: Path, program: Path, directory: Path, seconds: float) -> float:
@@ -309,6 +351,8 @@ def main() -> int:
     ap.add_argument("--pairs", type=int, default=15, help="rounds of (bare, floor, sensor); 0: no loops")
     ap.add_argument("--opens", type=int, default=500_000)
     ap.add_argument("--connects", type=int, default=30_000)
+    ap.add_argument("--stat-rounds", type=int, default=5,
+                    help="rounds timing the BPF programs themselves (bpf_stats); 0: none")
     ap.add_argument("--paced-runs", type=int, default=3, help="0: no paced run")
     ap.add_argument("--paced-seconds", type=float, default=PACED_SECONDS)
     args = ap.parse_args()

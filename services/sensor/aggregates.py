@@ -35,7 +35,7 @@ from .probes import Probe
 EV_AGG_SEEN = 10                       # as in bpf/common.c
 AGG_MAPS = {"net_agg": 0, "file_agg": 1}  # map ids in announcements (AGG_NET, AGG_FILE)
 AGG_SEEN = struct.Struct("<II48s")     # type, map id, key (zero-padded)
-AGG = struct.Struct("<QQQI4x")         # count, first_ts, last_ts, generation
+AGG = struct.Struct("<QQQQI4x")        # count, first_ts, last_ts, tick, generation
 
 # (key, count, first_ts, last_ts, value bytes)
 Entry = tuple[bytes, int, int, int, bytes]
@@ -126,7 +126,7 @@ class KernelCounts:
         for key in keys:
             value = self._lookup_one(key)
             if value is not None:
-                count, first_ts, last_ts, _gen = AGG.unpack_from(value)
+                count, first_ts, last_ts, _tick, _gen = AGG.unpack_from(value)
                 yield key, count, first_ts, last_ts, value
 
     def _recent(self, n: int, since: int) -> Iterator[Entry]:

@@ -137,6 +137,7 @@ class EbpfCollector:
                     self._counts[name] = self._counts_by_id[counts.map_id] = counts
             self._bump_generation()
             self._bpf[b"cg_verdict"].clear()  # verdicts cached before the rules were in
+            self._forget_verdicts()
             ring = self._bpf[b"events"]
             if in_place_supported():
                 self._ring = MappedRing(ring.map_fd, ring.max_entries)
@@ -304,6 +305,12 @@ class EbpfCollector:
                                ctypes.byref(self._generation), 0) != 0:
             raise OSError(ctypes.get_errno(), "cannot set the aggregation generation")
 
+    def _forget_verdicts(self) -> None:
+        """Verdicts tasks keep (bpf/file.c's stash) are of the rules' previous generation."""
+        table = self._bpf[b"cg_rules_gen"]
+        gen = table[ctypes.c_int(0)].value
+        table[ctypes.c_int(0)] = ctypes.c_uint32((gen + 1) & 0xFFFFFFFF)
+
     def _apply_cgroup_rules(self) -> None:
         """(Re)resolve watched/excluded paths: a cgroup may appear, or be recreated."""
         rules = {}
@@ -324,6 +331,7 @@ class EbpfCollector:
         default = 0 if self.config.watch_cgroups else 1
         self._bpf[b"cg_default"][ctypes.c_int(0)] = ctypes.c_uint8(default)
         self._bpf[b"cg_verdict"].clear()
+        self._forget_verdicts()
         self._rules = rules
 
     def _lost_records(self) -> int:

@@ -34,7 +34,8 @@ struct hdr {
 struct agg {
     u64 count;
     u64 first_ts;
-    u64 last_ts;
+    u64 last_ts;    // the first repeat in the latest tick (or first_ts)
+    u64 tick;       // the jiffy last_ts was read in
     u32 gen;        // the drain generation this key's repeats were last announced in
     u32 pad;
 };
@@ -57,6 +58,7 @@ BPF_PERCPU_ARRAY(lost, u64, 1);
 BPF_HASH(cg_rules, u64, u8, 1024);          // cgroup id -> CG_WATCH | CG_EXCLUDE
 BPF_ARRAY(cg_default, u8, 1);               // verdict when no ancestor has a rule
 LRU_HASH(cg_verdict, u64, u8, 8192);    // cache: current cgroup id -> 0/1
+BPF_ARRAY(cg_rules_gen, u32, 1);            // bumped by user space whenever the rules change
 BPF_ARRAY(agg_gen, u32, 1);                 // the drain generation, bumped by user space (from 1)
 
 static __always_inline void count_lost(void) {
@@ -68,9 +70,16 @@ static __always_inline void count_lost(void) {
 
 // A repeat of an aggregated key: counted, and announced once per drain generation.
 // A lost announcement counts as lost, which makes user space read whole maps again.
-static __always_inline void agg_repeat(struct agg *a, u64 ts, u32 map, const void *key, u32 ksize) {
+// The clock is read at most once per key and tick (a clock read costs more than the
+// rest of a hot repeat): last_ts is the first repeat of the latest tick, exact to
+// the tick (1-10 ms).
+static __always_inline void agg_repeat(struct agg *a, u32 map, const void *key, u32 ksize) {
     __sync_fetch_and_add(&a->count, 1);
-    a->last_ts = ts;
+    u64 tick = bpf_jiffies64();
+    if (tick != a->tick) {
+        a->tick = tick;
+        a->last_ts = bpf_ktime_get_ns();
+    }
     int zero = 0;
     u32 *gen = agg_gen.lookup(&zero);
     if (!gen || a->gen == *gen)
@@ -162,11 +171,11 @@ struct net_value {
 LRU_HASH(net_agg, struct net_key, struct net_value, NET_AGG_ENTRIES);
 
 // Look up before insert (PERF-NOTES). 0: a repeat, counted; 1: not in the map yet.
-static __always_inline int net_agg_new(struct net_key *key, u64 ts) {
+static __always_inline int net_agg_new(struct net_key *key) {
     struct net_value *v = net_agg.lookup(key);
     if (!v)
         return 1;
-    agg_repeat(&v->a, ts, AGG_NET, key, sizeof(*key));
+    agg_repeat(&v->a, AGG_NET, key, sizeof(*key));
     return 0;
 }
 
@@ -181,7 +190,8 @@ static __always_inline void map_v4(u8 *dst, const u8 *v4) {
 // race for the key; the loser is counted) in full to the ring buffer.
 static __always_inline void net_first(struct hdr *h, struct net_key *k, u16 sport,
                                       const u8 *saddr, u16 dport, const u8 *daddr) {
-    struct net_value n = {.a = {.count = 1, .first_ts = h->ts, .last_ts = h->ts},
+    struct net_value n = {.a = {.count = 1, .first_ts = h->ts, .last_ts = h->ts,
+                                .tick = bpf_jiffies64()},
                           .uid = h->uid, .sport = sport, .dport = dport};
     __builtin_memcpy(n.comm, h->comm, sizeof(n.comm));
     __builtin_memcpy(n.saddr, saddr, 16);
@@ -189,7 +199,7 @@ static __always_inline void net_first(struct hdr *h, struct net_key *k, u16 spor
     if (net_agg.insert(k, &n) != 0) {
         struct net_value *v = net_agg.lookup(k);
         if (v)
-            agg_repeat(&v->a, h->ts, AGG_NET, k, sizeof(*k));
+            agg_repeat(&v->a, AGG_NET, k, sizeof(*k));
         return;
     }
     struct net_event *e = events.ringbuf_reserve(sizeof(struct net_event));
@@ -210,7 +220,7 @@ static __always_inline void net_first(struct hdr *h, struct net_key *k, u16 spor
 
 static __always_inline void emit_net(struct hdr *h, struct net_key *k, u16 sport,
                                      const u8 *saddr, u16 dport, const u8 *daddr) {
-    if (net_agg_new(k, h->ts))
+    if (net_agg_new(k))
         net_first(h, k, sport, saddr, dport, daddr);
 }
 

@@ -50,11 +50,16 @@ struct file_event {
     char path[PATH_LEN];
 };
 
-// An open between its syscall's entry and exit, kept with the task.
+// An open between its syscall's entry and exit, kept with the task; with task
+// storage, also whether the task's cgroup is watched (for cgroup seen_cg, as of the
+// rules' generation seen_gen), so a watched task's open skips the verdict lookup.
 struct open_stash {
     struct file_key key;
     char path[PATH_LEN];
     u32 pending;
+    u32 seen_gen;
+    u64 seen_cg;
+    u32 seen_watched;
     u32 pad;
 };
 
@@ -67,7 +72,10 @@ BPF_PERCPU_ARRAY(file_new, struct file_value, 1);   // a first occurrence's valu
 BPF_PERCPU_ARRAY(open_scratch, struct open_stash, 1);
 BPF_HASH(open_pending, u64, struct open_stash, 4096);
 
-static __always_inline struct open_stash *stash_enter(void) {
+// The stash for an open of a watched task; NULL for the others.
+static __always_inline struct open_stash *stash_enter(u64 cg) {
+    if (!watched(cg))
+        return NULL;
     int zero = 0;
     return open_scratch.lookup(&zero);
 }
@@ -89,13 +97,36 @@ static __always_inline void stash_done(struct open_stash *s) {
 #else
 BPF_TASK_STORAGE(open_task, struct open_stash);
 
-static __always_inline struct open_stash *stash_enter(void) {
-    struct open_stash *s = open_task.task_storage_get(bpf_get_current_task_btf(), 0,
-                                                      BPF_LOCAL_STORAGE_GET_F_CREATE);
-    if (s)
-        s->pending = 0;
-    else
-        count_lost();   // no memory for this task's stash: the open goes uncounted
+// The stash for an open of a watched task; NULL for the others. A task that has one
+// and is still in the cgroup it was judged in (under the same rules) is not judged
+// again; only watched tasks get one (an open of the others costs one more lookup).
+static __always_inline struct open_stash *stash_enter(u64 cg) {
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct open_stash *s = open_task.task_storage_get(task, 0, 0);
+    int zero = 0;
+    u32 *genp = cg_rules_gen.lookup(&zero);
+    u32 gen = genp ? *genp : 0;
+    if (s && s->seen_cg == cg && s->seen_gen == gen) {
+        if (!s->seen_watched)
+            return NULL;
+    } else {
+        int yes = watched(cg);
+        if (!s && yes) {
+            s = open_task.task_storage_get(task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+            if (!s) {
+                count_lost();   // no memory for this task's stash: the open goes uncounted
+                return NULL;
+            }
+        }
+        if (!s)
+            return NULL;
+        s->seen_cg = cg;
+        s->seen_gen = gen;
+        s->seen_watched = yes;
+        if (!yes)
+            return NULL;
+    }
+    s->pending = 0;
     return s;
 }
 
@@ -173,9 +204,7 @@ static __always_inline int same_path(const u64 *a, const u64 *b, u32 len) {
 
 static __always_inline int open_enter(const char *filename, u32 flags) {
     u64 cg = bpf_get_current_cgroup_id();
-    if (!watched(cg))
-        return 0;
-    struct open_stash *s = stash_enter();
+    struct open_stash *s = stash_enter(cg);
     if (!s)
         return 0;
     long n = bpf_probe_read_user_str(s->path, PATH_LEN, filename);
@@ -208,16 +237,17 @@ static __always_inline void emit_file(struct open_stash *s, u32 type, u64 ts) {
 // against another CPU) goes to the ring buffer in full; a different path under the
 // same key (a fingerprint collision) goes there on its own, never counted.
 static __always_inline void count_open(struct open_stash *s) {
-    u64 ts = bpf_ktime_get_ns();
     struct file_value *v = file_agg.lookup(&s->key);
     if (!v) {
         int zero = 0;
         struct file_value *n = file_new.lookup(&zero);
         if (!n)
             return;
+        u64 ts = bpf_ktime_get_ns();
         n->a.count = 1;
         n->a.first_ts = ts;
         n->a.last_ts = ts;
+        n->a.tick = bpf_jiffies64();
         n->a.gen = 0;   // no generation: the first repeat is announced
         n->uid = (u32)bpf_get_current_uid_gid();
         n->pad = 0;
@@ -232,10 +262,10 @@ static __always_inline void count_open(struct open_stash *s) {
             return;
     }
     if (!same_path((const u64 *)s->path, (const u64 *)v->path, s->key.len)) {
-        emit_file(s, EV_FILE_SOLO, ts);
+        emit_file(s, EV_FILE_SOLO, bpf_ktime_get_ns());
         return;
     }
-    agg_repeat(&v->a, ts, AGG_FILE, &s->key, sizeof(s->key));
+    agg_repeat(&v->a, AGG_FILE, &s->key, sizeof(s->key));
 }
 
 static __always_inline int open_exit(long ret) {

@@ -53,47 +53,54 @@ static __always_inline u64 accept_take(void) {
 }
 #endif
 
+// The addresses of a state change, 16 bytes each.
+// Whole-word loads: the verifier refuses byte copies through a moved ctx pointer.
+#define SOCK_ADDRS(args, saddr, daddr)                                      \
+    u64 saddr[2] = {}, daddr[2] = {};                                       \
+    if (args->family == W_AF_INET) {                                        \
+        u32 s4 = *(u32 *)args->saddr, d4 = *(u32 *)args->daddr;            \
+        map_v4((u8 *)saddr, (u8 *)&s4);                                     \
+        map_v4((u8 *)daddr, (u8 *)&d4);                                     \
+    } else {                                                                \
+        saddr[0] = *(u64 *)&args->saddr_v6[0];                              \
+        saddr[1] = *(u64 *)&args->saddr_v6[8];                              \
+        daddr[0] = *(u64 *)&args->daddr_v6[0];                              \
+        daddr[1] = *(u64 *)&args->daddr_v6[8];                              \
+    }
+
+// Every TCP state change on the node runs this: the changes that matter are told
+// apart before anything else is done.
 TRACEPOINT_PROBE(sock, inet_sock_set_state) {
     if (args->protocol != PROTO_TCP)
         return 0;
+    int oldstate = args->oldstate, newstate = args->newstate;
     u64 sk = (u64)args->skaddr;
-    // Whole-word loads: the verifier refuses byte copies through a moved ctx pointer.
-    u64 saddr[2] = {}, daddr[2] = {};
-    if (args->family == W_AF_INET) {
-        u32 s4 = *(u32 *)args->saddr, d4 = *(u32 *)args->daddr;
-        map_v4((u8 *)saddr, (u8 *)&s4);
-        map_v4((u8 *)daddr, (u8 *)&d4);
-    } else {
-        saddr[0] = *(u64 *)&args->saddr_v6[0];
-        saddr[1] = *(u64 *)&args->saddr_v6[8];
-        daddr[0] = *(u64 *)&args->daddr_v6[0];
-        daddr[1] = *(u64 *)&args->daddr_v6[8];
-    }
     // connect(): the caller is current only here; the source port is bound later.
     // A repeat (process, destination) is counted at once; a first one waits for it.
-    if (args->newstate == ST_SYN_SENT) {
+    if (newstate == ST_SYN_SENT) {
         u64 cg = bpf_get_current_cgroup_id();
         if (!watched(cg))
             return 0;
-        u64 ts = bpf_ktime_get_ns();
+        SOCK_ADDRS(args, saddr, daddr)
         struct net_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .family = args->family,
                             .port = args->dport, .cgroup_id = cg, .kind = EV_CONNECT};
         __builtin_memcpy(k.addr, daddr, 16);
-        if (!net_agg_new(&k, ts))
+        if (!net_agg_new(&k))
             return 0;
         struct hdr h = {};
-        fill_hdr(&h, EV_CONNECT, cg, ts);
+        fill_hdr(&h, EV_CONNECT, cg, bpf_ktime_get_ns());
         tcp_connecting.update(&sk, &h);
         return 0;
     }
     // Leaving SYN_SENT (established or refused) runs in softirq: use the saved caller.
-    if (args->oldstate == ST_SYN_SENT) {
+    if (oldstate == ST_SYN_SENT) {
         struct hdr *saved = tcp_connecting.lookup(&sk);
         if (!saved)
             return 0;
         struct hdr h;
         __builtin_memcpy(&h, saved, sizeof(h));
         tcp_connecting.delete(&sk);
+        SOCK_ADDRS(args, saddr, daddr)
         struct net_key k = {.tgid = h.tgid, .family = args->family, .port = args->dport,
                             .cgroup_id = h.cgroup_id, .kind = EV_CONNECT};
         __builtin_memcpy(k.addr, daddr, 16);
@@ -101,7 +108,8 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         return 0;
     }
     // Server side, softirq: remember the local end for the accept() that follows.
-    if (args->oldstate == ST_SYN_RECV && args->newstate == ST_ESTABLISHED) {
+    if (oldstate == ST_SYN_RECV && newstate == ST_ESTABLISHED) {
+        SOCK_ADDRS(args, saddr, daddr)
         struct endpoint peer = {.port = args->dport};
         struct endpoint local = {.port = args->sport};
         __builtin_memcpy(peer.addr, daddr, 16);
@@ -134,14 +142,13 @@ static __always_inline int accept_exit(long ret) {
         tcp_accepted.delete(&peer);
     }
     u64 cg = bpf_get_current_cgroup_id();
-    u64 ts = bpf_ktime_get_ns();
     struct net_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .family = family,
                         .port = local.port, .cgroup_id = cg, .kind = EV_ACCEPT};
     __builtin_memcpy(k.addr, peer.addr, 16);
-    if (!net_agg_new(&k, ts))
+    if (!net_agg_new(&k))
         return 0;   // a repeat: counted
     struct hdr h = {};
-    fill_hdr(&h, EV_ACCEPT, cg, ts);
+    fill_hdr(&h, EV_ACCEPT, cg, bpf_ktime_get_ns());
     // src = the remote peer that connected, dst = our local endpoint.
     net_first(&h, &k, peer.port, peer.addr, local.port, local.addr);
     return 0;

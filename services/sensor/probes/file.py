@@ -22,8 +22,8 @@ FILE_KEY = struct.Struct("<IIQQII")   # tgid, flags, cgroup_id, fingerprint, pat
 PATH_LEN = 256
 N_PREFIXES, PREFIX_WORDS = 8, 8       # as in bpf/file.c
 PREFIX_LEN = 8 * PREFIX_WORDS
-# struct file_value: struct agg (count, first_ts, last_ts, gen), uid, comm, path
-FILE_VALUE = struct.Struct(f"<QQQI4xI4x16s{PATH_LEN}s")
+# struct file_value: struct agg (count, first_ts, last_ts, tick, gen), uid, comm, path
+FILE_VALUE = struct.Struct(f"<QQQQI4xI4x16s{PATH_LEN}s")
 ACCESS = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}
 FLAGS = [  # Linux generic/x86 values
     (0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
@@ -104,7 +104,7 @@ class FileProbe(Probe):
 
     def record_of(self, map_name: str, key: bytes, value: bytes) -> bytes | None:
         tgid, _flags, cg, _fp, _length, _pad = FILE_KEY.unpack(key)
-        _count, first_ts, _last, _gen, uid, comm, path = FILE_VALUE.unpack(value)
+        _count, first_ts, _last, _tick, _gen, uid, comm, path = FILE_VALUE.unpack(value)
         return HEADER.pack(EV_FILE, tgid, tgid, uid, cg, first_ts, comm) + key + path
 
 

@@ -17,8 +17,9 @@ from . import EV_ACCEPT, EV_CONNECT, EV_UDP, HEADER, EventMaker, Probe, register
 
 NET_KEY = struct.Struct("<IHH16sQII")  # tgid, family, port, addr, cgroup_id, kind, pad
 NET_BODY = struct.Struct("<HHI16s16s")  # sport, dport, pad, saddr, daddr
-# struct net_value: struct agg (count, first_ts, last_ts, gen), uid, sport, dport, comm, saddr, daddr
-NET_VALUE = struct.Struct("<QQQI4xIHH16s16s16s")
+# struct net_value: struct agg (count, first_ts, last_ts, tick, gen), uid, sport, dport, comm,
+# saddr, daddr
+NET_VALUE = struct.Struct("<QQQQI4xIHH16s16s16s")
 KINDS = {
     EV_CONNECT: (event_pb2.RuntimeEvent.NETWORK_CONNECT, event_pb2.Network.TCP),
     EV_ACCEPT: (event_pb2.RuntimeEvent.NETWORK_ACCEPT, event_pb2.Network.TCP),
@@ -55,7 +56,7 @@ def net_record(key: bytes, value: bytes) -> bytes:
     """The first occurrence's record (struct net_event), rebuilt from its key and its
     net_agg value (struct net_value)."""
     tgid, _family, _port, _addr, cg, kind, _pad = NET_KEY.unpack(key)
-    _count, first_ts, _last, _gen, uid, sport, dport, comm, saddr, daddr = NET_VALUE.unpack(value)
+    _count, first_ts, _last, _tick, _gen, uid, sport, dport, comm, saddr, daddr = NET_VALUE.unpack(value)
     return (HEADER.pack(kind, tgid, tgid, uid, cg, first_ts, comm) + key
             + NET_BODY.pack(sport, dport, 0, saddr, daddr))
 

@@ -58,7 +58,7 @@ def test_the_first_record_is_rebuilt_from_the_key_and_the_value():
     path = b"/srv/data/orders.db"
     first = record(EV_FILE, path, 1)
     key = first[HEADER.size:HEADER.size + FILE_KEY.size]
-    value = FILE_VALUE.pack(3, 1_000, 2_000, 5, 0, b"app", path.ljust(PATH_LEN, b"\0"))
+    value = FILE_VALUE.pack(3, 1_000, 2_000, 77, 5, 0, b"app", path.ljust(PATH_LEN, b"\0"))
     assert FileProbe().record_of("file_agg", key, value) == first
 
 

@@ -36,13 +36,13 @@ class Map(KernelCounts):
     def _lookup_one(self, key):
         self.lookups.append(key)
         found = self.entries.get(key)
-        return AGG.pack(*found, 1) if found else None
+        return AGG.pack(*found, 0, 1) if found else None
 
     def _read(self):
         self.reads += 1
         for i, (key, value) in enumerate(self.entries.items()):
             ctypes.memmove(ctypes.addressof(self._keys) + i * KEY_SIZE, key, KEY_SIZE)
-            ctypes.memmove(ctypes.addressof(self._vals) + i * AGG.size, AGG.pack(*value, 1), AGG.size)
+            ctypes.memmove(ctypes.addressof(self._vals) + i * AGG.size, AGG.pack(*value, 0, 1), AGG.size)
         return len(self.entries)
 
 

@@ -16,7 +16,7 @@ def test_a_connect_and_an_accept_record_come_back_whole_from_key_and_value():
         key = NET_KEY.pack(42, 2, 443, daddr, 77, kind, 0)
         record = (HEADER.pack(kind, 42, 42, 1000, 77, 5_000, b"curl")
                   + key + NET_BODY.pack(51000, 443, 0, saddr, daddr))
-        value = NET_VALUE.pack(7, 5_000, 9_000, 3, 1000, 51000, 443, b"curl", saddr, daddr)
+        value = NET_VALUE.pack(7, 5_000, 9_000, 77, 3, 1000, 51000, 443, b"curl", saddr, daddr)
         assert probe.record_of("net_agg", key, value) == record
         ev = probe.parse(record)
         assert (ev.network.src_port, ev.network.dst_ip, ev.process.comm) == (51000, "10.0.0.2", "curl")
