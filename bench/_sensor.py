@@ -3,8 +3,10 @@
 helpers those benchmarks share."""
 from __future__ import annotations
 
+import os
 import resource
 import statistics
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -29,6 +31,50 @@ def children_cpu() -> float:
     """User + system seconds of every waited-for child so far (the workloads)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+def busy_seconds() -> float:
+    """CPU seconds every process on the machine has used (/proc/stat: all but idle and
+    iowait, all CPUs)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]   # user..steal, without idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+class Interference:
+    """The CPU other processes used while the block ran: what the machine was busy with,
+    minus this process and its waited-for children. A shared machine's other jobs slow a
+    run down by competing for caches and cores even when they leave it a CPU, so runs
+    they disturbed can be told apart (and measured again) without looking at results.
+    `cores`: that CPU per second of the block (/proc/stat counts in 10 ms ticks)."""
+
+    def __enter__(self) -> "Interference":
+        self._busy, self._own, self._wall = busy_seconds(), cpu() + children_cpu(), time.monotonic()
+        self.cores = 0.0
+        return self
+
+    def __exit__(self, *exc) -> None:
+        wall = max(time.monotonic() - self._wall, 1e-3)
+        others = busy_seconds() - self._busy - (cpu() + children_cpu() - self._own)
+        self.cores = max(others, 0.0) / wall
+
+
+def quiet_rounds(rounds: int, run_round, threshold: float, max_tries: int | None = None):
+    """Run `run_round()` (-> a result, and the most CPU other processes used meanwhile,
+    in cores) until `rounds` of them ran with others under `threshold`, or the tries run
+    out (then the quietest disturbed ones fill in). Returns (results, tries, disturbed used)."""
+    max_tries = max_tries or 3 * rounds
+    quiet, disturbed, tries = [], [], 0
+    while len(quiet) < rounds and tries < max_tries:
+        tries += 1
+        result, others = run_round()
+        (quiet if others <= threshold else disturbed).append((others, result))
+        print(f"round {tries}: others used {others:.2f} cores"
+              f"{'' if others <= threshold else ' (disturbed)'}; {len(quiet)}/{rounds} quiet",
+              file=sys.stderr)
+    filled = sorted(disturbed, key=lambda d: d[0])[:rounds - len(quiet)]
+    return [r for _, r in quiet + filled], tries, len(filled)
 
 
 def quartiles(values: list[float]) -> tuple[float, float]:
@@ -115,6 +161,19 @@ class Sensor:
                         tp=tp, fn_name=b"tracepoint__" + category + b"__" + event)
                 for probe in self.collector._probes:
                     probe.attach(self._bpf)
+
+    def program_stats(self) -> dict[str, tuple[int, int]]:
+        """Per program of the sensor: (ns run so far, runs so far), while
+        kernel.bpf_stats_enabled is 1."""
+        out = {}
+        for name, fn in self._bpf.funcs.items():
+            fields = {}
+            with open(f"/proc/self/fdinfo/{fn.fd}") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    fields[key] = value.strip()
+            out[name.decode()] = (int(fields.get("run_time_ns", 0)), int(fields.get("run_cnt", 0)))
+        return out
 
     def kernel_ns(self) -> int:
         """Nanoseconds the sensor's BPF programs have run so far, all CPUs (the kernel

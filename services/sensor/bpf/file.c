@@ -2,13 +2,15 @@
 //
 // Every openat of every process runs this, so the common cases are kept short:
 // an unwatched cgroup costs one cached lookup; a repeat of a (process, file, flags)
-// already counted costs the path read, a word-wise prefix test, a fingerprint of
-// the path, a 32-byte key lookup and the path compared word by word. The open's
+// already counted costs the path read (its first 64 bytes, which decide the prefix
+// test, in one fixed-size read), a word-wise prefix test, a fingerprint of the path,
+// a 32-byte key lookup and the path compared word by word. The open's
 // arguments wait for its exit in task storage (no hash insert and delete per open),
 // and no clock is read until the open is known to count.
 #define PATH_LEN 256
 #define N_PREFIXES 8
-#define PREFIX_WORDS 8      // prefixes up to 64 bytes
+#define PREFIX_WORDS 8      // prefixes shorter than PREFIX_LEN bytes
+#define PREFIX_LEN (PREFIX_WORDS * 8)
 
 // A prefix as 8-byte little-endian words, and for each word the mask of the bytes
 // that belong to the prefix (the last word's may be partial). Filled by user space.
@@ -202,15 +204,51 @@ static __always_inline int same_path(const u64 *a, const u64 *b, u32 len) {
     return 1;
 }
 
+// The index of the first NUL byte of a little-endian word, -1 if it has none.
+static __always_inline int nul_at(u64 w) {
+    u64 z = (w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL;
+    if (!z)
+        return -1;
+    return (((z & -z) >> 7) * 0x0001020304050607ULL) >> 56;
+}
+
+// The path's length (before its NUL), read into path: its first PREFIX_LEN bytes with
+// one fixed-size read (cheaper than a string read), the rest only when a prefix
+// matched them (prefixes are shorter than PREFIX_LEN: the first bytes decide).
+// -1 when unreadable or rejected.
+static __always_inline long read_path(char *path, const char *filename) {
+    if (bpf_probe_read_user(path, PREFIX_LEN, filename) != 0) {
+        // The string ends within PREFIX_LEN bytes of an unmapped page: read it as a string.
+        long n = bpf_probe_read_user_str(path, PATH_LEN, filename);
+        return n > 0 && prefix_match((const u64 *)path) ? n - 1 : -1;
+    }
+    const u64 *w = (const u64 *)path;
+    long len = -1;
+#define NUL_STEP(i)                                                         \
+    if (len < 0) {                                                          \
+        int k = nul_at(w[i]);                                               \
+        if (k >= 0)                                                         \
+            len = (i) * 8 + k;                                              \
+    }
+    WORDS_8(NUL_STEP, 0)
+#undef NUL_STEP
+    if (!prefix_match(w))
+        return -1;
+    if (len >= 0)
+        return len;
+    long n = bpf_probe_read_user_str(path, PATH_LEN, filename);
+    return n > 0 ? n - 1 : -1;
+}
+
 static __always_inline int open_enter(const char *filename, u32 flags) {
     u64 cg = bpf_get_current_cgroup_id();
     struct open_stash *s = stash_enter(cg);
     if (!s)
         return 0;
-    long n = bpf_probe_read_user_str(s->path, PATH_LEN, filename);
-    if (n <= 0 || !prefix_match((const u64 *)s->path))
+    long n = read_path(s->path, filename);
+    if (n < 0)
         return 0;
-    u32 len = (n - 1) & (PATH_LEN - 1);
+    u32 len = n & (PATH_LEN - 1);
     s->key.tgid = bpf_get_current_pid_tgid() >> 32;
     s->key.flags = flags;
     s->key.cgroup_id = cg;
@@ -219,6 +257,18 @@ static __always_inline int open_enter(const char *filename, u32 flags) {
     s->key.pad = 0;
     stash_keep(s);
     return 0;
+}
+
+// Zero what follows the path's NUL (bytes a fixed-size read took along, or earlier
+// paths of the task): a first occurrence carries its path to the map and the ring.
+static __always_inline void clear_tail(struct open_stash *s) {
+    u64 *w = (u64 *)s->path;
+    u32 len = s->key.len;
+#define CLEAR_STEP(i)                                                       \
+    if ((i) * 8 + 8 > len)                                                  \
+        w[i] = (i) * 8 >= len ? 0 : w[i] & word_mask(len, i);
+    PATH_WORDS_DO(CLEAR_STEP)
+#undef CLEAR_STEP
 }
 
 static __always_inline void emit_file(struct open_stash *s, u32 type, u64 ts) {
@@ -243,6 +293,7 @@ static __always_inline void count_open(struct open_stash *s) {
         struct file_value *n = file_new.lookup(&zero);
         if (!n)
             return;
+        clear_tail(s);
         u64 ts = bpf_ktime_get_ns();
         n->a.count = 1;
         n->a.first_ts = ts;
@@ -262,6 +313,7 @@ static __always_inline void count_open(struct open_stash *s) {
             return;
     }
     if (!same_path((const u64 *)s->path, (const u64 *)v->path, s->key.len)) {
+        clear_tail(s);
         emit_file(s, EV_FILE_SOLO, bpf_ktime_get_ns());
         return;
     }
