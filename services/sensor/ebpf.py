@@ -2,7 +2,8 @@
 
 The kernel never wakes us per event (BPF_RB_NO_WAKEUP); poll() consumes the ring
 buffer, turns records into RuntimeEvents through their probes, and every
-DRAIN_INTERVAL reads the kernel's aggregation maps for the counts of repeats.
+DRAIN_INTERVAL reads the counts of repeats from the kernel's aggregation maps
+(the keys the kernel announced, see aggregates.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import ctypes
 import hashlib
 import logging
 import os
+import platform
+import secrets
 import time
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -19,9 +22,12 @@ from typing import AsyncIterator
 
 from weft.v1 import event_pb2
 
+from .aggregates import EV_AGG_SEEN, KernelCounts
 from .attribution import Attributor
+from .context import ContextMaker
 from .errors import SensorUnavailable, default_build_dir, kernel_headers, preflight
-from .probes import BPF_DIR, KernelCounts, Probe, load_all, ns_of, set_ns
+from .probes import BPF_DIR, Probe, load_all, ns_of, set_ns
+from .ringbuf import MappedRing, in_place_supported
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +35,9 @@ RINGBUF_PAGES = 1024        # 4 MiB: ~14 k file records between two polls
 AGG_ENTRIES = 8192          # per aggregation map
 DRAIN_INTERVAL_NS = 500_000_000
 RULES_INTERVAL_NS = 2_000_000_000
-# After the kernel counts a lost record, drains look for first records never seen
-# this long (> KernelCounts.LOST_GRACE_NS + IDLE_NS + a drain interval).
+# After the kernel counts a lost record (and after start), drains read whole maps
+# this long, for first records never seen and announcements missed
+# (> KernelCounts.LOST_GRACE_NS + IDLE_NS + a drain interval).
 UNSEEN_CHECK_NS = 4_000_000_000
 CG_WATCH, CG_EXCLUDE = 1, 2
 DEFAULT_PREFIXES = ["/etc/", "/var/run/secrets/", "/root/", "/home/", "/srv/", "/data/"]
@@ -43,7 +50,10 @@ class EbpfConfig:
     exclude_cgroups: list[str] = field(default_factory=list)  # subtrees never watched
     file_prefixes: list[str] = field(default_factory=lambda: list(DEFAULT_PREFIXES))
     metadata_file: str | None = None
-    flush_interval: float = 0.05
+    # Seconds between polls of the ring buffer. Each poll costs a wake-up (~0.2 ms of CPU
+    # on a shared 2-vCPU VM, events or not); 10 a second keep that small, and events
+    # reach the caller at most this late (counts of repeats: at the next drain, 0.5 s).
+    flush_interval: float = 0.1
     max_batch: int = 500
     # default: $WEFT_KERNEL_BUILD_DIR, else /lib/modules/$(uname -r)/build
     kernel_build_dir: str | None = None
@@ -55,6 +65,17 @@ class EbpfConfig:
     # Seconds each workload's syscall set is learnt from when its cgroup is first seen
     # (for seccomp); 0: never (the raw syscall tracepoint is not attached).
     syscall_learning_s: float = 0
+
+
+def task_storage_usable(release: str) -> bool:
+    """Whether tracing programs may keep per-task storage (Linux 5.11+); without it,
+    file.c and tcp.c keep a syscall's arguments from its entry to its exit in a hash
+    by thread (STASH_HASH)."""
+    try:
+        major, minor = (int(x) for x in release.split("-")[0].split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (5, 11)
 
 
 def event_id(ev: event_pb2.RuntimeEvent) -> str:
@@ -84,9 +105,13 @@ class EbpfCollector:
         self._probes: list[Probe] = []
         self._by_type: dict[int, Probe] = {}
         self._enrichers: dict[int, list] = {}  # RuntimeEvent kind -> probes' enrich methods
+        self._event_enrichers: dict[int, list] = {}  # ... those events made in context still need
         self._record_id = record_ids(config.node)
         self._counts: dict[str, KernelCounts] = {}
+        self._counts_by_id: dict[int, KernelCounts] = {}
+        self._generation = ctypes.c_uint32(1)
         self._raw: list[bytes] = []
+        self._ring: MappedRing | None = None   # else bcc's callbacks fill _raw
         self._rules: dict[int, int] | None = None
         self._attribution = Attributor(config.metadata_file)
         self._offset = 0
@@ -102,8 +127,7 @@ class EbpfCollector:
         self._probes = [cls() for cls in load_all().values() if cls.enabled(self.config)]
         for probe in self._probes:
             probe.bind({p.name: p for p in self._probes})
-        self._enrichers = {kind: [p.enrich for p in self._probes if kind in p.enrich_kinds]
-                           for kind in event_pb2.RuntimeEvent.Kind.values()}
+        self._use_probes(self._probes)
         self._bpf = self._compile(build)
         try:
             self._apply_cgroup_rules()
@@ -112,13 +136,40 @@ class EbpfCollector:
                 probe.attach(self._bpf)
                 self._by_type.update(dict.fromkeys(probe.event_types, probe))
                 for name in probe.agg_maps:
-                    self._counts[name] = KernelCounts(self._bpf[name.encode()], name, probe)
+                    counts = KernelCounts(self._bpf[name.encode()], name, probe)
+                    self._counts[name] = self._counts_by_id[counts.map_id] = counts
+            self._bump_generation()
             self._bpf[b"cg_verdict"].clear()  # verdicts cached before the rules were in
-            self._bpf[b"events"].open_ring_buffer(self._on_record)
+            self._forget_verdicts()
+            ring = self._bpf[b"events"]
+            if in_place_supported():
+                self._ring = MappedRing(ring.map_fd, ring.max_entries)
+            else:
+                ring.open_ring_buffer(self._on_record)
         except BaseException:
             self.close()
             raise
         self._offset = time.clock_gettime_ns(time.CLOCK_REALTIME) - time.monotonic_ns()
+        self._maker.offset = self._offset
+        # Repeats counted between the programs' load and the first generation are
+        # announced as of generation 0: the first drains read whole maps.
+        self._check_unseen_until = time.monotonic_ns() + UNSEEN_CHECK_NS
+
+    def _use_probes(self, probes: list[Probe]) -> None:
+        """Route enrichment, and make the probes' events in context (context.py)."""
+        self._probes = probes
+        kinds = event_pb2.RuntimeEvent.Kind.values()
+        self._enrichers = {kind: [p.enrich for p in probes if kind in p.enrich_kinds]
+                           for kind in kinds}
+        self._event_enrichers = {kind: [p.enrich for p in probes if kind in p.enrich_kinds
+                                        and not p.enriches_process] for kind in kinds}
+        extras = [p.process_extras for p in probes if p.enriches_process]
+        if len(extras) > 1:
+            raise ValueError("more than one probe enriches processes")
+        self._maker = ContextMaker(self.config.node, self._attribution.lookup,
+                                   extras[0] if extras else lambda _pid: None, self._offset)
+        for p in probes:
+            p.maker = self._maker
 
     def _compile(self, build: str):
         from .compiling import compile_bpf
@@ -127,7 +178,10 @@ class EbpfCollector:
         source = "\n".join([(BPF_DIR / "common.c").read_text()]
                            + [p.bpf_source() for p in self._probes])
         cflags = [f"-DRINGBUF_PAGES={RINGBUF_PAGES}", f"-DFILE_AGG_ENTRIES={AGG_ENTRIES}",
-                  f"-DNET_AGG_ENTRIES={AGG_ENTRIES}", *headers.cflags]
+                  f"-DNET_AGG_ENTRIES={AGG_ENTRIES}", f"-DFILE_FP_SEED={secrets.randbits(64):#x}ULL",
+                  *headers.cflags]
+        if not task_storage_usable(platform.release()):
+            cflags.append("-DSTASH_HASH")
         try:
             return compile_bpf(source.encode(), cflags, headers.source)
         except Exception as exc:
@@ -140,19 +194,27 @@ class EbpfCollector:
 
     def poll(self) -> list[event_pb2.RuntimeEvent]:
         """Everything ready now, in time order; never blocks."""
-        self._bpf.ring_buffer_consume()
-        raw, self._raw = self._raw, []
+        if self._ring is not None:
+            raw = self._ring.consume()
+        else:
+            self._bpf.ring_buffer_consume()
+            raw, self._raw = self._raw, []
         stamped: list[tuple[int, event_pb2.RuntimeEvent]] = []  # (wall ns, event)
         by_type, finish = self._by_type, self._finish
         for record in raw:
-            probe = by_type.get(int.from_bytes(record[:4], "little"))
-            ev = probe.parse(record) if probe else None
+            rtype = int.from_bytes(record[:4], "little")
+            probe = by_type.get(rtype)
+            if probe is None:
+                if rtype == EV_AGG_SEEN:
+                    self._announced(record)
+                continue
+            ev = probe.parse(record)
             if ev is None:
                 continue
             if ev.__class__ is list:
                 stamped.extend((finish(e, ns_of(e.time)), e) for e in ev)
                 continue
-            first_ts = ns_of(ev.time)
+            first_ts = int.from_bytes(record[24:32], "little")   # struct hdr's ts: the event's
             stamped.append((finish(ev, first_ts, record), ev))
             if key := probe.agg_key(record):
                 self._counts[key[0]].first(key[1], first_ts, ev)
@@ -163,13 +225,14 @@ class EbpfCollector:
             self._apply_cgroup_rules()
         if now >= self._next_drain:
             self._next_drain = now + DRAIN_INTERVAL_NS
-            unsent = {id(ev) for _, ev in stamped}
-            stamped.extend((ns_of(ev.time), ev) for ev in self._drain(now, unsent))
+            stamped.extend((ns_of(ev.time), ev) for ev in self._drain(now))
+        for counts in self._counts.values():
+            counts.settle()
         stamped.sort(key=itemgetter(0))
         self._stats["events_total"] += len(stamped)
         return [ev for _, ev in stamped]
 
-    def _drain(self, now: int, unsent: set[int]) -> list[event_pb2.RuntimeEvent]:
+    def _drain(self, now: int) -> list[event_pb2.RuntimeEvent]:
         """Events due from probe state, and the counts of repeats since the last drain.
         A repeat of a first occurrence still in this poll's output is folded into it."""
         out = []
@@ -177,51 +240,79 @@ class EbpfCollector:
             for ev in p.tick(now):
                 self._finish(ev, ns_of(ev.time))
                 out.append(ev)
+        self._bump_generation()
         lost = self._lost_records()
         if lost != self._lost:
             self._lost, self._check_unseen_until = lost, now + UNSEEN_CHECK_NS
-        check_unseen = now <= self._check_unseen_until
+        whole = now <= self._check_unseen_until
         for counts in self._counts.values():
-            for template, count, last_ts, fresh in counts.drain(now, check_unseen):
-                if fresh:  # the first record was lost; the key alone rebuilt it
-                    set_ns(template.last_seen, last_ts)
-                    self._finish(template, ns_of(template.time))
-                    out.append(template)
-                    continue
-                if id(template) in unsent:
-                    ev = template
-                    ev.count += count
-                else:
-                    ev = event_pb2.RuntimeEvent()
-                    ev.CopyFrom(template)
-                    ev.count = count
-                    set_ns(ev.time, last_ts + self._offset)
+            for d in counts.drain(now, whole):
+                if d.event is not None:   # still in this poll's output: the count folds in
+                    ev = d.event
+                    ev.count += d.count
+                else:   # the first occurrence again, from its rebuilt record
+                    ev = counts.owner.parse(d.record)
+                    if ev is None or ev.__class__ is list:
+                        continue
+                    self._finish(ev, int.from_bytes(d.record[24:32], "little"), identify=False)
+                    ev.count = d.count
+                    if not d.fresh:   # a lost first record keeps its own time
+                        set_ns(ev.time, d.last_ts + self._offset)
+                        self._stats["count_updates"] += 1
                     out.append(ev)
-                    self._stats["count_updates"] += 1
-                set_ns(ev.last_seen, last_ts + self._offset)
+                set_ns(ev.last_seen, d.last_ts + self._offset)
                 ev.event_id = event_id(ev)
         return out
 
-    def _finish(self, ev: event_pb2.RuntimeEvent, kernel_ts: int, record: bytes | None = None
-                ) -> int:
+    def _finish(self, ev: event_pb2.RuntimeEvent, kernel_ts: int, record: bytes | None = None,
+                identify: bool = True) -> int:
         """Kernel-time event from a probe -> enriched, wall-time, attributed, identified
-        (by its record when it came from one). Returns its wall time in ns."""
-        for enrich in self._enrichers.get(ev.kind, ()):
-            enrich(ev)
+        (by its record when it came from one). Returns its wall time in ns. An event
+        made in context (it has its node: context.py) has its node, workload, process
+        and wall time already."""
         wall = kernel_ts + self._offset
-        seconds, nanos = divmod(wall, 1_000_000_000)
-        t = ev.time
-        t.seconds, t.nanos = seconds, nanos
-        last = ev.last_seen
-        if ev.HasField("last_seen"):
-            set_ns(last, ns_of(last) + self._offset)
-        else:  # probes leave it unset when it equals time
-            last.seconds, last.nanos = seconds, nanos
-        ev.node.CopyFrom(self.config.node)
-        if workload := self._attribution.lookup(ev.process.cgroup_id):
-            ev.workload.CopyFrom(workload)
-        ev.event_id = self._record_id(record) if record else event_id(ev)
+        if ev.HasField("node"):
+            for enrich in self._event_enrichers.get(ev.kind, ()):
+                enrich(ev, kernel_ts)
+        else:
+            for enrich in self._enrichers.get(ev.kind, ()):
+                enrich(ev, kernel_ts)
+            seconds, nanos = divmod(wall, 1_000_000_000)
+            t = ev.time
+            t.seconds, t.nanos = seconds, nanos
+            last = ev.last_seen
+            if ev.HasField("last_seen"):
+                set_ns(last, ns_of(last) + self._offset)
+            else:  # probes leave it unset when it equals time
+                last.seconds, last.nanos = seconds, nanos
+            ev.node.CopyFrom(self.config.node)
+            if workload := self._attribution.lookup(ev.process.cgroup_id):
+                ev.workload.CopyFrom(workload)
+        if identify:
+            ev.event_id = self._record_id(record) if record else event_id(ev)
         return wall
+
+    def _announced(self, record: bytes) -> None:
+        if counts := self._counts_by_id.get(int.from_bytes(record[4:8], "little")):
+            counts.announced(record)
+
+    def _bump_generation(self) -> None:
+        """Repeats counted from now on are announced again (struct agg's gen)."""
+        from bcc.libbcc import lib
+
+        self._generation.value += 1
+        if self._generation.value == 0:   # 0 marks a key never announced
+            self._generation.value = 1
+        zero = ctypes.c_int(0)
+        if lib.bpf_update_elem(self._bpf[b"agg_gen"].map_fd, ctypes.byref(zero),
+                               ctypes.byref(self._generation), 0) != 0:
+            raise OSError(ctypes.get_errno(), "cannot set the aggregation generation")
+
+    def _forget_verdicts(self) -> None:
+        """Verdicts tasks keep (bpf/file.c's stash) are of the rules' previous generation."""
+        table = self._bpf[b"cg_rules_gen"]
+        gen = table[ctypes.c_int(0)].value
+        table[ctypes.c_int(0)] = ctypes.c_uint32((gen + 1) & 0xFFFFFFFF)
 
     def _apply_cgroup_rules(self) -> None:
         """(Re)resolve watched/excluded paths: a cgroup may appear, or be recreated."""
@@ -243,6 +334,7 @@ class EbpfCollector:
         default = 0 if self.config.watch_cgroups else 1
         self._bpf[b"cg_default"][ctypes.c_int(0)] = ctypes.c_uint8(default)
         self._bpf[b"cg_verdict"].clear()
+        self._forget_verdicts()
         self._rules = rules
 
     def _lost_records(self) -> int:
@@ -256,6 +348,9 @@ class EbpfCollector:
                 "watched_cgroups": sum(r == CG_WATCH for r in (self._rules or {}).values())}
 
     def close(self) -> None:
+        if self._ring is not None:
+            self._ring.close()
+            self._ring = None
         if self._bpf is not None:
             for probe in self._probes:
                 probe.detach(self._bpf)
@@ -266,13 +361,16 @@ class EbpfCollector:
 async def collect(config: EbpfConfig, collector: EbpfCollector | None = None
                   ) -> AsyncIterator[list[event_pb2.RuntimeEvent]]:
     """Non-empty batches of at most max_batch events, polled every flush_interval.
-    Pass `collector` to read its stats() meanwhile; it is started and closed here."""
+    Pass `collector` to read its stats() meanwhile; it is started and closed here.
+
+    poll() never blocks and is short, so it runs on the event loop itself: handing
+    each poll to a worker thread and back cost more CPU than the poll on an idle node."""
     loop = asyncio.get_running_loop()
     collector = collector or EbpfCollector(config)
-    await loop.run_in_executor(None, collector.start)
+    await loop.run_in_executor(None, collector.start)   # compiling takes seconds
     try:
         while True:
-            events = await loop.run_in_executor(None, collector.poll)
+            events = collector.poll()
             for i in range(0, len(events), config.max_batch):
                 yield events[i:i + config.max_batch]
             await asyncio.sleep(config.flush_interval)

@@ -10,6 +10,8 @@
 #define EV_FILE 5
 #define EV_DNS 6
 #define EV_UDP 7
+#define EV_FILE_SOLO 9    // a file open not de-duplicated (file.c); 8 is EV_DATA below
+#define EV_AGG_SEEN 10    // an aggregation key counted again (struct agg_seen)
 
 #define LRU_HASH(name, key, leaf, size) BPF_TABLE("lru_hash", key, leaf, name, size)
 
@@ -32,7 +34,23 @@ struct hdr {
 struct agg {
     u64 count;
     u64 first_ts;
-    u64 last_ts;
+    u64 last_ts;    // the first repeat in the latest tick (or first_ts)
+    u64 tick;       // the jiffy last_ts was read in
+    u32 gen;        // the drain generation this key's repeats were last announced in
+    u32 pad;
+};
+
+// Which aggregation map an announcement is about (as in probes/__init__.py).
+#define AGG_NET 0
+#define AGG_FILE 1
+#define AGG_KEY_MAX 48
+
+// A key counted again since the drain generation changed: drains read only the
+// keys announced lately, not the whole map (8192 entries each, most of them idle).
+struct agg_seen {
+    u32 type;       // EV_AGG_SEEN
+    u32 map;        // AGG_NET or AGG_FILE
+    u8 key[AGG_KEY_MAX];
 };
 
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
@@ -40,12 +58,43 @@ BPF_PERCPU_ARRAY(lost, u64, 1);
 BPF_HASH(cg_rules, u64, u8, 1024);          // cgroup id -> CG_WATCH | CG_EXCLUDE
 BPF_ARRAY(cg_default, u8, 1);               // verdict when no ancestor has a rule
 LRU_HASH(cg_verdict, u64, u8, 8192);    // cache: current cgroup id -> 0/1
+BPF_ARRAY(cg_rules_gen, u32, 1);            // bumped by user space whenever the rules change
+BPF_ARRAY(agg_gen, u32, 1);                 // the drain generation, bumped by user space (from 1)
 
 static __always_inline void count_lost(void) {
     int zero = 0;
     u64 *v = lost.lookup(&zero);
     if (v)
         (*v)++;
+}
+
+// A repeat of an aggregated key: counted, and announced once per drain generation.
+// A lost announcement counts as lost, which makes user space read whole maps again.
+// The clock is read at most once per key and tick (a clock read costs more than the
+// rest of a hot repeat): last_ts is the first repeat of the latest tick, exact to
+// the tick (1-10 ms).
+static __always_inline void agg_repeat(struct agg *a, u32 map, const void *key, u32 ksize) {
+    __sync_fetch_and_add(&a->count, 1);
+    u64 tick = bpf_jiffies64();
+    if (tick != a->tick) {
+        a->tick = tick;
+        a->last_ts = bpf_ktime_get_ns();
+    }
+    int zero = 0;
+    u32 *gen = agg_gen.lookup(&zero);
+    if (!gen || a->gen == *gen)
+        return;
+    a->gen = *gen;
+    struct agg_seen *s = events.ringbuf_reserve(sizeof(struct agg_seen));
+    if (!s) {
+        count_lost();
+        return;
+    }
+    s->type = EV_AGG_SEEN;
+    s->map = map;
+    __builtin_memset(s->key, 0, AGG_KEY_MAX);
+    bpf_probe_read_kernel(s->key, ksize < AGG_KEY_MAX ? ksize : AGG_KEY_MAX, key);
+    events.ringbuf_submit(s, BPF_RB_NO_WAKEUP);
 }
 
 // The nearest ancestor (or self) with a rule decides, so a child cgroup
@@ -107,24 +156,26 @@ struct net_event {
     u8 daddr[16];
 };
 
-LRU_HASH(net_agg, struct net_key, struct agg, NET_AGG_ENTRIES);
+// What a first occurrence's record says besides its key, kept in its value: user
+// space rebuilds the record from the map alone (count updates, a lost record).
+struct net_value {
+    struct agg a;
+    u32 uid;
+    u16 sport;
+    u16 dport;
+    char comm[16];
+    u8 saddr[16];
+    u8 daddr[16];
+};
 
-// Look up before insert (PERF-NOTES); a NOEXIST insert settles the race where
-// two CPUs see the same new key. Returns 1 only for the occurrence that inserted:
-// that one goes to the ring buffer in full, the rest are only counted.
-// (bcc refuses map calls inside macros, hence one copy per map.)
-static __always_inline int net_agg_hit(struct net_key *key, u64 ts) {
-    struct agg *a = net_agg.lookup(key);
-    if (!a) {
-        struct agg n = {.count = 1, .first_ts = ts, .last_ts = ts};
-        if (net_agg.insert(key, &n) == 0)
-            return 1;
-        a = net_agg.lookup(key);
-    }
-    if (a) {
-        __sync_fetch_and_add(&a->count, 1);
-        a->last_ts = ts;
-    }
+LRU_HASH(net_agg, struct net_key, struct net_value, NET_AGG_ENTRIES);
+
+// Look up before insert (PERF-NOTES). 0: a repeat, counted; 1: not in the map yet.
+static __always_inline int net_agg_new(struct net_key *key) {
+    struct net_value *v = net_agg.lookup(key);
+    if (!v)
+        return 1;
+    agg_repeat(&v->a, AGG_NET, key, sizeof(*key));
     return 0;
 }
 
@@ -135,10 +186,22 @@ static __always_inline void map_v4(u8 *dst, const u8 *v4) {
     __builtin_memcpy(dst + 12, v4, 4);
 }
 
-static __always_inline void emit_net(struct hdr *h, struct net_key *k, u16 sport,
-                                     const u8 *saddr, u16 dport, const u8 *daddr) {
-    if (!net_agg_hit(k, h->ts))
+// The first occurrence of a key, in the map and (when this CPU's insert wins the
+// race for the key; the loser is counted) in full to the ring buffer.
+static __always_inline void net_first(struct hdr *h, struct net_key *k, u16 sport,
+                                      const u8 *saddr, u16 dport, const u8 *daddr) {
+    struct net_value n = {.a = {.count = 1, .first_ts = h->ts, .last_ts = h->ts,
+                                .tick = bpf_jiffies64()},
+                          .uid = h->uid, .sport = sport, .dport = dport};
+    __builtin_memcpy(n.comm, h->comm, sizeof(n.comm));
+    __builtin_memcpy(n.saddr, saddr, 16);
+    __builtin_memcpy(n.daddr, daddr, 16);
+    if (net_agg.insert(k, &n) != 0) {
+        struct net_value *v = net_agg.lookup(k);
+        if (v)
+            agg_repeat(&v->a, AGG_NET, k, sizeof(*k));
         return;
+    }
     struct net_event *e = events.ringbuf_reserve(sizeof(struct net_event));
     if (!e) {
         count_lost();
@@ -153,6 +216,12 @@ static __always_inline void emit_net(struct hdr *h, struct net_key *k, u16 sport
     __builtin_memcpy(e->saddr, saddr, 16);
     __builtin_memcpy(e->daddr, daddr, 16);
     events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void emit_net(struct hdr *h, struct net_key *k, u16 sport,
+                                     const u8 *saddr, u16 dport, const u8 *daddr) {
+    if (net_agg_new(k))
+        net_first(h, k, sport, saddr, dport, daddr);
 }
 
 

@@ -82,7 +82,8 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect) {
     u64 key = sock_key(args->fd);
     struct dns_dst d = {};
     if (read_user_sa(args->uservaddr, &d.family, &d.port, d.addr) || d.port != 53) {
-        dns_socks.delete(&key);
+        if (dns_socks.lookup(&key))   // a lookup costs less than a delete that finds nothing
+            dns_socks.delete(&key);
         return 0;
     }
     dns_socks.update(&key, &d);

@@ -1,64 +1,174 @@
 // File opens under configured path prefixes, filtered and de-duplicated here.
+//
+// Every openat of every process runs this, so the common cases are kept short:
+// an unwatched cgroup costs one cached lookup; a repeat of a (process, file, flags)
+// already counted costs the path read (its first 64 bytes, which decide the prefix
+// test, in one fixed-size read), a word-wise prefix test, a fingerprint of the path,
+// a 32-byte key lookup and the path compared word by word. The open's
+// arguments wait for its exit in task storage (no hash insert and delete per open),
+// and no clock is read until the open is known to count.
 #define PATH_LEN 256
 #define N_PREFIXES 8
-#define PREFIX_LEN 64
+#define PREFIX_WORDS 8      // prefixes shorter than PREFIX_LEN bytes
+#define PREFIX_LEN (PREFIX_WORDS * 8)
 
+// A prefix as 8-byte little-endian words, and for each word the mask of the bytes
+// that belong to the prefix (the last word's may be partial). Filled by user space.
 struct prefix {
-    u32 len;
-    char s[PREFIX_LEN];
+    u64 word[PREFIX_WORDS];
+    u64 mask[PREFIX_WORDS];
+    u32 nwords;             // 0: no prefix here, and none after
+    u32 pad;
 };
 
-// The aggregation key; also the body of the ring buffer event, so user space
+// The de-duplication key. Hashing a 256-byte path on every lookup cost more than
+// the rest of the program, so the path enters the key as its length and a
+// fingerprint; the path itself is kept in the value and compared on every hit,
+// so two paths are never counted as one (a fingerprint collision is reported on
+// its own, EV_FILE_SOLO). Also the body of the ring buffer record, so user space
 // can match a first occurrence with the counts it later drains.
 struct file_key {
     u32 tgid;
     u32 flags;
     u64 cgroup_id;
-    char path[PATH_LEN];
+    u64 fp;
+    u32 len;                // path bytes before the NUL
+    u32 pad;
 };
 
-struct open_stash {
-    struct file_key key;
-    u64 ts;
+// The value keeps what the first occurrence's record says besides its key, so user
+// space can rebuild that record from the map alone (count updates, a lost record).
+struct file_value {
+    struct agg a;
+    u32 uid;
+    u32 pad;
+    char comm[16];
+    char path[PATH_LEN];
 };
 
 struct file_event {
     struct hdr h;
     struct file_key key;
+    char path[PATH_LEN];
+};
+
+// An open between its syscall's entry and exit, kept with the task; with task
+// storage, also whether the task's cgroup is watched (for cgroup seen_cg, as of the
+// rules' generation seen_gen), so a watched task's open skips the verdict lookup.
+struct open_stash {
+    struct file_key key;
+    char path[PATH_LEN];
+    u32 pending;
+    u32 seen_gen;
+    u64 seen_cg;
+    u32 seen_watched;
+    u32 pad;
 };
 
 BPF_ARRAY(file_prefixes, struct prefix, N_PREFIXES);
-BPF_PERCPU_ARRAY(open_scratch, struct open_stash, 1);
-BPF_HASH(open_pending, u64, struct open_stash, 4096);   // pid_tgid -> open in flight
-LRU_HASH(file_agg, struct file_key, struct agg, FILE_AGG_ENTRIES);
+LRU_HASH(file_agg, struct file_key, struct file_value, FILE_AGG_ENTRIES);
+BPF_PERCPU_ARRAY(file_new, struct file_value, 1);   // a first occurrence's value, built here
 
-// Same as net_agg_hit in common.c.
-static __always_inline int file_agg_hit(struct file_key *key, u64 ts) {
-    struct agg *a = file_agg.lookup(key);
-    if (!a) {
-        struct agg n = {.count = 1, .first_ts = ts, .last_ts = ts};
-        if (file_agg.insert(key, &n) == 0)
-            return 1;
-        a = file_agg.lookup(key);
-    }
-    if (a) {
-        __sync_fetch_and_add(&a->count, 1);
-        a->last_ts = ts;
-    }
-    return 0;
+#ifdef STASH_HASH
+// Kernels without task storage in tracing programs (before 5.11): a hash by thread.
+BPF_PERCPU_ARRAY(open_scratch, struct open_stash, 1);
+BPF_HASH(open_pending, u64, struct open_stash, 4096);
+
+// The stash for an open of a watched task; NULL for the others.
+static __always_inline struct open_stash *stash_enter(u64 cg) {
+    if (!watched(cg))
+        return NULL;
+    int zero = 0;
+    return open_scratch.lookup(&zero);
 }
 
-static __always_inline int prefix_match(const char *path) {
+static __always_inline void stash_keep(struct open_stash *s) {
+    u64 id = bpf_get_current_pid_tgid();
+    open_pending.update(&id, s);
+}
+
+static __always_inline struct open_stash *stash_exit(void) {
+    u64 id = bpf_get_current_pid_tgid();
+    return open_pending.lookup(&id);
+}
+
+static __always_inline void stash_done(struct open_stash *s) {
+    u64 id = bpf_get_current_pid_tgid();
+    open_pending.delete(&id);
+}
+#else
+BPF_TASK_STORAGE(open_task, struct open_stash);
+
+// The stash for an open of a watched task; NULL for the others. A task that has one
+// and is still in the cgroup it was judged in (under the same rules) is not judged
+// again; only watched tasks get one (an open of the others costs one more lookup).
+static __always_inline struct open_stash *stash_enter(u64 cg) {
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct open_stash *s = open_task.task_storage_get(task, 0, 0);
+    int zero = 0;
+    u32 *genp = cg_rules_gen.lookup(&zero);
+    u32 gen = genp ? *genp : 0;
+    if (s && s->seen_cg == cg && s->seen_gen == gen) {
+        if (!s->seen_watched)
+            return NULL;
+    } else {
+        int yes = watched(cg);
+        if (!s && yes) {
+            s = open_task.task_storage_get(task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+            if (!s) {
+                count_lost();   // no memory for this task's stash: the open goes uncounted
+                return NULL;
+            }
+        }
+        if (!s)
+            return NULL;
+        s->seen_cg = cg;
+        s->seen_gen = gen;
+        s->seen_watched = yes;
+        if (!yes)
+            return NULL;
+    }
+    s->pending = 0;
+    return s;
+}
+
+static __always_inline void stash_keep(struct open_stash *s) {
+    s->pending = 1;
+}
+
+static __always_inline struct open_stash *stash_exit(void) {
+    struct open_stash *s = open_task.task_storage_get(bpf_get_current_task_btf(), 0, 0);
+    return s && s->pending ? s : NULL;
+}
+
+static __always_inline void stash_done(struct open_stash *s) {
+    s->pending = 0;
+}
+#endif
+
+// The bytes of word i of a len-byte string that belong to it.
+static __always_inline u64 word_mask(u32 len, int i) {
+    u32 left = len - i * 8;
+    return left >= 8 ? ~0ULL : (1ULL << (left * 8)) - 1;
+}
+
+// One step per path word, written out: a loop bounded by a length read at run time
+// is rewritten by clang into a form the verifier cannot bound.
+#define WORDS_8(STEP, b) STEP(b) STEP(b + 1) STEP(b + 2) STEP(b + 3) \
+                         STEP(b + 4) STEP(b + 5) STEP(b + 6) STEP(b + 7)
+#define PATH_WORDS_DO(STEP) WORDS_8(STEP, 0) WORDS_8(STEP, 8) WORDS_8(STEP, 16) WORDS_8(STEP, 24)
+
+static __always_inline int prefix_match(const u64 *path) {
     for (int i = 0; i < N_PREFIXES; i++) {
         int k = i;
         struct prefix *p = file_prefixes.lookup(&k);
-        if (!p || p->len == 0)
+        if (!p || p->nwords == 0)
             return 0;
         int ok = 1;
-        for (int j = 0; j < PREFIX_LEN; j++) {
-            if (j >= p->len)
+        for (int j = 0; j < PREFIX_WORDS; j++) {
+            if (j >= p->nwords)
                 break;
-            if (path[j] != p->s[j]) {
+            if ((path[j] ^ p->word[j]) & p->mask[j]) {
                 ok = 0;
                 break;
             }
@@ -69,48 +179,154 @@ static __always_inline int prefix_match(const char *path) {
     return 0;
 }
 
+// Keyed (FILE_FP_SEED, chosen at each start) so that colliding paths cannot be
+// prepared in advance; a collision costs only de-duplication, never an event.
+static __always_inline u64 fingerprint(const u64 *path, u32 len) {
+    u64 h = FILE_FP_SEED ^ len;
+#define FP_STEP(i)                                                          \
+    if ((i) * 8 >= len)                                                     \
+        return h;                                                           \
+    h = (h ^ (path[i] & word_mask(len, i))) * 0x9e3779b97f4a7c15ULL;        \
+    h ^= h >> 29;
+    PATH_WORDS_DO(FP_STEP)
+#undef FP_STEP
+    return h;
+}
+
+static __always_inline int same_path(const u64 *a, const u64 *b, u32 len) {
+#define SAME_STEP(i)                                                        \
+    if ((i) * 8 >= len)                                                     \
+        return 1;                                                           \
+    if ((a[i] ^ b[i]) & word_mask(len, i))                                  \
+        return 0;
+    PATH_WORDS_DO(SAME_STEP)
+#undef SAME_STEP
+    return 1;
+}
+
+// The index of the first NUL byte of a little-endian word, -1 if it has none.
+static __always_inline int nul_at(u64 w) {
+    u64 z = (w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL;
+    if (!z)
+        return -1;
+    return (((z & -z) >> 7) * 0x0001020304050607ULL) >> 56;
+}
+
+// The path's length (before its NUL), read into path: its first PREFIX_LEN bytes with
+// one fixed-size read (cheaper than a string read), the rest only when a prefix
+// matched them (prefixes are shorter than PREFIX_LEN: the first bytes decide).
+// -1 when unreadable or rejected.
+static __always_inline long read_path(char *path, const char *filename) {
+    if (bpf_probe_read_user(path, PREFIX_LEN, filename) != 0) {
+        // The string ends within PREFIX_LEN bytes of an unmapped page: read it as a string.
+        long n = bpf_probe_read_user_str(path, PATH_LEN, filename);
+        return n > 0 && prefix_match((const u64 *)path) ? n - 1 : -1;
+    }
+    const u64 *w = (const u64 *)path;
+    long len = -1;
+#define NUL_STEP(i)                                                         \
+    if (len < 0) {                                                          \
+        int k = nul_at(w[i]);                                               \
+        if (k >= 0)                                                         \
+            len = (i) * 8 + k;                                              \
+    }
+    WORDS_8(NUL_STEP, 0)
+#undef NUL_STEP
+    if (!prefix_match(w))
+        return -1;
+    if (len >= 0)
+        return len;
+    long n = bpf_probe_read_user_str(path, PATH_LEN, filename);
+    return n > 0 ? n - 1 : -1;
+}
+
 static __always_inline int open_enter(const char *filename, u32 flags) {
     u64 cg = bpf_get_current_cgroup_id();
-    if (!watched(cg))
-        return 0;
-    int zero = 0;
-    struct open_stash *s = open_scratch.lookup(&zero);
+    struct open_stash *s = stash_enter(cg);
     if (!s)
         return 0;
-    // Keys are hashed bytewise: the tail after the string must be zero.
-    __builtin_memset(s->key.path, 0, PATH_LEN);
-    if (bpf_probe_read_user_str(s->key.path, PATH_LEN, filename) <= 0)
+    long n = read_path(s->path, filename);
+    if (n < 0)
         return 0;
-    if (!prefix_match(s->key.path))
-        return 0;
-    u64 id = bpf_get_current_pid_tgid();
-    s->key.tgid = id >> 32;
+    u32 len = n & (PATH_LEN - 1);
+    s->key.tgid = bpf_get_current_pid_tgid() >> 32;
     s->key.flags = flags;
     s->key.cgroup_id = cg;
-    s->ts = bpf_ktime_get_ns();
-    open_pending.update(&id, s);
+    s->key.fp = fingerprint((const u64 *)s->path, len);
+    s->key.len = len;
+    s->key.pad = 0;
+    stash_keep(s);
     return 0;
 }
 
+// Zero what follows the path's NUL (bytes a fixed-size read took along, or earlier
+// paths of the task): a first occurrence carries its path to the map and the ring.
+static __always_inline void clear_tail(struct open_stash *s) {
+    u64 *w = (u64 *)s->path;
+    u32 len = s->key.len;
+#define CLEAR_STEP(i)                                                       \
+    if ((i) * 8 + 8 > len)                                                  \
+        w[i] = (i) * 8 >= len ? 0 : w[i] & word_mask(len, i);
+    PATH_WORDS_DO(CLEAR_STEP)
+#undef CLEAR_STEP
+}
+
+static __always_inline void emit_file(struct open_stash *s, u32 type, u64 ts) {
+    struct file_event *e = events.ringbuf_reserve(sizeof(struct file_event));
+    if (!e) {
+        count_lost();
+        return;
+    }
+    fill_hdr(&e->h, type, s->key.cgroup_id, ts);
+    __builtin_memcpy(&e->key, &s->key, sizeof(e->key));
+    __builtin_memcpy(e->path, s->path, PATH_LEN);
+    events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+// A repeat bumps the count; the first occurrence (the one whose insert wins, even
+// against another CPU) goes to the ring buffer in full; a different path under the
+// same key (a fingerprint collision) goes there on its own, never counted.
+static __always_inline void count_open(struct open_stash *s) {
+    struct file_value *v = file_agg.lookup(&s->key);
+    if (!v) {
+        int zero = 0;
+        struct file_value *n = file_new.lookup(&zero);
+        if (!n)
+            return;
+        clear_tail(s);
+        u64 ts = bpf_ktime_get_ns();
+        n->a.count = 1;
+        n->a.first_ts = ts;
+        n->a.last_ts = ts;
+        n->a.tick = bpf_jiffies64();
+        n->a.gen = 0;   // no generation: the first repeat is announced
+        n->uid = (u32)bpf_get_current_uid_gid();
+        n->pad = 0;
+        bpf_get_current_comm(n->comm, sizeof(n->comm));
+        __builtin_memcpy(n->path, s->path, PATH_LEN);
+        if (file_agg.insert(&s->key, n) == 0) {
+            emit_file(s, EV_FILE, ts);
+            return;
+        }
+        v = file_agg.lookup(&s->key);
+        if (!v)
+            return;
+    }
+    if (!same_path((const u64 *)s->path, (const u64 *)v->path, s->key.len)) {
+        clear_tail(s);
+        emit_file(s, EV_FILE_SOLO, bpf_ktime_get_ns());
+        return;
+    }
+    agg_repeat(&v->a, AGG_FILE, &s->key, sizeof(s->key));
+}
+
 static __always_inline int open_exit(long ret) {
-    u64 id = bpf_get_current_pid_tgid();
-    struct open_stash *s = open_pending.lookup(&id);
+    struct open_stash *s = stash_exit();
     if (!s)
         return 0;
-    if (ret >= 0) {
-        u64 ts = s->ts;
-        if (file_agg_hit(&s->key, ts)) {
-            struct file_event *e = events.ringbuf_reserve(sizeof(struct file_event));
-            if (e) {
-                fill_hdr(&e->h, EV_FILE, s->key.cgroup_id, ts);
-                bpf_probe_read_kernel(&e->key, sizeof(e->key), &s->key);
-                events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-            } else {
-                count_lost();
-            }
-        }
-    }
-    open_pending.delete(&id);
+    if (ret >= 0)
+        count_open(s);
+    stash_done(s);
     return 0;
 }
 

@@ -6,15 +6,14 @@ compile) sharing one ring buffer whose records start with `struct hdr`.
 
 Probes stamp events in kernel time (CLOCK_MONOTONIC ns in the Timestamp
 fields; last_seen left unset means "same as time"); the collector converts to
-wall time, attributes and identifies them.
+wall time, attributes and identifies them. Probes on the per-record hot path make
+their events with `self.maker`, which the collector replaces with one that also
+fills the process's context (node, workload, exe, args, parent) from a cache.
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import importlib
-import os
 import pkgutil
 import struct
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ BPF_DIR = Path(__file__).resolve().parent.parent / "bpf"
 
 # Record types, as in bpf/common.c.
 EV_EXEC, EV_EXIT, EV_CONNECT, EV_ACCEPT, EV_FILE, EV_DNS, EV_UDP = range(1, 8)
+EV_FILE_SOLO = 9  # 8 is the payload probe's EV_DATA
 
 HEADER = struct.Struct("<IIIIQQ16s")
 
@@ -68,6 +68,15 @@ def _event(kind: int, tgid: int, uid: int, cg: int, ts: int, comm: str) -> event
     return ev
 
 
+class EventMaker:
+    """Makes a record's event: its kind, count 1, kernel time, and its process (pid,
+    comm, uid, cgroup) from the record's header. An event that comes out with its
+    `node` set carries its process context and wall time instead (weft.sensor.context)."""
+
+    def make(self, raw: bytes, kind: int) -> event_pb2.RuntimeEvent:
+        return record_event(raw, kind)
+
+
 _COMMS: dict[bytes, str] = {}  # raw comm -> text; a node runs few distinct commands
 
 
@@ -103,6 +112,11 @@ class Probe:
     agg_maps: ClassVar[tuple[str, ...]] = ()
     # RuntimeEvent kinds enrich() adds to; the collector calls it for those only.
     enrich_kinds: ClassVar[frozenset[int]] = frozenset()
+    # What enrich() adds depends on the event's process only (process_extras): events
+    # made with their process context already carry it, and skip this enrich().
+    enriches_process: ClassVar[bool] = False
+    # Makes events from records (the collector sets its context-filling maker).
+    maker: EventMaker = EventMaker()
 
     @classmethod
     def enabled(cls, config: Any) -> bool:
@@ -133,13 +147,20 @@ class Probe:
         """The (map, key) a first-occurrence record was counted under."""
         return None
 
-    def from_key(self, map_name: str, key: bytes) -> event_pb2.RuntimeEvent | None:
-        """Rebuild an event from an aggregation key whose first record was lost."""
+    def record_of(self, map_name: str, key: bytes, value: bytes) -> bytes | None:
+        """The ring buffer record of a key's first occurrence, rebuilt from the key and
+        its map value (which starts with struct agg): parse() of it gives the key's
+        events for counts of repeats, and the first one if its record was lost."""
         return None
 
-    def enrich(self, event: event_pb2.RuntimeEvent) -> None:
-        """Add what this probe knows to an event of one of `enrich_kinds` (after parse,
-        before stamping)."""
+    def enrich(self, event: event_pb2.RuntimeEvent, kernel_ts: int) -> None:
+        """Add what this probe knows to an event of one of `enrich_kinds` (after parse;
+        kernel_ts is the event's time in kernel time, whatever clock it is stamped in)."""
+
+    def process_extras(self, pid: int) -> event_pb2.Process | None:
+        """For a probe that enriches_process: what enrich() merges into the process of
+        pid's events (the same object until it changes)."""
+        return None
 
     def tick(self, now_ns: int) -> list[event_pb2.RuntimeEvent]:
         """Events due from user-space state (timeouts, counters), in kernel time."""
@@ -161,81 +182,3 @@ def load_all() -> dict[str, type[Probe]]:
     for mod in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{mod.name}")
     return dict(REGISTRY)
-
-
-class KernelCounts:
-    """User-space side of one kernel aggregation map (struct agg per key).
-
-    A key's first occurrence arrives as a full record (kept as the template);
-    the map's count then grows in the kernel, and drain() reports each increase
-    as a copy of the template whose count is the delta, so the counts of all
-    events for a key sum exactly to the kernel's count."""
-
-    AGG = struct.Struct("<QQQ")  # count, first_ts, last_ts
-    LOST_GRACE_NS = 500_000_000  # a first record not seen by then was lost
-    IDLE_NS = 2_000_000_000      # entries untouched since the previous drain minus this are skipped
-
-    def __init__(self, table: Any, name: str, owner: Probe):
-        from bcc.libbcc import lib
-
-        self._lookup_batch = lib.bpf_lookup_batch
-        self.name, self._table, self._owner = name, table, owner
-        self._ksize = ctypes.sizeof(table.Key)
-        self._max = table.max_entries
-        self._keys = ctypes.create_string_buffer(self._ksize * self._max)
-        self._vals = ctypes.create_string_buffer(self.AGG.size * self._max)
-        self._seen: dict[bytes, list] = {}  # key -> [first_ts, reported, template]
-        self._since = 0
-
-    def first(self, key: bytes, first_ts: int, template: event_pb2.RuntimeEvent) -> None:
-        self._seen[key] = [first_ts, 1, template]
-
-    def drain(self, now_ns: int, check_unseen: bool = True):
-        """Yield (template, new count, last_ts, fresh); fresh templates were rebuilt
-        from the key (kernel time, count set) because their first record was lost.
-
-        A key counted once and never again yields only when its first record was
-        lost; check_unseen=False (no record lost lately) skips those keys unread."""
-        n = self._read()
-        keys, since, self._since = memoryview(self._keys), self._since, now_ns - self.IDLE_NS
-        ksize, seen_keys = self._ksize, self._seen
-        values = self.AGG.iter_unpack(self._vals[:n * self.AGG.size])
-        for i, (count, first_ts, last_ts) in enumerate(values):
-            if last_ts < since or (count == 1 and not check_unseen):
-                continue
-            key = bytes(keys[i * ksize:(i + 1) * ksize])
-            seen = seen_keys.get(key)
-            if seen is not None and seen[0] == first_ts:
-                if count > seen[1]:
-                    yield seen[2], count - seen[1], last_ts, False
-                    seen[1] = count
-            elif now_ns - first_ts > self.LOST_GRACE_NS:
-                ev = self._owner.from_key(self.name, key)
-                if ev is not None:
-                    ev.count = count
-                    set_ns(ev.time, first_ts)
-                    seen_keys[key] = [first_ts, count, ev]
-                    yield ev, count, last_ts, True
-        # Forget keys the LRU evicted; with some slack, so not on every drain of a full map.
-        if len(self._seen) > self._max + self._max // 4:
-            live = {bytes(keys[i * ksize:(i + 1) * ksize]) for i in range(n)}
-            self._seen = {k: v for k, v in self._seen.items() if k in live}
-
-    def _read(self) -> int:
-        """All entries into the key/value buffers with BPF_MAP_LOOKUP_BATCH."""
-        batch, count, total = ctypes.c_uint32(0), ctypes.c_uint32(0), 0
-        while total < self._max:
-            count.value = self._max - total
-            res = self._lookup_batch(
-                self._table.map_fd, ctypes.byref(batch) if total else None, ctypes.byref(batch),
-                ctypes.byref(self._keys, self._ksize * total),
-                ctypes.byref(self._vals, self.AGG.size * total), ctypes.byref(count))
-            err = ctypes.get_errno()
-            total += count.value
-            if res != 0:
-                if err != errno.ENOENT:
-                    raise OSError(err, f"BPF_MAP_LOOKUP_BATCH on {self.name}: {os.strerror(err)}")
-                break
-            if count.value == 0:
-                break
-        return total

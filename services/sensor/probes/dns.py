@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from weft.v1 import event_pb2
 
-from . import EV_DNS, EV_UDP, HEADER, Header, Probe, ns_of, register, set_ns
+from . import EV_DNS, EV_UDP, HEADER, Header, Probe, register, set_ns
 from .tcp import net_key, parse_net
 
 DNS_BODY = struct.Struct("<IHHHH16s")  # fd, response, len, dst family, dst port, dst addr
@@ -91,7 +91,7 @@ class DnsProbe(Probe):
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
         if int.from_bytes(raw[:4], "little") == EV_UDP:
-            return parse_net(raw)
+            return parse_net(raw, self.maker)
         hdr = Header.decode(raw)
         _fd, response, length, _fam, _port, _addr = DNS_BODY.unpack_from(raw, HEADER.size)
         start = HEADER.size + DNS_BODY.size
@@ -114,11 +114,11 @@ class DnsProbe(Probe):
     def agg_key(self, raw: bytes) -> tuple[str, bytes] | None:
         return net_key(raw) if int.from_bytes(raw[:4], "little") == EV_UDP else None
 
-    def enrich(self, event: event_pb2.RuntimeEvent) -> None:
+    def enrich(self, event: event_pb2.RuntimeEvent, kernel_ts: int) -> None:
         if event.network.dns_name:
             return
         hit = self._names.get((event.process.cgroup_id, event.network.dst_ip))
-        if hit and hit[1] >= ns_of(event.time):
+        if hit and hit[1] >= kernel_ts:
             event.network.dns_name = hit[0]
 
     def tick(self, now_ns: int) -> list[event_pb2.RuntimeEvent]:

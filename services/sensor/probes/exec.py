@@ -27,6 +27,7 @@ class ExecProbe(Probe):
     event_types = (EV_EXEC, EV_EXIT)
     # Every kind but exec, which carries its own process fields.
     enrich_kinds = frozenset(K.Kind.values()) - {K.PROCESS_EXEC}
+    enriches_process = True
 
     def __init__(self, proc_root: str = "/proc"):
         self._proc = proc_root
@@ -51,9 +52,9 @@ class ExecProbe(Probe):
         self._remember(hdr.tgid, p)
         return ev
 
-    def enrich(self, event: event_pb2.RuntimeEvent) -> None:
+    def enrich(self, event: event_pb2.RuntimeEvent, kernel_ts: int) -> None:
         p = event.process
-        known = self._known.get(p.pid) or self._from_proc(p.pid)
+        known = self.process_extras(p.pid)
         if known is None:
             return
         if p.exe:
@@ -65,6 +66,11 @@ class ExecProbe(Probe):
             p.ppid = ppid
         else:
             p.MergeFrom(known)  # exe, args, ppid: one call, not three field copies
+
+    def process_extras(self, pid: int) -> event_pb2.Process | None:
+        """exe, args and ppid of pid, as enrich() merges them into events without
+        their own (the same object until pid execs again)."""
+        return self._known.get(pid) or self._from_proc(pid)
 
     def args_of(self, pid: int) -> list[str]:
         known = self._known.get(pid) or self._from_proc(pid)

@@ -1,7 +1,10 @@
 """File opens under configured path prefixes — bpf/file.c.
 
-The prefixes are compared in the kernel (a small array map), and repeated opens
-of one file by one process with the same flags are counted there.
+The prefixes are compared in the kernel (a small array map, 8 bytes at a time),
+and repeated opens of one file by one process with the same flags are counted
+there, under a key holding the path's length and fingerprint (the path itself is
+in the map's value, with what else the first occurrence's record said, and in
+that record).
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ from typing import Any
 
 from weft.v1 import event_pb2
 
-from . import EV_FILE, HEADER, Header, Probe, cstr, record_event, register
+from . import EV_FILE, EV_FILE_SOLO, HEADER, Probe, register
 
-FILE_KEY = struct.Struct("<IIQ256s")  # tgid, flags, cgroup_id, path
-N_PREFIXES, PREFIX_LEN = 8, 64        # as in bpf/file.c
+FILE_KEY = struct.Struct("<IIQQII")   # tgid, flags, cgroup_id, fingerprint, path length, pad
+PATH_LEN = 256
+N_PREFIXES, PREFIX_WORDS = 8, 8       # as in bpf/file.c
+PREFIX_LEN = 8 * PREFIX_WORDS
+# struct file_value: struct agg (count, first_ts, last_ts, tick, gen), uid, comm, path
+FILE_VALUE = struct.Struct(f"<QQQQI4xI4x16s{PATH_LEN}s")
 ACCESS = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}
 FLAGS = [  # Linux generic/x86 values
     (0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
@@ -32,14 +39,39 @@ def open_flags(flags: int) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1024)  # a node opens files with a few dozen flag values
-def _flag_names(flags: int) -> tuple[str, ...]:
-    return tuple(open_flags(flags))
+def _flagged(flags: int) -> event_pb2.File:
+    """A File with these flags' names, copied into events (a copy costs less than
+    adding the names one by one); never changed."""
+    return event_pb2.File(flags=open_flags(flags))
+
+
+FP_MULTIPLIER, MASK64 = 0x9E3779B97F4A7C15, (1 << 64) - 1
+
+
+def fingerprint(path: bytes, seed: int) -> int:
+    """The kernel's fingerprint of a path (its bytes before the NUL), as bpf/file.c
+    computes it with FILE_FP_SEED = seed."""
+    h = seed ^ len(path)
+    for (word,) in struct.iter_unpack("<Q", path + bytes(-len(path) % 8)):
+        h = ((h ^ word) * FP_MULTIPLIER) & MASK64
+        h ^= h >> 29
+    return h
+
+
+def prefix_words(prefix: bytes) -> tuple[list[int], list[int]]:
+    """A prefix as bpf/file.c compares it: little-endian 8-byte words, and the mask
+    of each word's bytes that belong to the prefix."""
+    padded = prefix.ljust(PREFIX_LEN, b"\0")
+    words = list(struct.unpack(f"<{PREFIX_WORDS}Q", padded))
+    masks = [(1 << 8 * max(0, min(8, len(prefix) - 8 * i))) - 1 for i in range(PREFIX_WORDS)]
+    n = (len(prefix) + 7) // 8
+    return words[:n], masks[:n]
 
 
 @register
 class FileProbe(Probe):
     name = "file"
-    event_types = (EV_FILE,)
+    event_types = (EV_FILE, EV_FILE_SOLO)
     agg_maps = ("file_agg",)
 
     def configure(self, bpf: Any, config: Any) -> None:
@@ -51,28 +83,33 @@ class FileProbe(Probe):
             raw = prefix.encode()
             if not raw or len(raw) >= PREFIX_LEN:
                 raise ValueError(f"file prefix must be 1..{PREFIX_LEN - 1} bytes: {prefix!r}")
+            words, masks = prefix_words(raw)
             leaf = table.Leaf()
-            leaf.len = len(raw)
-            leaf.s = raw
+            leaf.nwords = len(words)
+            for j, (word, mask) in enumerate(zip(words, masks)):
+                leaf.word[j], leaf.mask[j] = word, mask
             table[ctypes.c_int(i)] = leaf
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
-        ev = record_event(raw, event_pb2.RuntimeEvent.FILE_OPEN)
-        _tgid, flags, _cg, path = FILE_KEY.unpack_from(raw, HEADER.size)
-        _fill(ev, flags, path)
+        ev = self.maker.make(raw, event_pb2.RuntimeEvent.FILE_OPEN)
+        _tgid, flags, _cg, _fp, length, _pad = FILE_KEY.unpack_from(raw, HEADER.size)
+        start = HEADER.size + FILE_KEY.size
+        _fill(ev, flags, raw[start:start + length])
         return ev
 
     def agg_key(self, raw: bytes) -> tuple[str, bytes] | None:
+        if raw[0] == EV_FILE_SOLO:   # counted on its own, never in the map
+            return None
         return "file_agg", raw[HEADER.size:HEADER.size + FILE_KEY.size]
 
-    def from_key(self, map_name: str, key: bytes) -> event_pb2.RuntimeEvent | None:
-        tgid, flags, cg, path = FILE_KEY.unpack(key)
-        ev = Header(EV_FILE, tgid, tgid, 0, cg, 0, "").event(event_pb2.RuntimeEvent.FILE_OPEN)
-        _fill(ev, flags, path)
-        return ev
+    def record_of(self, map_name: str, key: bytes, value: bytes) -> bytes | None:
+        tgid, _flags, cg, _fp, _length, _pad = FILE_KEY.unpack(key)
+        _count, first_ts, _last, _tick, _gen, uid, comm, path = FILE_VALUE.unpack(value)
+        return HEADER.pack(EV_FILE, tgid, tgid, uid, cg, first_ts, comm) + key + path
 
 
 def _fill(ev: event_pb2.RuntimeEvent, flags: int, path: bytes) -> None:
+    """path: the path's bytes without its NUL."""
     f = ev.file
-    f.path = cstr(path)
-    f.flags.extend(_flag_names(flags))
+    f.CopyFrom(_flagged(flags))
+    f.path = path.decode(errors="replace")

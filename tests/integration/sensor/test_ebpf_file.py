@@ -56,3 +56,22 @@ def test_ten_thousand_opens_of_one_file_sum_exactly(sensor):
     assert all(e.file.flags == ["O_RDONLY", "O_CLOEXEC"] for e in events)
     assert events[-1].last_seen.ToNanoseconds() >= events[0].time.ToNanoseconds()
     assert len({e.event_id for e in events}) == len(events)
+
+
+def test_a_process_that_moves_between_cgroups_is_judged_where_it_is(sensor):
+    paths = [sensor.files / name for name in ("before", "moved-out", "moved-back")]
+    for p in paths:
+        p.write_text("")
+    outside, watched = sensor.cgroups["outside"], sensor.cgroups["payments-api"]
+    proc = sensor.run("payments-api", python(
+        "import os\n"
+        f"open({str(paths[0])!r}).close()\n"
+        f"open({str(outside / 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
+        f"open({str(paths[1])!r}).close()\n"
+        f"open({str(watched / 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
+        f"open({str(paths[2])!r}).close()\n"))
+    assert proc.returncode == 0
+    sensor.wait_for(lambda e: e.process.pid == proc.pid and e.file.path == str(paths[2]))
+    sensor.settle()
+    seen = {e.file.path for e in sensor.of(proc.pid, K.FILE_OPEN)}
+    assert seen == {str(paths[0]), str(paths[2])}
