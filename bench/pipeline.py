@@ -35,10 +35,11 @@ from google.protobuf.internal import api_implementation
 from bench import _events, _services
 from bench._report import row, summary
 from weft.common import codec, natsserver, subjects, tracing
+from weft.sensor.ebpf import EbpfConfig
 from weft.sensor.uplink import Uplink
 from weft.v1 import sensor_pb2
 
-BATCH = 500
+BATCH = EbpfConfig.max_batch   # what a busy sensor sends per message
 WINDOW = 64          # batches in flight: the gateway's MAX_IN_FLIGHT, and B's window
 STREAM = "WEFT_EVENTS"
 CONSUMERS = ("detect-WEFT_EVENTS", "discovery-WEFT_EVENTS")

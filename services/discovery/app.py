@@ -16,6 +16,7 @@ from weft.discovery.config import DiscoveryConfig
 from weft.discovery.api import add_observe_routes
 from weft.discovery.gateway import Gateway
 from weft.discovery.observing import Observing, declared, observer_for
+from weft.discovery.recent import RecentBatches
 from weft.discovery.sessions import Registry
 from weft.discovery.inventory_service import InventoryService
 from weft.v1 import inventory_pb2_grpc, sensor_pb2_grpc
@@ -33,13 +34,14 @@ class Discovery(Stage):
         self.config: DiscoveryConfig = config
         self.sensors = Registry()
         self.grpc_port = 0
+        self.recent = RecentBatches()
         self.observing = Observing(observer_for(config.fingerprints, config.learning_window,
                                                 config.learning_quiet), declared(config.inventory_file))
 
     def consumers(self) -> list[bus.Consumer]:
         return [
             bus.Consumer(self.js, self.name, "WEFT_EVENTS", subjects.all_of(subjects.EVENTS),
-                         handlers.on_events(self.engine, self.observing)),
+                         handlers.on_events(self.engine, self.observing, self.recent)),
             bus.Consumer(self.js, self.name, "WEFT_ENFORCE", subjects.all_of(subjects.ENFORCE),
                          handlers.on_enforcement(self.sensors), max_deliver=20),
         ]
@@ -64,7 +66,7 @@ class Discovery(Stage):
                                           ("grpc.max_send_message_length", GRPC_MAX_MESSAGE)])
         mtls = bool(self.config.tls_cert)
         sensor_pb2_grpc.add_SensorGatewayServicer_to_server(
-            Gateway(self.js, self.sensors, require_identity=mtls), server)
+            Gateway(self.js, self.sensors, require_identity=mtls, recent=self.recent), server)
         inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryService(self.observing), server)
         addr = f"{self.config.grpc_host}:{self.config.grpc_port}"
         self.grpc_port = server.add_secure_port(addr, self._credentials()) if mtls else server.add_insecure_port(addr)

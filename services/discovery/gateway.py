@@ -21,6 +21,7 @@ from weft.common import bus, codec, metrics, subjects, tracing
 from weft.discovery import peer, protocol
 from weft.discovery.core.batches import check_batch, cluster_of
 from weft.discovery.core.identity import batch_refusal, settle_hello
+from weft.discovery.recent import RecentBatches
 from weft.discovery.sessions import Registry, Session
 from weft.v1 import sensor_pb2, sensor_pb2_grpc
 
@@ -34,9 +35,11 @@ class IdentityRefused(Exception):
 
 
 class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
-    def __init__(self, js: JetStreamContext, registry: Registry, *, require_identity: bool = False):
+    def __init__(self, js: JetStreamContext, registry: Registry, *, require_identity: bool = False,
+                 recent: RecentBatches | None = None):
         self.js = js
         self.registry = registry
+        self.recent = recent          # what was published, parsed, for this process's consumer
         self.require_identity = require_identity   # mutual TLS: identity from the certificate
         self.tracer = tracing.tracer("weft-discovery")
 
@@ -158,7 +161,10 @@ class Gateway(sensor_pb2_grpc.SensorGatewayServicer):
                 await bus.dead_letter(self.js, why, origin, ev.SerializeToString())
                 s.deadlettered += 1
             subject = subjects.events(cluster_of(checked.batch, s.node))
-            if not await self._publish(subject, checked, s.msg_id(checked.batch.batch_id)):
+            msg_id = s.msg_id(checked.batch.batch_id)
+            if self.recent is not None:   # before publishing: the consumer may have it at once
+                self.recent.keep(msg_id, checked.data, checked.batch)
+            if not await self._publish(subject, checked, msg_id):
                 raise ConnectionError("JetStream unavailable")
             s.batches += 1
             s.events += len(checked.batch.events)

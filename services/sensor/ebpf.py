@@ -54,7 +54,10 @@ class EbpfConfig:
     # on a shared 2-vCPU VM, events or not); 10 a second keep that small, and events
     # reach the caller at most this late (counts of repeats: at the next drain, 0.5 s).
     flush_interval: float = 0.1
-    max_batch: int = 500
+    # Events per message up to the gateway. Every stage pays per message as well as per
+    # event (a bus message, a fetch, a transaction), so a busy node sends few large
+    # messages; a quiet one still sends what a poll found, at once.
+    max_batch: int = 2000
     # default: $WEFT_KERNEL_BUILD_DIR, else /lib/modules/$(uname -r)/build
     kernel_build_dir: str | None = None
     # Agent sight: HTTP, TLS plaintext and MCP over stdio (probes payload and tls).
