@@ -72,6 +72,10 @@ def summary(ev: E) -> str:
         return f"model {ev.llm.provider}/{ev.llm.model}@{ev.llm.host}"
     if k == E.MCP_CALL:
         return f"mcp {ev.mcp.method} {ev.mcp.tool} on {ev.mcp.server}".replace("  ", " ")
+    if k == E.POLICY_DECISION:   # which policy and destination: two blocks by two policies are two alerts
+        p = ev.policy
+        verdict = event_pb2.PolicyDecision.Verdict.Name(p.verdict).lower()
+        return f"{verdict} by policy {p.name or '?'} ({p.mode or '?'})" + (f": {p.rule}" if p.rule else "")
     return E.Kind.Name(k).lower()
 
 
