@@ -37,13 +37,13 @@ replicas (WEFT_DETECT_PARTITIONS > 0; unset or 0: one replica correlating everyt
   hands its partitions over after WEFT_DETECT_LEASE_TTL seconds (default 10).
   WEFT_DETECT_REPLICA names the replica (default: host name, pid and a random suffix).
 
-alert storms (on event time, as `weft analyze` folds them):
-  WEFT_DETECT_FOLD_WINDOW  seconds (default 60): an alert of the same rule, agent and detail
-                           as one raised less than this before is not raised; the key's next
-                           alert after the window carries how many were folded (OCSF count,
-                           start_time). 0: every alert raised one by one.
-  WEFT_DETECT_ALERT_CAP    alerts per rule, agent and fold window (default 50); past it the rest
-                           are held back and summed in one alert when the window closes. 0: no cap.
+alert storms (windows are slices of event time, as `weft analyze` folds them):
+  WEFT_DETECT_FOLD_WINDOW  seconds (default 60): an alert of the rule, agent and detail of one
+                           raised in its window is not raised; the key's next alert, in a later
+                           window, carries how many were folded (OCSF count, start_time,
+                           end_time). 0: every alert raised one by one.
+  WEFT_DETECT_ALERT_CAP    alerts per rule, agent and window (default 50); past it the rest are
+                           held back and summed in one alert when the window closes. 0: no cap.
   Both are counted in weft_detect_alerts_held_total{reason="repeat"|"cap"} and /v1/status
   (alerts_folded, alerts_held_back). Replicas each fold the events they are handed.
 """

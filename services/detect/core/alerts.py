@@ -36,7 +36,7 @@ class Alert:
     detail: str                     # what the rule saw: the new behaviour, the command line, …
     events: tuple[E, ...]           # in event-time order; the last one completed the rule
     folded: int = 0                 # occurrences it stands for besides its events (folding.py) …
-    first_ms: int | None = None     # … the first of them at this time
+    folded_ms: tuple[int, int] | None = None   # … the first and the last of them
 
     @property
     def event_ids(self) -> tuple[str, ...]:
@@ -50,12 +50,10 @@ class Alert:
         return to_ocsf(detection(self))
 
 
-def make_alert(rule: Rule, agent: str, detail: str, events: list[E], folded: int = 0,
-               first_ms: int | None = None) -> Alert:
+def make_alert(rule: Rule, agent: str, detail: str, events: list[E]) -> Alert:
     ordered = tuple(sorted(events, key=lambda ev: (ev.time.seconds, ev.time.nanos)))
     key = "\0".join((rule.id, *(ev.event_id for ev in ordered)))
-    return Alert(hashlib.sha256(key.encode()).hexdigest()[:32], rule, agent, detail, ordered, folded,
-                 first_ms if folded else None)
+    return Alert(hashlib.sha256(key.encode()).hexdigest()[:32], rule, agent, detail, ordered)
 
 
 def summary(ev: E) -> str:
@@ -93,15 +91,15 @@ def attacks(rule: Rule) -> list[dict]:
 
 def detection(a: Alert) -> Detection:
     """Its OCSF occurrence: `count` the occurrences it stands for (its events' and those
-    folded into it), from start_time (the first of them) to end_time (its last event)."""
+    folded into it), from start_time (the first of them) to end_time (the last)."""
     last, times = a.events[-1], [ev.time.ToMilliseconds() for ev in a.events]
-    first = min(times) if a.first_ms is None else min(a.first_ms, *times)
+    span = [*times, *a.folded_ms] if a.folded_ms else times
     node, w = last.node, last.workload
     return Detection(
         uid=a.id, title=a.rule.title, time=times[-1], severity=Severity.of(SEVERITY_IDS[a.rule.severity]),
         product=PRODUCT, event_code=a.rule.id, types=[a.rule.family],
         desc=f"{a.agent or 'a process outside any workload'}: {a.detail}. {a.rule.description}",
-        first_seen=first, last_seen=max(times), count=max(last.count, 1) + a.folded,
+        first_seen=min(span), last_seen=max(span), count=max(last.count, 1) + a.folded,
         analytic=ocsf.compact(uid=a.rule.id, name=a.rule.title, type_id=1, type="Rule", category=a.rule.family),
         cloud=ocsf.cloud(CLOUDS[node.provider], region=node.region or None) if node.provider in CLOUDS else None,
         device=ocsf.device(hostname=node.name or None, region=node.region or None),

@@ -20,9 +20,9 @@ UNJUDGED_PER_AGENT per agent, UNJUDGED_AGENTS agents); when the ready profile ar
 as `weft analyze` — which knows every profile from the start — would have raised them.
 
 Every alert goes through `folding` (folding.py): a repeat of the same rule, agent and
-detail within the fold window is counted into the key's next alert, and past the cap of
-alerts per rule, agent and window the rest are held back and summed in one summary alert,
-so a storm of deviations makes a few alerts, not one per event.
+detail in one window of event time is counted into the key's next alert, and past the cap
+of alerts per rule, agent and window the rest are held back and summed in one summary
+alert, so a storm of deviations makes a few alerts, not one per event.
 
 The detector keeps references to events (in alerts, sequence windows, held-back alerts and
 the unjudged): do not change an event after passing it in. Sequence and folding state are

@@ -31,10 +31,10 @@ def test_bad_values_stop_the_service(monkeypatch, name, value):
         parse([])
 
 
-def miner(n: int) -> list[E]:
+def miner(n: int, tag: str = "") -> list[E]:
     found = []
     for i in range(n):
-        ev = E(event_id=f"storm-{i}", kind=E.PROCESS_EXEC, count=1,
+        ev = E(event_id=f"storm-{tag}{i}", kind=E.PROCESS_EXEC, count=1,
                process=pb.Process(pid=100 + i, exe="/usr/local/bin/xmrig", args=["xmrig", f"--id={i}"]))
         ev.node.cluster, ev.workload.namespace, ev.workload.name = "eks", "agents", "bot"
         ev.time.FromSeconds(1_780_000_000 + i // 100)
@@ -50,7 +50,7 @@ def test_the_service_counts_what_was_folded_and_held_back():
     detecting = Detecting(limits=Limits(window_s=60, cap=5))
     before = counted("cap"), counted("repeat")
     storm = miner(50)                                 # 50 distinct command lines in one window
-    fired = detecting.events(storm) + detecting.events(storm[:3])   # and three repeats
+    fired = detecting.events(storm) + detecting.events(miner(3, "again-"))   # and three repeats
     assert len(fired) == 5
     assert detecting.held() == {"alerts_folded": 3, "alerts_held_back": 45}
     assert (counted("cap"), counted("repeat")) == (before[0] + 45, before[1] + 3)
