@@ -13,3 +13,6 @@ IDENTITY_REFUSED = Counter("weft_gateway_identity_refused_total",
                            "batch or event claiming another", ["reason"])
 HTTP_REFUSED = Counter("weft_http_refused_total", "HTTP requests refused before their handler",
                        ["service", "status"])
+ALERTS_HELD = Counter("weft_detect_alerts_held_total",
+                      "detect's alerts not raised one by one: repeats folded into their key's next alert, "
+                      "or past the cap per rule and agent (summed in one alert)", ["reason"])

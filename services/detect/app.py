@@ -29,7 +29,7 @@ class DetectStage(ConsumingStage):
     correlating: Correlating | None = None
 
     async def on_start(self, stack: AsyncExitStack) -> None:
-        self.detecting = Detecting(self.config.rule_dirs)
+        self.detecting = Detecting(self.config.rule_dirs, self.config.limits)
         if self.config.partitions:    # one of several replicas: correlation fed from the bus
             self.correlating = Correlating(self)
             self.storying = await self.correlating.start(stack)
@@ -69,7 +69,8 @@ class DetectStage(ConsumingStage):
         add_story_routes(app, self)
 
     def status(self) -> dict:
-        found = {"stories": len(self.storying.stories()) if hasattr(self, "storying") else 0}
+        found = {"stories": len(self.storying.stories()) if hasattr(self, "storying") else 0,
+                 **(self.detecting.held() if hasattr(self, "detecting") else {})}
         if self.correlating is not None:
             found["correlation"] = self.correlating.status()
         return {**super().status(), **found}

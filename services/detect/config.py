@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from weft.common import consuming
+from weft.detect.core.folding import Limits
 
 DESCRIPTION = "weft detect: provider alerts and runtime events in, alerts and attack stories out."
 
@@ -35,6 +36,16 @@ replicas (WEFT_DETECT_PARTITIONS > 0; unset or 0: one replica correlating everyt
   of the partitions it holds a lease on (bucket weft_detect_leases); a replica that dies
   hands its partitions over after WEFT_DETECT_LEASE_TTL seconds (default 10).
   WEFT_DETECT_REPLICA names the replica (default: host name, pid and a random suffix).
+
+alert storms (windows are slices of event time, as `weft analyze` folds them):
+  WEFT_DETECT_FOLD_WINDOW  seconds (default 60): an alert of the rule, agent and detail of one
+                           raised in its window is not raised; the key's next alert, in a later
+                           window, carries how many were folded (OCSF count, start_time,
+                           end_time). 0: every alert raised one by one.
+  WEFT_DETECT_ALERT_CAP    alerts per rule, agent and window (default 50); past it the rest are
+                           held back and summed in one alert when the window closes. 0: no cap.
+  Both are counted in weft_detect_alerts_held_total{reason="repeat"|"cap"} and /v1/status
+  (alerts_folded, alerts_held_back). Replicas each fold the events they are handed.
 """
 
 
@@ -45,11 +56,18 @@ class DetectConfig(consuming.ConsumingConfig):
     partitions: int = 0                  # correlation partitions shared by replicas; 0: inline, one replica
     lease_ttl_s: float = 10.0            # a dead replica's partitions are claimed this long after its last renewal
     replica: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    fold_window_s: float = Limits.window_s   # a repeat of an alert within it is folded; 0: off
+    alert_cap: int = Limits.cap              # alerts per rule, agent and fold window; 0: no cap
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.partitions < 0 or self.lease_ttl_s <= 0:
             raise ValueError("WEFT_DETECT_PARTITIONS must be 0 or more and WEFT_DETECT_LEASE_TTL positive")
+        self.limits   # checked: WEFT_DETECT_FOLD_WINDOW and WEFT_DETECT_ALERT_CAP 0 (off) or more
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.fold_window_s, self.alert_cap)
 
 
 def parse(argv: list[str] | None = None) -> DetectConfig:
@@ -61,6 +79,8 @@ def parse(argv: list[str] | None = None) -> DetectConfig:
         config.partitions = int(os.environ.get("WEFT_DETECT_PARTITIONS", "0") or 0)
         config.lease_ttl_s = float(os.environ.get("WEFT_DETECT_LEASE_TTL", "10") or 10)
         config.replica = os.environ.get("WEFT_DETECT_REPLICA", "") or config.replica
+        config.fold_window_s = float(os.environ.get("WEFT_DETECT_FOLD_WINDOW", "") or Limits.window_s)
+        config.alert_cap = int(os.environ.get("WEFT_DETECT_ALERT_CAP", "") or Limits.cap)
         config.__post_init__()
     except ValueError as e:
         raise SystemExit(f"python -m weft.detect: {e}") from None

@@ -35,6 +35,8 @@ class Alert:
     agent: str                      # the logical agent; "" for a process outside any workload
     detail: str                     # what the rule saw: the new behaviour, the command line, …
     events: tuple[E, ...]           # in event-time order; the last one completed the rule
+    folded: int = 0                 # occurrences it stands for besides its events (folding.py) …
+    folded_ms: tuple[int, int] | None = None   # … the first and the last of them
 
     @property
     def event_ids(self) -> tuple[str, ...]:
@@ -72,6 +74,10 @@ def summary(ev: E) -> str:
         return f"model {ev.llm.provider}/{ev.llm.model}@{ev.llm.host}"
     if k == E.MCP_CALL:
         return f"mcp {ev.mcp.method} {ev.mcp.tool} on {ev.mcp.server}".replace("  ", " ")
+    if k == E.POLICY_DECISION:   # which policy and destination: two blocks by two policies are two alerts
+        p = ev.policy
+        verdict = event_pb2.PolicyDecision.Verdict.Name(p.verdict).lower()
+        return f"{verdict} by policy {p.name or '?'} ({p.mode or '?'})" + (f": {p.rule}" if p.rule else "")
     return E.Kind.Name(k).lower()
 
 
@@ -84,13 +90,16 @@ def attacks(rule: Rule) -> list[dict]:
 
 
 def detection(a: Alert) -> Detection:
+    """Its OCSF occurrence: `count` the occurrences it stands for (its events' and those
+    folded into it), from start_time (the first of them) to end_time (the last)."""
     last, times = a.events[-1], [ev.time.ToMilliseconds() for ev in a.events]
+    span = [*times, *a.folded_ms] if a.folded_ms else times
     node, w = last.node, last.workload
     return Detection(
         uid=a.id, title=a.rule.title, time=times[-1], severity=Severity.of(SEVERITY_IDS[a.rule.severity]),
         product=PRODUCT, event_code=a.rule.id, types=[a.rule.family],
         desc=f"{a.agent or 'a process outside any workload'}: {a.detail}. {a.rule.description}",
-        first_seen=min(times), last_seen=max(times), count=max(last.count, 1),
+        first_seen=min(span), last_seen=max(span), count=max(last.count, 1) + a.folded,
         analytic=ocsf.compact(uid=a.rule.id, name=a.rule.title, type_id=1, type="Rule", category=a.rule.family),
         cloud=ocsf.cloud(CLOUDS[node.provider], region=node.region or None) if node.provider in CLOUDS else None,
         device=ocsf.device(hostname=node.name or None, region=node.region or None),

@@ -19,9 +19,14 @@ UNJUDGED_PER_AGENT per agent, UNJUDGED_AGENTS agents); when the ready profile ar
 `update_profiles` judges the kept events after its ready time and returns their alerts,
 as `weft analyze` — which knows every profile from the start — would have raised them.
 
-The detector keeps references to events (in alerts, sequence windows and the unjudged):
-do not change an event after passing it in. Sequence state is bounded by event time (sequences.py);
-caches and per-container contexts are bounded by size.
+Every alert goes through `folding` (folding.py): a repeat of the same rule, agent and
+detail in one window of event time is counted into the key's next alert, and past the cap
+of alerts per rule, agent and window the rest are held back and summed in one summary
+alert, so a storm of deviations makes a few alerts, not one per event.
+
+The detector keeps references to events (in alerts, sequence windows, held-back alerts and
+the unjudged): do not change an event after passing it in. Sequence and folding state are
+bounded by event time (sequences.py, folding.py); caches and per-container contexts by size.
 """
 from __future__ import annotations
 
@@ -31,11 +36,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Hashable, Iterable, Mapping
 
 from weft.detect.core import matching
-from weft.detect.core.alerts import Alert, make_alert, summary
+from weft.detect.core.alerts import Alert, summary
 from weft.detect.core.baseline import PATHS, Baseline, BehaviourIds, behaviour, describe, dimensions
+from weft.detect.core.folding import Folding, Limits
 from weft.detect.core.matching import E, Predicate, compile_match, prune
 from weft.detect.core.rulefile import Rule
-from weft.detect.core.sequences import EVENT, NS, PAYLOAD, Windows
+from weft.detect.core.sequences import EVENT, NS, PAYLOAD, Windows, nanos
 from weft.discovery.core.agents import WorkloadRef, logical_name, names_itself
 from weft.discovery.core.profiles import Profile
 
@@ -113,7 +119,7 @@ class Context:
 
 class Detector:
     def __init__(self, rules: Iterable[Rule], profiles_by_agent: Mapping[str, Profile] | None = None, *,
-                 lateness: int = 60):
+                 lateness: int = 60, limits: Limits = Limits()):
         self.rules = tuple(r for r in rules if r.enabled)
         self.plans = plans(self.rules)            # event kind -> Plan: the compiled dispatch table
         self._ids = BehaviourIds()
@@ -123,6 +129,7 @@ class Detector:
         self._lateness = lateness
         self._windows = Windows(lateness)
         self._unjudged: dict[str, deque] = {}   # learning agent -> (event, plan, check), oldest first
+        self.folding = Folding(limits, lateness)   # one for live and late judging: one timeline of alerts
         self.update_profiles(profiles_by_agent or {})
 
     def update_profiles(self, profiles_by_agent: Mapping[str, Profile]) -> list[Alert]:
@@ -145,7 +152,7 @@ class Detector:
         live, self._windows = self._windows, Windows(self._lateness)
         try:
             for ev, plan, check in kept:
-                if _nanos(ev) <= ready_ns:
+                if nanos(ev) <= ready_ns:
                     continue   # seen while learning: part of the baseline by definition
                 ctx = self._contexts.get(ev.workload.container_id) or self._context(ev)
                 raw = plan.key(ev)
@@ -216,20 +223,20 @@ class Detector:
         detail = detail or summary(ev)
         after = c.rule.after
         if after is None:
-            out.append(make_alert(c.rule, ctx.agent, detail, [ev]))
+            self.folding.admit(c.rule, ctx.agent, detail, [ev], out)
             return
-        trigger = self._windows.candidate(c.index, after.within, self._key(after.by, ev, ctx), _nanos(ev), ev,
+        trigger = self._windows.candidate(c.index, after.within, self._key(after.by, ev, ctx), nanos(ev), ev,
                                           (ctx.agent, detail))
         if trigger is not None:
-            out.append(make_alert(c.rule, ctx.agent, detail, [trigger[EVENT], ev]))
+            self.folding.admit(c.rule, ctx.agent, detail, [trigger[EVENT], ev], out)
 
     def _trigger(self, ev: E, ctx: Context, triggers: tuple[Compiled, ...], out: list[Alert]) -> None:
-        t = _nanos(ev)
+        t = nanos(ev)
         for c in triggers:
             after = c.rule.after
             for waiting in self._windows.trigger(c.index, after.within, self._key(after.by, ev, ctx), t, ev):
                 agent, detail = waiting[PAYLOAD]
-                out.append(make_alert(c.rule, agent, detail, [ev, waiting[EVENT]]))
+                self.folding.admit(c.rule, agent, detail, [ev, waiting[EVENT]], out)
 
     @staticmethod
     def _key(by: str, ev: E, ctx: Context) -> Hashable:
@@ -254,11 +261,6 @@ class Detector:
             store.clear()
         store[cid or identity] = ctx
         return ctx
-
-
-def _nanos(ev: E) -> int:
-    ts = ev.time
-    return ts.seconds * NS + ts.nanos
 
 
 def plans(rules: tuple[Rule, ...]) -> dict[int, Plan]:

@@ -23,6 +23,12 @@ Entry = tuple[int, int, object, object]
 T, SEQ, EVENT, PAYLOAD = range(4)
 
 
+def nanos(ev) -> int:
+    """A runtime event's time in ns since the epoch: the time every window here is on."""
+    ts = ev.time
+    return ts.seconds * NS + ts.nanos
+
+
 class Windows:
     def __init__(self, lateness: int = 60):
         self.lateness = lateness * NS

@@ -177,8 +177,9 @@ def test_updated_profiles_take_effect():
     learning = profiles(benign(BOT), LearningWindow(duration=100_000))
     detector = Detector(RULES, learning)
     assert detector.observe([BOT.connect(1000, "paste.example.net")]) == []
-    detector.update_profiles(READY)
-    assert [a.rule.id for a in detector.observe([BOT.connect(1001, "paste.example.net")])] == ["unexpected_egress"]
+    assert [a.rule.id for a in detector.update_profiles(READY)] == ["unexpected_egress"]   # the kept event, judged now
+    # live from now on (the same destination a second later would be a repeat, folded into its next alert)
+    assert [a.rule.id for a in detector.observe([BOT.connect(1001, "drop.example.net")])] == ["unexpected_egress"]
 
 
 def test_baseline_alert_is_a_valid_ocsf_detection_finding():
