@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import struct
 
+from collector_ring import Ring
+
 from weft.sensor.ebpf import EbpfCollector, EbpfConfig
 from weft.sensor.probes import EV_CONNECT, EV_EXEC, EV_EXIT, EV_FILE, HEADER, EventMaker, load_all
 from weft.sensor.probes.exec import EXEC_BODY, EXIT_BODY
@@ -13,17 +15,6 @@ from weft.v1 import event_pb2
 
 K = event_pb2.RuntimeEvent
 PID, CG, OFFSET = 4242, 77, 1_700_000_000_000_000_000
-
-
-class Ring:
-    """Stands in for the BPF object: poll() drains what was queued here."""
-
-    def __init__(self, collector: EbpfCollector):
-        self.collector, self.records = collector, []
-
-    def ring_buffer_consume(self) -> None:
-        self.collector._raw.extend(self.records)
-        self.records = []
 
 
 class Counts:

@@ -3,6 +3,8 @@ completes one event gives it an id from the record; several from one record are
 identified by content. Either way no two events share an id."""
 from __future__ import annotations
 
+from collector_ring import Ring
+
 from weft.sensor.ebpf import EbpfCollector, EbpfConfig
 from weft.sensor.probes import load_all
 from weft.sensor.sight.records import DIR_READ, DIR_WRITE, RECORD, VIA_SYSCALL, VIA_TLS
@@ -11,15 +13,6 @@ from weft.v1 import event_pb2
 K = event_pb2.RuntimeEvent
 PID = 4_000_000_000   # no such process: nothing is read from /proc
 SSL = 0x55E9E3D5A940
-
-
-class Ring:
-    def __init__(self, collector: EbpfCollector):
-        self.collector, self.records = collector, []
-
-    def ring_buffer_consume(self) -> None:
-        self.collector._raw.extend(self.records)
-        self.records = []
 
 
 def poll(records: list[bytes]) -> list[K]:
