@@ -215,7 +215,7 @@ class EbpfCollector:
             if ev is None:
                 continue
             if ev.__class__ is list:
-                stamped.extend((finish(e, ns_of(e.time)), e) for e in ev)
+                stamped.extend((finish(e, self._kernel_ns(e)), e) for e in ev)
                 continue
             first_ts = int.from_bytes(record[24:32], "little")   # struct hdr's ts: the event's
             stamped.append((finish(ev, first_ts, record), ev))
@@ -241,7 +241,7 @@ class EbpfCollector:
         out = []
         for p in self._probes:
             for ev in p.tick(now):
-                self._finish(ev, ns_of(ev.time))
+                self._finish(ev, self._kernel_ns(ev))
                 out.append(ev)
         self._bump_generation()
         lost = self._lost_records()
@@ -294,6 +294,11 @@ class EbpfCollector:
         if identify:
             ev.event_id = self._record_id(record) if record else event_id(ev)
         return wall
+
+    def _kernel_ns(self, ev: event_pb2.RuntimeEvent) -> int:
+        """The kernel time of an event a probe made: made in context (it has its node),
+        its time is wall time already."""
+        return ns_of(ev.time) - self._offset if ev.HasField("node") else ns_of(ev.time)
 
     def _announced(self, record: bytes) -> None:
         if counts := self._counts_by_id.get(int.from_bytes(record[4:8], "little")):

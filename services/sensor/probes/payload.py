@@ -12,7 +12,7 @@ from weft.v1 import event_pb2
 from weft.sensor.sight.assembler import Assembler, SightConfig
 from weft.sensor.sight.records import DataRecord
 
-from . import Probe, register
+from . import EventMaker, Probe, register
 
 EV_DATA = 8   # as in bpf/common.c
 # (tracepoint, program): sendto and recvfrom take the same first three arguments
@@ -44,9 +44,17 @@ class PayloadProbe(Probe):
     def bind(self, probes: dict[str, Probe]) -> None:
         self._lineage = probes.get("exec")   # its process table: who spawned which MCP server
 
+    @property
+    def maker(self) -> EventMaker:
+        return self.assembler.maker
+
+    @maker.setter
+    def maker(self, maker: EventMaker) -> None:   # the collector's: the assembler makes the events
+        self.assembler.maker = maker
+
     def configure(self, bpf: Any, config: Any) -> None:
         self.assembler = Assembler(SightConfig(config.excerpt_bytes, tuple(config.redact_patterns)),
-                                   lineage=self._lineage)
+                                   lineage=self._lineage, maker=self.assembler.maker)
 
     def attach(self, bpf: Any) -> None:
         """By hand rather than bpf.attach_tracepoint: bcc keeps one link per tracepoint

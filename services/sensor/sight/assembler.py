@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from weft.sensor.probes import EventMaker
 from weft.v1 import event_pb2
 
 from . import httpmsg, llm, mcp, stdio
@@ -41,8 +42,9 @@ class _Pending:
 
 class Assembler:
     def __init__(self, config: SightConfig = SightConfig(), proc: str = "/proc",
-                 lineage: Lineage | None = None):
+                 lineage: Lineage | None = None, maker: EventMaker = EventMaker()):
         self.config = config
+        self.maker = maker          # the collector's: events made in their process's context
         self._lineage = lineage
         self.redactor = Redactor(tuple(config.redact_patterns))
         self._proc = proc
@@ -85,13 +87,13 @@ class Assembler:
             return [self._mcp(rec, c, "streamable-http", host + path, side, session) for c in calls]
         provider = llm.provider_of(host, path) if side == "client" else None
         if provider:
-            ev = rec.event(K.LLM_REQUEST)
+            ev = rec.event(K.LLM_REQUEST, self.maker)
             m = ev.llm
             m.provider, m.host, m.path, m.model = provider, host, path, llm.model_of(path, body)
             m.prompt_excerpt = self._excerpt(body)
             self._remember(self._llm, (rec.tgid, rec.via, rec.stream), m)
             return [ev]
-        ev = rec.event(K.HTTP_REQUEST)
+        ev = rec.event(K.HTTP_REQUEST, self.maker)
         h = ev.http
         h.method, h.host, h.path, h.side = head.method, host, path, side
         h.headers.update(self.redactor.headers(head.headers))
@@ -102,7 +104,7 @@ class Assembler:
         head = httpmsg.parse(rec.data, request=False) if request else None
         if head is None:
             return []
-        ev = rec.event(K.LLM_RESPONSE)
+        ev = rec.event(K.LLM_RESPONSE, self.maker)
         m = ev.llm
         m.provider, m.host, m.path, m.status = request.provider, request.host, request.path, head.status
         m.model = llm.model_of("", head.body) or request.model
@@ -154,7 +156,7 @@ class Assembler:
 
     def _mcp(self, rec: DataRecord, call: mcp.Call, transport: str, server: str, side: str,
              session: str) -> K:
-        ev = rec.event(K.MCP_CALL)
+        ev = rec.event(K.MCP_CALL, self.maker)
         m = ev.mcp
         m.transport, m.server, m.method, m.tool, m.side = transport, server, call.method, call.tool, side
         m.request_id, m.session_id = call.request_id, session

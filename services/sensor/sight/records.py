@@ -4,7 +4,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from weft.sensor.probes import HEADER, record_event
+from weft.sensor.probes import HEADER, EventMaker
 from weft.v1 import event_pb2
 
 # struct hdr, then stream, len, captured, dir, via
@@ -30,9 +30,10 @@ class DataRecord:
          via) = RECORD.unpack_from(raw)
         return cls(tgid, ts, stream, length, direction, via, raw[RECORD.size:RECORD.size + captured], raw)
 
-    def event(self, kind: int) -> event_pb2.RuntimeEvent:
-        """A new event of the process that made this record, stamped at its time."""
-        return record_event(self.raw, kind)
+    def event(self, kind: int, maker: EventMaker = EventMaker()) -> event_pb2.RuntimeEvent:
+        """A new event of the process that made this record, stamped at its time (by the
+        collector's maker: in its process's context and wall time, see context.py)."""
+        return maker.make(self.raw, kind)
 
     @property
     def key(self) -> tuple[int, int, int, int]:

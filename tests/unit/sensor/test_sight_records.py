@@ -13,11 +13,13 @@ from weft.v1 import event_pb2
 K = event_pb2.RuntimeEvent
 PID = 4_000_000_000   # no such process: nothing is read from /proc
 SSL = 0x55E9E3D5A940
+OFFSET = 1_700_000_000_000_000_000   # wall clock - kernel clock, ns
 
 
 def poll(records: list[bytes]) -> list[K]:
     col = EbpfCollector(EbpfConfig(node=event_pb2.Node(cluster="c", name="n1")))
-    col._probes = [cls() for cls in load_all().values()]
+    col._use_probes([cls() for cls in load_all().values()])   # as start() does: events made in context
+    col._offset = col._maker.offset = OFFSET
     for p in col._probes:
         col._by_type.update(dict.fromkeys(p.event_types, p))
     col._next_drain = col._next_rules = float("inf")
@@ -53,3 +55,10 @@ def test_several_calls_in_one_record_are_identified_by_content():
     events = poll([record(lines, 5_000, via=VIA_SYSCALL, stream=9)])
     assert [(e.kind, e.mcp.request_id) for e in events] == [(K.MCP_CALL, "1"), (K.MCP_CALL, "2")]
     assert len({e.event_id for e in events}) == 2
+
+
+def test_model_calls_carry_their_node_process_and_wall_time():
+    events = poll(call(1_000, "gpt-a"))
+    assert [e.node.name for e in events] == ["n1", "n1"]
+    assert [e.process.pid for e in events] == [PID, PID] and events[0].process.comm == "agent"
+    assert [e.time.ToNanoseconds() for e in events] == [OFFSET + 1_000, OFFSET + 1_020]
