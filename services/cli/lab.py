@@ -6,6 +6,7 @@ import argparse
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -89,7 +90,9 @@ service and a real eBPF sensor per cluster:
      profiles are promoted to enforce and the replayed exfiltration fails with EPERM in
      the kernel, while the benign traffic keeps working.
 
-Needs root and no other lab up. Cleans up after itself unless --keep.
+Needs root and no other lab up. Runs on a data dir of its own ($XDG_STATE_HOME or
+~/.local/state, then weft-demo; emptied at each start) unless --data-dir or WEFT_DATA_DIR
+names one, which must hold no stories. Cleans up after itself unless --keep.
 """
 
 
@@ -165,19 +168,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from weft.lab.demo.scenario import Demo, Timings
+    args.data_dir = _demo_data_dir(args.data_dir)
     demo = Demo(args.data_dir, Timings(learning_window=args.learning_window),
                 out=sys.stderr if args.json else sys.stdout)   # --json: standard output is the JSON alone
     try:
         outcomes = demo.run()
     finally:
         if args.keep:
-            print(f"kept running: `weft lab status`, `weft stories`; `weft lab down` removes it "
-                  f"(data dir {args.data_dir})", file=sys.stderr)
+            print(f"kept running: `export WEFT_DATA_DIR={args.data_dir}`, then `weft lab status`, "
+                  "`weft stories`; `weft lab down` removes it", file=sys.stderr)
         else:
             demo.down()
     if args.json:
         print(json.dumps(asdict(outcomes), indent=2))
     return 0
+
+
+def _demo_data_dir(given: Path) -> Path:
+    """The demo counts stories and learns profiles from nothing, so it runs on a data dir of
+    its own, emptied at each start, unless told where (then that must hold no stories)."""
+    if os.environ.get("WEFT_DATA_DIR") or given != default_data_dir():
+        return given
+    own = default_data_dir().with_name("weft-demo")
+    if state.load(state.lab_dir(own)) is not None:
+        raise CliError(f"a demo kept with --keep is still up in {own}: "
+                       f"`weft lab down --data-dir {own}` first")
+    shutil.rmtree(own, ignore_errors=True)
+    return own
 
 
 @_one_line_errors

@@ -103,6 +103,9 @@ class Demo:
         lab.up(self.data_dir)
         self.wait(lambda: {s.get("cluster") for s in self.weft_json("status").get("sensors", [])
                            if s.get("programs")} >= {c.name for c in topology.CLUSTERS}, 120, "three sensors")
+        if earlier := self.weft_json("stories"):   # its counts and its one story would be wrong
+            raise DemoError(f"{self.data_dir} already holds {len(earlier)} stories from an earlier run: the demo "
+                            "needs a data dir of its own (leave out --data-dir for a fresh one each run)")
         self.work.mkdir(parents=True, exist_ok=True)
         certs.self_signed(self.work, [cast.MODEL_HOST])
         (self.work / "rag").mkdir(exist_ok=True)
