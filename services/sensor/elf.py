@@ -1,22 +1,20 @@
-"""The dynamic symbols of an ELF64 little-endian shared object, and the code bytes
-at them: enough to decide where a uprobe goes without a disassembler."""
+"""The dynamic symbols of an ELF shared object (read with pyelftools), and the code
+bytes at them: enough to decide where a uprobe goes without a disassembler."""
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
-_IDENT = b"\x7fELF\x02\x01"        # ELF, 64-bit, little-endian
-_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
-_PHDR = struct.Struct("<IIQQQQQQ")  # type, flags, offset, vaddr, paddr, filesz, memsz, align
-_SHDR = struct.Struct("<IIQQQQIIQQ")  # name, type, flags, addr, offset, size, link, info, align, entsize
-_SYM = struct.Struct("<IBBHQQ")     # name, info, other, shndx, value, size
-PT_LOAD, PF_X, SHT_DYNSYM = 1, 1, 11
-EM_X86_64 = 62
+from elftools.common.exceptions import ELFError
+from elftools.elf.constants import P_FLAGS
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+
+EM_X86_64 = "EM_X86_64"     # e_machine as pyelftools names it
 
 
 @dataclass(frozen=True)
 class SharedObject:
-    machine: int
+    machine: str                            # e_machine, e.g. "EM_X86_64"
     symbols: dict[str, int]                 # defined dynamic symbol -> virtual address
     segments: tuple[tuple[int, int, int], ...]   # executable PT_LOADs: (vaddr, file offset, size)
     path: str
@@ -32,41 +30,18 @@ class SharedObject:
 
 
 def read(path: str, wanted: frozenset[str] | None = None) -> SharedObject | None:
-    """The object at path (only the `wanted` symbols, when given), or None when it
-    is not an ELF64 little-endian file this reader understands."""
+    """The object at path (only the `wanted` defined dynamic symbols, when given), or None
+    when it is missing or not an ELF file."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    if not data.startswith(_IDENT) or len(data) < _EHDR.size:
-        return None
-    (_i, _t, machine, _v, _e, phoff, shoff, _f, _eh, phentsize, phnum, shentsize, shnum,
-     _strndx) = _EHDR.unpack_from(data)
-    try:
-        segments = tuple((vaddr, offset, filesz) for ptype, flags, offset, vaddr, _p, filesz, _m, _a
-                         in (_PHDR.unpack_from(data, phoff + i * phentsize) for i in range(phnum))
-                         if ptype == PT_LOAD and flags & PF_X)
-        sections = [_SHDR.unpack_from(data, shoff + i * shentsize) for i in range(shnum)]
-        symbols = _dynamic_symbols(data, sections, wanted)
-    except struct.error:
+            so = ELFFile(f)
+            machine = so["e_machine"]
+            segments = tuple((seg["p_vaddr"], seg["p_offset"], seg["p_filesz"]) for seg in so.iter_segments()
+                             if seg["p_type"] == "PT_LOAD" and seg["p_flags"] & P_FLAGS.PF_X)
+            dynsym = so.get_section_by_name(".dynsym")
+            symbols = {} if not isinstance(dynsym, SymbolTableSection) else {
+                sym.name: sym["st_value"] for sym in dynsym.iter_symbols()
+                if sym["st_shndx"] != "SHN_UNDEF" and sym["st_value"] and (wanted is None or sym.name in wanted)}
+    except (OSError, ELFError, ValueError):
         return None
     return SharedObject(machine, symbols, segments, path)
-
-
-def _dynamic_symbols(data: bytes, sections: list[tuple], wanted: frozenset[str] | None
-                     ) -> dict[str, int]:
-    out = {}
-    for _n, stype, _f, _a, offset, size, link, _i, _al, entsize in sections:
-        if stype != SHT_DYNSYM or not entsize:
-            continue
-        strtab = sections[link][4]
-        for i in range(size // entsize):
-            name_at, _info, _other, shndx, value, _size = _SYM.unpack_from(data, offset + i * entsize)
-            if not shndx or not value:   # undefined: another object's symbol
-                continue
-            end = data.index(b"\0", strtab + name_at)
-            name = data[strtab + name_at:end].decode(errors="replace")
-            if wanted is None or name in wanted:
-                out[name] = value
-    return out

@@ -27,7 +27,7 @@ def call(at: int, target: int) -> bytes:
 class Code:
     """A file of code laid out by address, standing in for a libssl."""
 
-    def __init__(self, tmp_path, machine: int = EM_X86_64):
+    def __init__(self, tmp_path, machine: str = EM_X86_64):
         self.path, self.machine, self.blob, self.symbols = tmp_path / "libssl.so.3", machine, bytearray(0x400), {}
 
     def put(self, name: str | None, at: int, code: bytes) -> None:
