@@ -39,7 +39,9 @@ def decode(cls: type[Message], data: bytes) -> Message:
 
 
 def check_event(ev: event_pb2.RuntimeEvent) -> None:
-    """The contract's invariants for one event."""
+    """The contract's invariants for one event. The per-event batch checks (discovery's
+    and detect's core/batches.py) pass an event on a quick inline test of these same
+    fields and ask `refusal` only when it fails: a new invariant belongs there too."""
     if ev.kind == event_pb2.RuntimeEvent.KIND_UNSPECIFIED:
         raise InvalidInput("event has no kind")
     if ev.kind not in VALID_KINDS:
