@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from collections import OrderedDict
 
 from weft.v1 import event_pb2
@@ -18,6 +19,9 @@ from . import EV_EXEC, EV_EXIT, HEADER, Header, Probe, cstr, register
 EXEC_BODY = struct.Struct("<IIII256s")  # ppid, argc, args_len, truncated, filename
 EXIT_BODY = struct.Struct("<Ii")        # ppid, code
 KNOWN_PROCESSES = 8192
+# A pid /proc could not show (it exited before its events were read): not asked again
+# this soon, so a short-lived process's burst of events costs one failed read, not one each.
+UNSEEN_TTL_S = 2.0
 K = event_pb2.RuntimeEvent
 
 
@@ -29,9 +33,10 @@ class ExecProbe(Probe):
     enrich_kinds = frozenset(K.Kind.values()) - {K.PROCESS_EXEC}
     enriches_process = True
 
-    def __init__(self, proc_root: str = "/proc"):
-        self._proc = proc_root
+    def __init__(self, proc_root: str = "/proc", clock=time.monotonic):
+        self._proc, self._clock = proc_root, clock
         self._known: OrderedDict[int, event_pb2.Process] = OrderedDict()
+        self._unseen: OrderedDict[int, float] = OrderedDict()   # pid -> when to ask /proc again
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
         hdr = Header.decode(raw)
@@ -84,22 +89,33 @@ class ExecProbe(Probe):
         """Keep what enrich adds to other events of pid (exe, args, ppid), only that."""
         self._known[pid] = event_pb2.Process(exe=proc.exe, args=proc.args, ppid=proc.ppid)
         self._known.move_to_end(pid)
+        self._unseen.pop(pid, None)
         while len(self._known) > KNOWN_PROCESSES:
             self._known.popitem(last=False)
 
     def _from_proc(self, pid: int) -> event_pb2.Process | None:
         """A process that exec'd before the sensor started (read once, then cached)."""
+        now = self._clock()
+        if self._unseen.get(pid, 0.0) > now:
+            return None
         base = f"{self._proc}/{pid}"
         try:
             with open(f"{base}/cmdline", "rb") as f:
                 args = f.read().split(b"\0")
             exe = os.readlink(f"{base}/exe")
         except OSError:
+            self._not_seen(pid, now)
             return None
         proc = event_pb2.Process(pid=pid, exe=exe, ppid=self._ppid_from_proc(pid))
         proc.args.extend(a.decode(errors="replace") for a in args if a)
         self._remember(pid, proc)
         return self._known[pid]
+
+    def _not_seen(self, pid: int, now: float) -> None:
+        self._unseen[pid] = now + UNSEEN_TTL_S
+        self._unseen.move_to_end(pid)
+        while len(self._unseen) > KNOWN_PROCESSES:
+            self._unseen.popitem(last=False)
 
     def _ppid_from_proc(self, pid: int) -> int:
         try:
