@@ -40,7 +40,7 @@ def summary(rows: list[dict], n_events: int, target: int, e2e_target: int) -> No
     print(f"  ratio A/B                                {_spread([r['A']['eps'] / r['B']['eps'] for r in rows], '.3f')}")
     print(f"  A latency send → ack, per batch          p50 {_pct(lat_a, 50):.1f} ms  p99 {_pct(lat_a, 99):.1f} ms")
     print(f"  B latency publish → PubAck, per batch    p50 {_pct(lat_b, 50):.1f} ms  p99 {_pct(lat_b, 99):.1f} ms")
-    print(f"  A end to end, burst, every stage         "
+    print("  A end to end, burst, every stage         "
           + (f"{_spread(e2e)} events/s" if e2e else "the consumers never finished in time")
           + (f" ({len(rows) - len(e2e)} runs timed out)" if len(e2e) < len(rows) else ""))
     sustained = [r["S"]["eps"] or 0 for r in rows]
