@@ -92,7 +92,7 @@ def event_to_json(ev: event_pb2.RuntimeEvent) -> str:
 def batch_id_of(sensor_id: str, events: list[event_pb2.RuntimeEvent]) -> str:
     """Content-derived id of a batch: the same events re-sent get the same id."""
     digest = hashlib.blake2b(sensor_id.encode(), digest_size=16)
-    digest.update(b"".join(ev.event_id.encode() + b"\0" for ev in events))
+    digest.update("".join([ev.event_id + "\0" for ev in events]).encode())   # each id, NUL-terminated
     return digest.hexdigest()
 
 
@@ -114,11 +114,12 @@ def encode_batch(events: list[event_pb2.RuntimeEvent], sensor_id: str,
     (protobuf parses concatenated fields as one message)."""
     bid = batch_id_of(sensor_id, events)
     head = event_pb2.EventBatch(batch_id=bid, sensor_id=sensor_id, node=node).SerializeToString()
-    framed = []
+    framed = [head]
     for ev in events:
         data = ev.SerializeToString()
-        framed += (_EVENTS_TAG, _varint(len(data)), data)
-    return bid, head + b"".join(framed)
+        n = len(data)
+        framed += (_FRAMES[n] if n < len(_FRAMES) else _EVENTS_TAG + _varint(n), data)
+    return bid, b"".join(framed)
 
 
 def _varint(n: int) -> bytes:
@@ -128,3 +129,6 @@ def _varint(n: int) -> bytes:
         n >>= 7
     out.append(n)
     return bytes(out)
+
+
+_FRAMES = [_EVENTS_TAG + _varint(n) for n in range(4096)]   # tag and length of an event up to 4 KiB: looked up, not encoded

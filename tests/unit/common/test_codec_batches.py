@@ -27,3 +27,19 @@ def test_the_batch_id_depends_on_the_events_and_the_sensor():
     assert codec.encode_batch(evs, "a")[0] == codec.encode_batch(list(evs), "a")[0]
     assert codec.encode_batch(evs, "a")[0] != codec.encode_batch(evs, "b")[0]
     assert codec.encode_batch(evs, "a")[0] != codec.encode_batch(evs[1:], "a")[0]
+
+
+def test_events_of_every_size_are_framed_as_protobuf_frames_them():
+    sizes = [0, 1, 100, 127, 128, 4095, 4096, 20_000]     # the frames looked up, and those past the table
+    evs = [event_pb2.RuntimeEvent(event_id=f"e{i}", kind=event_pb2.RuntimeEvent.FILE_OPEN,
+                                  file=event_pb2.File(path="p" * n)) for i, n in enumerate(sizes)]
+    bid, data = codec.encode_batch(evs, "s")
+    assert data == codec.make_batch(evs, "s").SerializeToString()
+
+
+def test_the_batch_id_is_the_digest_of_the_sensor_and_each_id_nul_terminated():
+    import hashlib
+    evs = events()[:5]
+    want = hashlib.blake2b(b"s", digest_size=16)
+    want.update(b"".join(e.event_id.encode() + b"\0" for e in evs))
+    assert codec.batch_id_of("s", evs) == want.hexdigest()
