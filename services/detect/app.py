@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -16,6 +17,13 @@ from weft.detect.handlers import Handlers
 from weft.detect.storying import STATE, Storying
 
 STATE_INTERVAL_S = 30.0   # a crash loses at most this much; a restart (SIGTERM) saves on the way out
+SAVE_SHARE = 0.03         # unless saving takes longer: then saves are spaced to take at most this share of the time
+
+
+def next_save_in(took_s: float) -> float:
+    """Seconds to the next save of correlation state, after one that took `took_s`: a large
+    state (a busy fleet's facts) is saved less often rather than stalling detect every 30 s."""
+    return max(STATE_INTERVAL_S, took_s / SAVE_SHARE)
 
 
 class DetectStage(ConsumingStage):
@@ -27,6 +35,7 @@ class DetectStage(ConsumingStage):
     handlers_factory = Handlers
     storying: Storying
     correlating: Correlating | None = None
+    state_saves: dict = {}
 
     async def on_start(self, stack: AsyncExitStack) -> None:
         self.detecting = Detecting(self.config.rule_dirs, self.config.limits)
@@ -45,13 +54,18 @@ class DetectStage(ConsumingStage):
         return self.correlating is None
 
     async def _keep_state(self) -> None:
+        interval = STATE_INTERVAL_S
         while not self.stop_event.is_set():
             try:
-                await asyncio.wait_for(self.stop_event.wait(), STATE_INTERVAL_S)
+                await asyncio.wait_for(self.stop_event.wait(), interval)
             except asyncio.TimeoutError:
                 pass
             if self.storying.dirty or (not self.inline and self.correlating.read_on()):
+                started = time.monotonic()
                 await self._save()
+                took = time.monotonic() - started
+                interval = next_save_in(took)
+                self.state_saves = {"last_save_s": round(took, 3), "save_interval_s": round(interval, 1)}
 
     async def _save_last(self, saver: asyncio.Task) -> None:
         saver.cancel()
@@ -70,7 +84,7 @@ class DetectStage(ConsumingStage):
 
     def status(self) -> dict:
         found = {"stories": len(self.storying.stories()) if hasattr(self, "storying") else 0,
-                 **(self.detecting.held() if hasattr(self, "detecting") else {})}
+                 **(self.detecting.held() if hasattr(self, "detecting") else {}), **self.state_saves}
         if self.correlating is not None:
             found["correlation"] = self.correlating.status()
         return {**super().status(), **found}
