@@ -212,17 +212,17 @@ static __always_inline int nul_at(u64 w) {
     return (((z & -z) >> 7) * 0x0001020304050607ULL) >> 56;
 }
 
-// The path's length (before its NUL), read into path: its first PREFIX_LEN bytes with
-// one fixed-size read (cheaper than a string read), the rest only when a prefix
-// matched them (prefixes are shorter than PREFIX_LEN: the first bytes decide).
-// -1 when unreadable or rejected.
-static __always_inline long read_path(char *path, const char *filename) {
-    if (bpf_probe_read_user(path, PREFIX_LEN, filename) != 0) {
+// The path's length (before its NUL), read into s->path: its first PREFIX_LEN bytes
+// with one fixed-size read into the stack (cheaper than a string read, and than a
+// user read into the stash), the rest only when a prefix matched them (prefixes are
+// shorter than PREFIX_LEN: the first bytes decide). -1 when unreadable or rejected.
+static __always_inline long read_path(struct open_stash *s, const char *filename) {
+    u64 w[PREFIX_WORDS];
+    if (bpf_probe_read_user(w, PREFIX_LEN, filename) != 0) {
         // The string ends within PREFIX_LEN bytes of an unmapped page: read it as a string.
-        long n = bpf_probe_read_user_str(path, PATH_LEN, filename);
-        return n > 0 && prefix_match((const u64 *)path) ? n - 1 : -1;
+        long n = bpf_probe_read_user_str(s->path, PATH_LEN, filename);
+        return n > 0 && prefix_match((const u64 *)s->path) ? n - 1 : -1;
     }
-    const u64 *w = (const u64 *)path;
     long len = -1;
 #define NUL_STEP(i)                                                         \
     if (len < 0) {                                                          \
@@ -234,10 +234,12 @@ static __always_inline long read_path(char *path, const char *filename) {
 #undef NUL_STEP
     if (!prefix_match(w))
         return -1;
-    if (len >= 0)
-        return len;
-    long n = bpf_probe_read_user_str(path, PATH_LEN, filename);
-    return n > 0 ? n - 1 : -1;
+    if (len < 0) {
+        long n = bpf_probe_read_user_str(s->path, PATH_LEN, filename);
+        return n > 0 ? n - 1 : -1;
+    }
+    __builtin_memcpy(s->path, w, PREFIX_LEN);
+    return len;
 }
 
 static __always_inline int open_enter(const char *filename, u32 flags) {
@@ -245,7 +247,7 @@ static __always_inline int open_enter(const char *filename, u32 flags) {
     struct open_stash *s = stash_enter(cg);
     if (!s)
         return 0;
-    long n = read_path(s->path, filename);
+    long n = read_path(s, filename);
     if (n < 0)
         return 0;
     u32 len = n & (PATH_LEN - 1);
