@@ -158,22 +158,22 @@ static __always_inline u64 word_mask(u32 len, int i) {
                          STEP(b + 4) STEP(b + 5) STEP(b + 6) STEP(b + 7)
 #define PATH_WORDS_DO(STEP) WORDS_8(STEP, 0) WORDS_8(STEP, 8) WORDS_8(STEP, 16) WORDS_8(STEP, 24)
 
+// Most prefixes are told apart by their first word, so a mismatch there moves on at
+// once; the other words are compared without a branch each (the masks are zero past
+// a prefix's end). Loops that stop at nwords cost several times more.
 static __always_inline int prefix_match(const u64 *path) {
     for (int i = 0; i < N_PREFIXES; i++) {
         int k = i;
         struct prefix *p = file_prefixes.lookup(&k);
         if (!p || p->nwords == 0)
             return 0;
-        int ok = 1;
-        for (int j = 0; j < PREFIX_WORDS; j++) {
-            if (j >= p->nwords)
-                break;
-            if ((path[j] ^ p->word[j]) & p->mask[j]) {
-                ok = 0;
-                break;
-            }
-        }
-        if (ok)
+        if ((path[0] ^ p->word[0]) & p->mask[0])
+            continue;
+        u64 diff = 0;
+#pragma unroll
+        for (int j = 1; j < PREFIX_WORDS; j++)
+            diff |= (path[j] ^ p->word[j]) & p->mask[j];
+        if (!diff)
             return 1;
     }
     return 0;
