@@ -1,10 +1,11 @@
 // File opens under configured path prefixes, filtered and de-duplicated here.
 //
 // Every openat of every process runs this, so the common cases are kept short:
-// an unwatched cgroup costs one cached lookup; a repeat of a (process, file, flags)
-// already counted costs the path read (its first 64 bytes, which decide the prefix
-// test, in one fixed-size read), a word-wise prefix test, a fingerprint of the path,
-// a 32-byte key lookup and the path compared word by word. The open's
+// an unwatched cgroup costs one cached lookup; a thread opening again the short path
+// it last opened (most repeats) costs one fixed-size read of the path's first 64
+// bytes, compared with that path, then at the exit a 32-byte key lookup and the
+// count. Any other open also costs a word-wise prefix test, a fingerprint of the
+// path, and on a hit the path compared word by word with the map's. The open's
 // arguments wait for its exit in task storage (no hash insert and delete per open),
 // and no clock is read until the open is known to count.
 #define PATH_LEN 256
@@ -55,14 +56,20 @@ struct file_event {
 // An open between its syscall's entry and exit, kept with the task; with task
 // storage, also whether the task's cgroup is watched (for cgroup seen_cg, as of the
 // rules' generation seen_gen), so a watched task's open skips the verdict lookup.
+// key and path stay after the open: a task that opens the same short path again
+// (most repeats) is known by comparing the path's bytes with those (repeatable, same),
+// without the prefix test and fingerprint; checked_ts says which map entry (by its
+// first_ts) was found to hold this path, so its hits skip comparing paths.
 struct open_stash {
     struct file_key key;
     char path[PATH_LEN];
+    u64 same[PREFIX_WORDS]; // the bytes of path up to its NUL (included), as masks
+    u64 checked_ts;         // 0: none
+    u32 repeatable;         // key, path and same describe a path shorter than PREFIX_LEN
     u32 pending;
     u32 seen_gen;
-    u64 seen_cg;
     u32 seen_watched;
-    u32 pad;
+    u64 seen_cg;
 };
 
 BPF_ARRAY(file_prefixes, struct prefix, N_PREFIXES);
@@ -158,22 +165,22 @@ static __always_inline u64 word_mask(u32 len, int i) {
                          STEP(b + 4) STEP(b + 5) STEP(b + 6) STEP(b + 7)
 #define PATH_WORDS_DO(STEP) WORDS_8(STEP, 0) WORDS_8(STEP, 8) WORDS_8(STEP, 16) WORDS_8(STEP, 24)
 
+// Most prefixes are told apart by their first word, so a mismatch there moves on at
+// once; the other words are compared without a branch each (the masks are zero past
+// a prefix's end). Loops that stop at nwords cost several times more.
 static __always_inline int prefix_match(const u64 *path) {
     for (int i = 0; i < N_PREFIXES; i++) {
         int k = i;
         struct prefix *p = file_prefixes.lookup(&k);
         if (!p || p->nwords == 0)
             return 0;
-        int ok = 1;
-        for (int j = 0; j < PREFIX_WORDS; j++) {
-            if (j >= p->nwords)
-                break;
-            if ((path[j] ^ p->word[j]) & p->mask[j]) {
-                ok = 0;
-                break;
-            }
-        }
-        if (ok)
+        if ((path[0] ^ p->word[0]) & p->mask[0])
+            continue;
+        u64 diff = 0;
+#pragma unroll
+        for (int j = 1; j < PREFIX_WORDS; j++)
+            diff |= (path[j] ^ p->word[j]) & p->mask[j];
+        if (!diff)
             return 1;
     }
     return 0;
@@ -212,32 +219,70 @@ static __always_inline int nul_at(u64 w) {
     return (((z & -z) >> 7) * 0x0001020304050607ULL) >> 56;
 }
 
-// The path's length (before its NUL), read into path: its first PREFIX_LEN bytes with
-// one fixed-size read (cheaper than a string read), the rest only when a prefix
+// The path's length (before its NUL), read into s->path from its first PREFIX_LEN
+// bytes, head (one fixed-size read, cheaper than a string read; into the stack, as a
+// user read straight into task storage costs more), and the rest only when a prefix
 // matched them (prefixes are shorter than PREFIX_LEN: the first bytes decide).
-// -1 when unreadable or rejected.
-static __always_inline long read_path(char *path, const char *filename) {
-    if (bpf_probe_read_user(path, PREFIX_LEN, filename) != 0) {
-        // The string ends within PREFIX_LEN bytes of an unmapped page: read it as a string.
-        long n = bpf_probe_read_user_str(path, PATH_LEN, filename);
-        return n > 0 && prefix_match((const u64 *)path) ? n - 1 : -1;
-    }
-    const u64 *w = (const u64 *)path;
+// -1 when rejected (s->path is then as it was, so the task's last path can still repeat).
+static __always_inline long path_from_head(struct open_stash *s, const u64 *head,
+                                           const char *filename) {
     long len = -1;
 #define NUL_STEP(i)                                                         \
     if (len < 0) {                                                          \
-        int k = nul_at(w[i]);                                               \
+        int k = nul_at(head[i]);                                            \
         if (k >= 0)                                                         \
             len = (i) * 8 + k;                                              \
     }
     WORDS_8(NUL_STEP, 0)
 #undef NUL_STEP
-    if (!prefix_match(w))
+    if (!prefix_match(head))
         return -1;
-    if (len >= 0)
-        return len;
-    long n = bpf_probe_read_user_str(path, PATH_LEN, filename);
-    return n > 0 ? n - 1 : -1;
+    s->repeatable = 0;  // s->path changes
+    if (len < 0) {
+        long n = bpf_probe_read_user_str(s->path, PATH_LEN, filename);
+        return n > 0 ? n - 1 : -1;
+    }
+    __builtin_memcpy(s->path, head, PREFIX_LEN);
+    return len;
+}
+
+// The string ends within PREFIX_LEN bytes of an unmapped page: read it as a string.
+static __always_inline long path_from_string(struct open_stash *s, const char *filename) {
+    s->repeatable = 0;
+    long n = bpf_probe_read_user_str(s->path, PATH_LEN, filename);
+    return n > 0 && prefix_match((const u64 *)s->path) ? n - 1 : -1;
+}
+
+// Whether this open is of the task's last counted key: same process, flags, cgroup
+// and path bytes (up to the NUL) as s->key and s->path.
+static __always_inline int repeats_last(struct open_stash *s, const u64 *head, u32 flags,
+                                        u64 cg, u32 tgid) {
+    if (!s->repeatable || s->key.flags != flags || s->key.cgroup_id != cg || s->key.tgid != tgid)
+        return 0;
+    const u64 *p = (const u64 *)s->path;
+    u64 diff = 0;
+#pragma unroll
+    for (int i = 0; i < PREFIX_WORDS; i++)
+        diff |= (head[i] ^ p[i]) & s->same[i];
+    return diff == 0;
+}
+
+// A new key in the stash: what repeats_last compares with, if the path is short.
+static __always_inline void set_key(struct open_stash *s, u32 len, u32 flags, u64 cg, u32 tgid) {
+    s->key.tgid = tgid;
+    s->key.flags = flags;
+    s->key.cgroup_id = cg;
+    s->key.fp = fingerprint((const u64 *)s->path, len);
+    s->key.len = len;
+    s->key.pad = 0;
+    s->checked_ts = 0;
+    if (len >= PREFIX_LEN)
+        return;
+    u32 bytes = len + 1;
+#define SAME_STEP(i) s->same[i] = (i) * 8 >= bytes ? 0 : word_mask(bytes, i);
+    WORDS_8(SAME_STEP, 0)
+#undef SAME_STEP
+    s->repeatable = 1;
 }
 
 static __always_inline int open_enter(const char *filename, u32 flags) {
@@ -245,16 +290,17 @@ static __always_inline int open_enter(const char *filename, u32 flags) {
     struct open_stash *s = stash_enter(cg);
     if (!s)
         return 0;
-    long n = read_path(s->path, filename);
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    u64 head[PREFIX_WORDS];
+    long unread = bpf_probe_read_user(head, PREFIX_LEN, filename);
+    if (!unread && repeats_last(s, head, flags, cg, tgid)) {
+        stash_keep(s);
+        return 0;
+    }
+    long n = unread ? path_from_string(s, filename) : path_from_head(s, head, filename);
     if (n < 0)
         return 0;
-    u32 len = n & (PATH_LEN - 1);
-    s->key.tgid = bpf_get_current_pid_tgid() >> 32;
-    s->key.flags = flags;
-    s->key.cgroup_id = cg;
-    s->key.fp = fingerprint((const u64 *)s->path, len);
-    s->key.len = len;
-    s->key.pad = 0;
+    set_key(s, n & (PATH_LEN - 1), flags, cg, tgid);
     stash_keep(s);
     return 0;
 }
@@ -305,6 +351,7 @@ static __always_inline void count_open(struct open_stash *s) {
         bpf_get_current_comm(n->comm, sizeof(n->comm));
         __builtin_memcpy(n->path, s->path, PATH_LEN);
         if (file_agg.insert(&s->key, n) == 0) {
+            s->checked_ts = ts;
             emit_file(s, EV_FILE, ts);
             return;
         }
@@ -312,10 +359,13 @@ static __always_inline void count_open(struct open_stash *s) {
         if (!v)
             return;
     }
-    if (!same_path((const u64 *)s->path, (const u64 *)v->path, s->key.len)) {
-        clear_tail(s);
-        emit_file(s, EV_FILE_SOLO, bpf_ktime_get_ns());
-        return;
+    if (v->a.first_ts != s->checked_ts) {
+        if (!same_path((const u64 *)s->path, (const u64 *)v->path, s->key.len)) {
+            clear_tail(s);
+            emit_file(s, EV_FILE_SOLO, bpf_ktime_get_ns());
+            return;
+        }
+        s->checked_ts = v->a.first_ts;
     }
     agg_repeat(&v->a, AGG_FILE, &s->key, sizeof(s->key));
 }
