@@ -1,5 +1,5 @@
-"""A development certificate authority: the CA, server and sensor certificates weft's
-mTLS needs, and the sensor identity a peer certificate carries.
+"""A development certificate authority: the CA, server, peer and sensor certificates
+weft's mTLS needs, and the sensor identity a peer certificate carries.
 
 A sensor is named by one SAN URI, `spiffe://weft/sensor/<cluster>/<node>`; cluster and
 node are percent-encoded so that a slash in a name never moves the boundary between them.
@@ -57,12 +57,21 @@ def issue_server(ca: Issued, hosts: list[str], days: int = DAYS) -> Issued:
     """A server certificate for `hosts` (DNS names or IP addresses, the first is the CN)."""
     if not hosts:
         raise ValueError("a server certificate needs at least one host name or address")
-    return _issue(ca, hosts[0], [_host_san(h) for h in hosts], ExtendedKeyUsageOID.SERVER_AUTH, days)
+    return _issue(ca, hosts[0], [_host_san(h) for h in hosts], [ExtendedKeyUsageOID.SERVER_AUTH], days)
+
+
+def issue_peer(ca: Issued, hosts: list[str], days: int = DAYS) -> Issued:
+    """A certificate for a server that also dials its peers with it, as NATS cluster
+    routes do: `hosts` as in `issue_server`, valid for server and client authentication."""
+    if not hosts:
+        raise ValueError("a peer certificate needs at least one host name or address")
+    return _issue(ca, hosts[0], [_host_san(h) for h in hosts],
+                  [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], days)
 
 
 def issue_client(ca: Issued, uri: str, days: int = DAYS) -> Issued:
     """A client certificate whose identity is the SAN URI `uri`."""
-    return _issue(ca, uri, [x509.UniformResourceIdentifier(uri)], ExtendedKeyUsageOID.CLIENT_AUTH, days)
+    return _issue(ca, uri, [x509.UniformResourceIdentifier(uri)], [ExtendedKeyUsageOID.CLIENT_AUTH], days)
 
 
 def issue_sensor(ca: Issued, cluster: str, node: str, days: int = DAYS) -> Issued:
@@ -115,12 +124,12 @@ def _parse(cert: bytes | str) -> x509.Certificate:
 
 
 def _issue(ca: Issued, common_name: str, sans: list[x509.GeneralName],
-           purpose: x509.ObjectIdentifier, days: int) -> Issued:
+           purposes: list[x509.ObjectIdentifier], days: int) -> Issued:
     key = ec.generate_private_key(ec.SECP256R1())
     builder = (_builder(_name(common_name[:64]), ca.cert.subject, key.public_key(), days)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                .add_extension(_usage(cert_sign=False), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
+               .add_extension(x509.ExtendedKeyUsage(purposes), critical=False)
                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
                               critical=False))

@@ -96,11 +96,14 @@ def test_nats_speaks_tls_to_clients_and_has_no_shared_token(renders, target):
 
 
 def check(files: dict[str, str], env: dict[str, str], tmp_path: Path, mount: str) -> subprocess.CompletedProcess:
-    """`nats-server -t` on the ConfigMap's files, the TLS Secret's files at a stand-in path."""
+    """`nats-server -t` on the ConfigMap's files, the TLS Secret's files (tls.crt, tls.key,
+    ca.crt, as cert-manager writes them) at a stand-in path."""
     tls_dir = tmp_path / "tls"
     tls_dir.mkdir(exist_ok=True)
     ca = devca.create_ca()
-    devca.save(devca.issue_server(ca, ["weft-nats.weft.svc"]), tls_dir / "tls.crt", tls_dir / "tls.key")
+    devca.save(devca.issue_peer(ca, ["weft-nats.weft.svc", "*.weft-nats-headless"]),
+               tls_dir / "tls.crt", tls_dir / "tls.key")
+    (tls_dir / "ca.crt").write_bytes(ca.cert_pem())
     conf_dir = tmp_path / "etc-nats"
     conf_dir.mkdir(exist_ok=True)
     for name, text in files.items():
@@ -122,6 +125,11 @@ def test_nats_config_is_accepted_by_nats_server_with_the_pod_environment(renders
     assert missing.returncode != 0 and "NKEY_POSTURE" in missing.stdout + missing.stderr
     bad = check(files, {**env, "NKEY_DETECT": "not-a-key"}, tmp_path, mount)
     assert bad.returncode != 0 and "nkey" in bad.stdout + bad.stderr
+    # the routes' CA is read from the Secret too (cluster { tls { ca_file } })
+    (tmp_path / "tls" / "ca.crt").unlink()
+    no_ca = subprocess.run([natsserver.binary(), "-t", "-c", str(tmp_path / "etc-nats" / "nats.conf")],
+                           capture_output=True, text=True, timeout=30, env={"PATH": "", **env})
+    assert no_ca.returncode != 0 and "ca.crt" in no_ca.stdout + no_ca.stderr
 
 
 # --- streams: the operator creates, the stages wait ---------------------------------------------

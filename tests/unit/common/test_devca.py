@@ -44,6 +44,18 @@ def test_a_server_certificate_needs_a_host(ca):
         devca.issue_server(ca, [])
 
 
+def test_a_peer_certificate_serves_and_dials_with_the_same_names(ca):
+    peer = devca.issue_peer(ca, ["*.nats-headless", "127.0.0.1"])
+    peer.cert.verify_directly_issued_by(ca.cert)
+    sans = _sans(peer.cert)
+    assert sans.get_values_for_type(x509.DNSName) == ["*.nats-headless"]
+    assert sans.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
+    usage = peer.cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    with pytest.raises(ValueError, match="at least one host"):
+        devca.issue_peer(ca, [])
+
+
 def test_a_sensor_certificate_carries_its_identity_in_pem_and_der(ca):
     sensor = devca.issue_sensor(ca, "eks", "node-a")
     sensor.cert.verify_directly_issued_by(ca.cert)
