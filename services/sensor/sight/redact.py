@@ -72,6 +72,15 @@ class Redactor:
         object.__setattr__(self, "_extra", extra)
 
     def text(self, s: str) -> str:
+        hits = self._hits(s)
+        if hits:
+            for i in sorted(set(hits)):
+                s = self._builtin[i].sub(MARK, s)
+        return self._extra.sub(MARK, s) if self._extra else s
+
+    def _hits(self, s: str) -> tuple[int, ...]:
+        """The built-in patterns s holds a literal of (with repeats): the only ones
+        that can match in it."""
         low = s.lower() if s.isascii() else s.translate(_TO_ASCII).lower()
         hits = ()
         for literal, patterns in self._folded:
@@ -80,10 +89,7 @@ class Redactor:
         for literal, patterns in self._exact:
             if literal in s:
                 hits += patterns
-        if hits:
-            for i in sorted(set(hits)):
-                s = self._builtin[i].sub(MARK, s)
-        return self._extra.sub(MARK, s) if self._extra else s
+        return hits
 
     def excerpt(self, s: str, limit: int) -> str:
         """Scrubbed first, then cut: a cut never leaves half a secret behind. Only the
@@ -92,4 +98,10 @@ class Redactor:
         return self.text(s[:limit + EXCERPT_MARGIN])[:limit] if limit > 0 else ""
 
     def headers(self, pairs) -> dict[str, str]:
-        return {name: self.text(value) for name, value in pairs if name in SAFE_HEADERS}
+        """The allow-listed headers, their values scrubbed. The literals are looked for
+        in all the values at once (a join can only add finds), and the values are
+        scrubbed one by one only when that finds one."""
+        kept = {name: value for name, value in pairs if name in SAFE_HEADERS}
+        if self._extra or self._hits("\n".join(kept.values())):
+            return {name: self.text(value) for name, value in kept.items()}
+        return kept

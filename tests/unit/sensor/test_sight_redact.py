@@ -74,3 +74,11 @@ def test_every_literal_tested_first_is_in_every_match_of_its_pattern():
             for m in re.finditer(pattern, sample):
                 found = m.group(0)
                 assert any(x in found for x in exact) or any(x in found.lower() for x in folded), (pattern, found)
+
+
+def test_kept_header_values_are_scrubbed_each_alone_when_any_holds_a_secret():
+    kept = R.headers([("host", "api.openai.com"), ("user-agent", "agent/1 sk-abcdefghijkl"),
+                      ("x-request-id", "Bearer abc.def"), ("accept", "*/*")])
+    assert kept == {"host": "api.openai.com", "user-agent": f"agent/1 {MARK}", "x-request-id": MARK,
+                    "accept": "*/*"}
+    assert Redactor(("internal-[0-9]+",)).headers([("host", "internal-42")]) == {"host": MARK}
