@@ -57,8 +57,6 @@ class Redactor:
     _builtin: tuple = field(init=False, repr=False, compare=False)
     _exact: tuple = field(init=False, repr=False, compare=False)
     _folded: tuple = field(init=False, repr=False, compare=False)
-    _exact_literals: tuple = field(init=False, repr=False, compare=False)
-    _folded_literals: tuple = field(init=False, repr=False, compare=False)
     _extra: re.Pattern | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -71,8 +69,6 @@ class Redactor:
         object.__setattr__(self, "_builtin", tuple(re.compile(p) for p in BUILTIN_PATTERNS))
         object.__setattr__(self, "_exact", _checks(0))
         object.__setattr__(self, "_folded", _checks(1))
-        object.__setattr__(self, "_exact_literals", tuple(literal for literal, _ in self._exact))
-        object.__setattr__(self, "_folded_literals", tuple(literal for literal, _ in self._folded))
         object.__setattr__(self, "_extra", extra)
 
     def text(self, s: str) -> str:
@@ -86,9 +82,6 @@ class Redactor:
         """The built-in patterns s holds a literal of (with repeats): the only ones
         that can match in it."""
         low = s.lower() if s.isascii() else s.translate(_TO_ASCII).lower()
-        if not (any(map(low.__contains__, self._folded_literals))
-                or any(map(s.__contains__, self._exact_literals))):
-            return ()   # most text: the whole test without a line of Python per literal
         hits = ()
         for literal, patterns in self._folded:
             if literal in low:
