@@ -5,7 +5,7 @@ A capture may stop inside the head (the kernel keeps the first few KiB): the
 head is then cut back to its last complete header line and parsed as is.
 Headers are looked up in the head's bytes when asked for, not handed over one by
 one as llhttp parses them: most heads are read for two or three of them, and a
-Python callback per header costs more than llhttp's whole parse."""
+Python callback per header cost as much as llhttp's whole parse."""
 from __future__ import annotations
 
 import re
