@@ -44,10 +44,10 @@ class Head:
     def headers(self) -> tuple[tuple[str, str], ...]:
         """Every header, names lower-cased."""
         out = []
-        for line in self.lines[2:-2].split(CRLF):
-            name, _, value = line.partition(b":")
+        for line in self.lines[2:-2].decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
             if name:
-                out.append((name.lower().decode("latin-1"), value.strip(OWS).decode("latin-1")))
+                out.append((name.lower(), value.strip(" \t")))
         return tuple(out)
 
     @property
