@@ -89,8 +89,9 @@ def event_id(ev: event_pb2.RuntimeEvent) -> str:
 
 def record_ids(node: event_pb2.Node):
     """id(record) for events parsed from one kernel record: the node and the record
-    (type, thread, kernel time, payload) decide it. Cheaper than event_id, which
-    re-serializes the finished message; the person tag keeps the two apart."""
+    (type, thread, kernel time, payload; or as much of it as its probe's
+    identity_bytes say) decide it. Cheaper than event_id, which re-serializes the
+    finished message; the person tag keeps the two apart."""
     seed = hashlib.blake2b(node.SerializeToString(deterministic=True), digest_size=16,
                            person=b"weft-record")
 
@@ -218,7 +219,8 @@ class EbpfCollector:
                 stamped.extend((finish(e, self._kernel_ns(e)), e) for e in ev)
                 continue
             first_ts = int.from_bytes(record[24:32], "little")   # struct hdr's ts: the event's
-            stamped.append((finish(ev, first_ts, record), ev))
+            identity = record[:probe.identity_bytes] if probe.identity_bytes else record
+            stamped.append((finish(ev, first_ts, identity), ev))
             if key := probe.agg_key(record):
                 self._counts[key[0]].first(key[1], first_ts, ev)
         self._stats["records"] += len(raw)

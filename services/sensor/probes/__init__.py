@@ -117,6 +117,9 @@ class Probe:
     enriches_process: ClassVar[bool] = False
     # Makes events from records (the collector sets its context-filling maker).
     maker: EventMaker = EventMaker()
+    # How many of a record's first bytes identify it (its event's id is their hash);
+    # 0: the whole record.
+    identity_bytes: ClassVar[int] = 0
 
     @classmethod
     def enabled(cls, config: Any) -> bool:

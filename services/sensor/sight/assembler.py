@@ -49,7 +49,8 @@ class Assembler:
         self.redactor = Redactor(tuple(config.redact_patterns))
         self._proc = proc
         self._pending: dict[tuple, _Pending] = {}
-        self._llm: dict[tuple, event_pb2.Llm] = {}   # (tgid, via, stream) -> request awaiting its response
+        # (tgid, via, stream) -> (provider, host, path, model) of a request awaiting its response
+        self._llm: dict[tuple, tuple[str, str, str, str]] = {}
         self._peers: dict[tuple[int, int], tuple[str, str]] = {}
 
     def feed(self, rec: DataRecord) -> list[K]:
@@ -87,16 +88,19 @@ class Assembler:
             return [self._mcp(rec, c, "streamable-http", host + path, side, session) for c in calls]
         provider = llm.provider_of(host, path) if side == "client" else None
         if provider:
-            ev = rec.event(K.LLM_REQUEST, self.maker)
+            ev = self.maker.make(rec.raw, K.LLM_REQUEST)
             m = ev.llm
-            m.provider, m.host, m.path, m.model = provider, host, path, llm.model_of(path, body)
+            model = llm.model_of(path, body)
+            m.provider, m.host, m.path, m.model = provider, host, path, model
             m.prompt_excerpt = self._excerpt(body)
-            self._remember(self._llm, (rec.tgid, rec.via, rec.stream), m)
+            self._remember(self._llm, (rec.tgid, rec.via, rec.stream), (provider, host, path, model))
             return [ev]
-        ev = rec.event(K.HTTP_REQUEST, self.maker)
+        ev = self.maker.make(rec.raw, K.HTTP_REQUEST)
         h = ev.http
         h.method, h.host, h.path, h.side = head.method, host, path, side
-        h.headers.update(self.redactor.headers(head.headers))
+        headers = h.headers   # protobuf's map has no update() of its own: the ABC's is slower than this
+        for name, value in self.redactor.headers(head.headers).items():
+            headers[name] = value
         return [ev]
 
     def _response(self, rec: DataRecord) -> list[K]:
@@ -104,11 +108,14 @@ class Assembler:
         head = httpmsg.parse(rec.data, request=False) if request else None
         if head is None:
             return []
-        ev = rec.event(K.LLM_RESPONSE, self.maker)
+        ev = self.maker.make(rec.raw, K.LLM_RESPONSE)
         m = ev.llm
-        m.provider, m.host, m.path, m.status = request.provider, request.host, request.path, head.status
-        m.model = llm.model_of("", head.body) or request.model
-        m.response_excerpt = self._excerpt(head.body)
+        provider, host, path, model = request
+        body = head.body
+        m.provider, m.host, m.path, m.status = provider, host, path, head.status
+        m.model = (body and llm.model_of("", body)) or model
+        if body:
+            m.response_excerpt = self._excerpt(body)
         return [ev]
 
     def _stdio(self, rec: DataRecord) -> list[K]:
@@ -156,7 +163,7 @@ class Assembler:
 
     def _mcp(self, rec: DataRecord, call: mcp.Call, transport: str, server: str, side: str,
              session: str) -> K:
-        ev = rec.event(K.MCP_CALL, self.maker)
+        ev = self.maker.make(rec.raw, K.MCP_CALL)
         m = ev.mcp
         m.transport, m.server, m.method, m.tool, m.side = transport, server, call.method, call.tool, side
         m.request_id, m.session_id = call.request_id, session

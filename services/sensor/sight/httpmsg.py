@@ -1,10 +1,11 @@
-"""HTTP/1.x message heads from captured bytes (llhttp, through httptools, parses a
-request's; of a response's, only the status line is read).
+"""HTTP/1.x message heads from captured bytes (llhttp, through httptools, checks a
+request's and finds its target; of a response's, only the status line is read).
 
 A capture may stop inside the head (the kernel keeps the first few KiB): the
 head is then cut back to its last complete header line and parsed as is.
-Header values stay bytes until asked for: most heads are read for two or three
-of them."""
+Headers are looked up in the head's bytes when asked for, not handed over one by
+one as llhttp parses them: most heads are read for two or three of them, and a
+Python callback per header cost as much as llhttp's whole parse."""
 from __future__ import annotations
 
 import re
@@ -13,7 +14,10 @@ from dataclasses import dataclass
 import httptools
 
 END = b"\r\n\r\n"
+CRLF = b"\r\n"
+OWS = b" \t"
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([1-5]\d\d)(?: [^\r\n]*)?\r\n")
+_NEEDLES: dict[str, bytes] = {}   # the few header names code asks for -> CRLF name ":"
 
 
 @dataclass(slots=True)
@@ -21,21 +25,30 @@ class Head:
     method: str            # "" for a response
     target: str            # request target, "" for a response
     status: int            # 0 for a request
-    raw_headers: list[tuple[bytes, bytes]]   # names lower-cased; none are read for a response
+    lines: bytes           # the header lines, each with CRLF before and after; b"" for a response
     body: bytes            # what followed the head in the same capture
+    _lower: bytes = b""    # lines, lower-cased once a header is looked up
 
     def header(self, name: str) -> str:
         """The first value of a header (name in lower case), "" when absent."""
-        key = name.encode()
-        for k, v in self.raw_headers:
-            if k == key:
-                return v.decode("latin-1")
-        return ""
+        if not self._lower:
+            self._lower = self.lines.lower()
+        needle = _NEEDLES.get(name) or _NEEDLES.setdefault(name, b"\r\n%s:" % name.encode())
+        at = self._lower.find(needle)
+        if at < 0:
+            return ""
+        start = at + len(needle)
+        return self.lines[start:self.lines.find(CRLF, start)].strip(OWS).decode("latin-1")
 
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
         """Every header, names lower-cased."""
-        return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.raw_headers)
+        out = []
+        for line in self.lines[2:-2].decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name:
+                out.append((name.lower(), value.strip(" \t")))
+        return tuple(out)
 
     @property
     def content_length(self) -> int:
@@ -48,18 +61,15 @@ class Head:
         return self.target.split("?", 1)[0]
 
 
-class _Fields:
-    """httptools' callbacks for a request: the target and the headers, nothing else."""
-    __slots__ = ("target", "headers")
+class _Target:
+    """httptools' one callback here: the request target."""
+    __slots__ = ("value",)
 
     def __init__(self):
-        self.target, self.headers = b"", []
+        self.value = b""
 
     def on_url(self, url: bytes) -> None:
-        self.target += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name.lower(), value))
+        self.value += url
 
 
 def parse(data: bytes, *, request: bool) -> Head | None:
@@ -72,7 +82,7 @@ def _response(data: bytes) -> Head | None:
     if status is None:
         return None
     end = data.find(END)
-    return Head("", "", int(status.group(1)), [], data[end + 4:] if end >= 0 else b"")
+    return Head("", "", int(status.group(1)), b"", data[end + 4:] if end >= 0 else b"")
 
 
 def _request(data: bytes) -> Head | None:
@@ -80,15 +90,15 @@ def _request(data: bytes) -> Head | None:
     if end >= 0:
         head, body = data[:end + 4], data[end + 4:]
     else:
-        cut = data.rfind(b"\r\n")
+        cut = data.rfind(CRLF)
         if cut < 0:
             return None
-        head, body = data[:cut + 2] + b"\r\n", b""
-    fields = _Fields()
-    parser = httptools.HttpRequestParser(fields)
+        head, body = data[:cut + 2] + CRLF, b""
+    target = _Target()
+    parser = httptools.HttpRequestParser(target)
     try:
         parser.feed_data(head)
     except (httptools.HttpParserError, httptools.HttpParserUpgrade):
         return None
-    return Head(parser.get_method().decode("latin-1"), fields.target.decode("latin-1"), 0,
-                fields.headers, body)
+    return Head(parser.get_method().decode("latin-1"), target.value.decode("latin-1"), 0,
+                head[head.find(CRLF):-2], body)

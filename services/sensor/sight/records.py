@@ -2,23 +2,30 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from weft.sensor.probes import HEADER, EventMaker
-from weft.v1 import event_pb2
+from weft.sensor.probes import HEADER
 
 # struct hdr, then stream, len, captured, dir, via
 RECORD = struct.Struct(HEADER.format + "QIIBB6x")
 DIR_WRITE, DIR_READ = 0, 1
 VIA_SYSCALL, VIA_TLS = 0, 1
+_new = tuple.__new__
 
 
-@dataclass(slots=True)
-class DataRecord:
+class DataRecord(NamedTuple):
+    """A tuple, built in one step from the unpacked header: two records per model
+    call are decoded, and a dataclass's __init__ costs more than the rest of it."""
+    rtype: int
+    tid: int
     tgid: int
+    uid: int
+    cgroup_id: int
     ts: int          # kernel time, ns
+    comm: bytes
     stream: int      # fd, or the SSL * for TLS
     length: int      # bytes the call moved (data may hold fewer)
+    captured: int
     dir: int
     via: int
     data: bytes
@@ -26,14 +33,8 @@ class DataRecord:
 
     @classmethod
     def decode(cls, raw: bytes) -> DataRecord:
-        (_t, _pid, tgid, _uid, _cg, ts, _comm, stream, length, captured, direction,
-         via) = RECORD.unpack_from(raw)
-        return cls(tgid, ts, stream, length, direction, via, raw[RECORD.size:RECORD.size + captured], raw)
-
-    def event(self, kind: int, maker: EventMaker = EventMaker()) -> event_pb2.RuntimeEvent:
-        """A new event of the process that made this record, stamped at its time (by the
-        collector's maker: in its process's context and wall time, see context.py)."""
-        return maker.make(self.raw, kind)
+        fields = RECORD.unpack_from(raw)
+        return _new(cls, (*fields, raw[RECORD.size:RECORD.size + fields[9]], raw))
 
     @property
     def key(self) -> tuple[int, int, int, int]:

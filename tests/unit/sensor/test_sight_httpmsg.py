@@ -35,5 +35,24 @@ def test_a_response_gives_its_status_and_body_start():
 
 def test_what_is_not_http_is_none():
     assert httpmsg.parse(b"GET \x00\x01garbage\r\n\r\n", request=True) is None
+    for line in (b"no colon here", b"Host: a\nAuthorization: x", b"Host : a"):   # llhttp checks every line
+        assert httpmsg.parse(b"GET / HTTP/1.1\r\n" + line + b"\r\n\r\n", request=True) is None
     assert httpmsg.parse(b"HTTP/1.1 200 OK", request=False) is None   # not one whole line
     assert httpmsg.parse(b"HTTP/1.1 2000 OK\r\n\r\n", request=False) is None
+
+
+def test_header_lookups_match_whole_names_at_line_starts_in_any_case():
+    head = httpmsg.parse(b"GET / HTTP/1.1\r\nX-Note: host: evil\r\nX-Host: no\r\nHOST:  h:1 \r\n"
+                         b"content-length:7\r\n\r\n", request=True)
+    assert (head.header("host"), head.content_length, head.header("note")) == ("h:1", 7, "")
+    assert head.headers == (("x-note", "host: evil"), ("x-host", "no"), ("host", "h:1"), ("content-length", "7"))
+
+
+def test_a_head_without_headers_has_none():
+    head = httpmsg.parse(b"GET /x HTTP/1.1\r\n\r\n", request=True)
+    assert (head.path, head.headers, head.header("host"), head.content_length) == ("/x", (), "", -1)
+
+
+def test_a_response_has_no_headers_to_look_up():
+    head = httpmsg.parse(b"HTTP/1.1 200 OK\r\nHost: h\r\n\r\n", request=False)
+    assert (head.header("host"), head.headers) == ("", ())

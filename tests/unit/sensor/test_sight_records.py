@@ -62,3 +62,16 @@ def test_model_calls_carry_their_node_process_and_wall_time():
     assert [e.node.name for e in events] == ["n1", "n1"]
     assert [e.process.pid for e in events] == [PID, PID] and events[0].process.comm == "agent"
     assert [e.time.ToNanoseconds() for e in events] == [OFFSET + 1_000, OFFSET + 1_020]
+
+
+def test_a_record_is_identified_by_its_header_thread_time_and_stream_included():
+    def ids(**change) -> list[str]:
+        head = b"GET /healthz HTTP/1.1\r\nHost: svc\r\n\r\n"
+        fields = dict(tid=PID, ts=3_000, stream=9)
+        fields.update(change)
+        raw = RECORD.pack(8, fields["tid"], PID, 0, 7, fields["ts"], b"agent", fields["stream"],
+                          len(head), len(head), DIR_WRITE, VIA_SYSCALL) + head
+        return [e.event_id for e in poll([raw])]
+    same = ids()
+    assert len(same) == 1 and same == ids()
+    assert len({*same, *ids(tid=PID + 1), *ids(ts=3_001), *ids(stream=10)}) == 4

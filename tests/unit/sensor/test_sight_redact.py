@@ -51,3 +51,34 @@ def test_configured_patterns_are_removed_and_a_bad_one_is_refused_by_name():
 
 def test_excerpts_off_means_empty():
     assert R.excerpt("anything", 0) == ""
+
+
+@pytest.mark.parametrize("text", [
+    '{"paſſword": "hunter2"}', '{"authorİzation": "hunter2"}', "x-apı-key: hunter2", '{"to\u212aen": "hunter2"}',
+    '{"API_KEY": "hunter2"}', "COOKIE: hunter2", "BEARER hunter2",
+])
+def test_letters_ignorecase_matches_with_ascii_ones_do_not_hide_a_secret_from_the_first_test(text):
+    assert "hunter2" not in R.text(text)
+
+
+def test_every_literal_tested_first_is_in_every_match_of_its_pattern():
+    """The literals only decide whether a pattern runs: a sample of what each
+    pattern matches must hold one of them (as is, or lower-cased)."""
+    import re
+    from weft.sensor.sight.redact import BUILTIN
+    samples = ["sk-abc", "AKIA1234", "ASIAABCD", "Bearer x.y", "basic dXNl", "eyJhbGc.eyJ.sig",
+               '"api_key": "v"', '"ApiKey":"v"', '"passwd": "v"', '"client-secret": "v"', '"refresh_token":"v"',
+               '"Authorization": "v"', "X-Api-Key: v", "api-key: v", "Set-Cookie: v", "authorization: v"]
+    for exact, folded, pattern in BUILTIN:
+        for sample in samples:
+            for m in re.finditer(pattern, sample):
+                found = m.group(0)
+                assert any(x in found for x in exact) or any(x in found.lower() for x in folded), (pattern, found)
+
+
+def test_kept_header_values_are_scrubbed_each_alone_when_any_holds_a_secret():
+    kept = R.headers([("host", "api.openai.com"), ("user-agent", "agent/1 sk-abcdefghijkl"),
+                      ("x-request-id", "Bearer abc.def"), ("accept", "*/*")])
+    assert kept == {"host": "api.openai.com", "user-agent": f"agent/1 {MARK}", "x-request-id": MARK,
+                    "accept": "*/*"}
+    assert Redactor(("internal-[0-9]+",)).headers([("host", "internal-42")]) == {"host": MARK}
