@@ -34,8 +34,11 @@ class DataRecord(NamedTuple):
     @classmethod
     def decode(cls, raw: bytes) -> DataRecord:
         fields = RECORD.unpack_from(raw)
-        return _new(cls, (*fields, raw[RECORD.size:RECORD.size + fields[9]], raw))
+        return _new(cls, (*fields, raw[RECORD.size:RECORD.size + fields[_CAPTURED]], raw))
 
     @property
     def key(self) -> tuple[int, int, int, int]:
         return self.tgid, self.via, self.dir, self.stream
+
+
+_CAPTURED = DataRecord._fields.index("captured")   # in RECORD's unpacked fields, as in the tuple
