@@ -5,11 +5,51 @@
 // recvfrom TRACEPOINT_PROBEs, and a tracepoint takes several programs.
 
 struct read_stash {
-    u64 buf;
+    u64 buf;   // 0: no read in flight
     u64 fd;
 };
 
+// A read's buffer from its syscall's entry to its exit, per thread: in task storage
+// (no hash insert and delete per read, and a task that never read while watched has
+// none to look up), or a hash by thread where tracing programs have no task storage.
+#ifdef STASH_HASH
 BPF_HASH(data_reads, u64, struct read_stash, 8192);   // pid_tgid -> read in flight
+
+static __always_inline void read_keep(struct read_stash *s) {
+    u64 id = bpf_get_current_pid_tgid();
+    data_reads.update(&id, s);
+}
+
+static __always_inline int read_take(struct read_stash *out) {
+    u64 id = bpf_get_current_pid_tgid();
+    struct read_stash *s = data_reads.lookup(&id);
+    if (!s)
+        return 0;
+    *out = *s;
+    data_reads.delete(&id);
+    return 1;
+}
+#else
+BPF_TASK_STORAGE(data_read_task, struct read_stash);
+
+static __always_inline void read_keep(struct read_stash *s) {
+    struct read_stash *t = data_read_task.task_storage_get(bpf_get_current_task_btf(), 0,
+                                                           BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (t)
+        *t = *s;
+    else
+        count_lost();
+}
+
+static __always_inline int read_take(struct read_stash *out) {
+    struct read_stash *t = data_read_task.task_storage_get(bpf_get_current_task_btf(), 0, 0);
+    if (!t || !t->buf)
+        return 0;
+    *out = *t;
+    t->buf = 0;
+    return 1;
+}
+#endif
 
 int payload_write(struct syscall_enter *args) {
     u64 cg = bpf_get_current_cgroup_id();
@@ -22,21 +62,18 @@ int payload_write(struct syscall_enter *args) {
 int payload_read_enter(struct syscall_enter *args) {
     if (!watched(bpf_get_current_cgroup_id()))
         return 0;
-    u64 id = bpf_get_current_pid_tgid();
     struct read_stash s = {.buf = args->args[1], .fd = args->args[0]};
-    data_reads.update(&id, &s);
+    if (s.buf)
+        read_keep(&s);
     return 0;
 }
 
 int payload_read_exit(struct syscall_exit *args) {
-    u64 id = bpf_get_current_pid_tgid();
-    struct read_stash *s = data_reads.lookup(&id);
-    if (!s)
+    struct read_stash s;
+    if (!read_take(&s))
         return 0;
-    struct read_stash st = *s;
-    data_reads.delete(&id);
     if (args->ret > 0)
-        emit_data(bpf_get_current_cgroup_id(), DIR_READ, VIA_SYSCALL, st.fd,
-                  (const char *)st.buf, args->ret);
+        emit_data(bpf_get_current_cgroup_id(), DIR_READ, VIA_SYSCALL, s.fd, (const char *)s.buf,
+                  args->ret);
     return 0;
 }

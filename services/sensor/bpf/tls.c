@@ -9,7 +9,7 @@
 // keep-alive loop reads most and nothing downstream uses them.
 
 struct tls_read {
-    u64 ssl;
+    u64 ssl;         // 0: no read in flight
     u64 buf;
     u64 readbytes;   // size_t * of SSL_read_ex and the internal function, 0 for SSL_read
 };
@@ -26,8 +26,8 @@ struct tls_joined {
     char more[DATA_CAP];
 };
 
-BPF_HASH(tls_reads, u64, struct tls_read, 8192);   // pid_tgid -> SSL_read in flight
-// Streams (and directions) whose last head was a request's, its body not yet begun.
+// Streams (and directions) whose last head was that of a request with a body (POST,
+// PUT, PATCH), the body not yet begun.
 LRU_HASH(tls_body_due, struct tls_stream, u8, 8192);
 // A request head that came alone (its body most often the very next buffer), held so
 // that head and body start go out as one record. The next buffer on the stream, either
@@ -41,10 +41,13 @@ BPF_PERCPU_ARRAY(tls_join_scratch, struct tls_joined, 1);
 #define METHOD_PATCH 0x43544150
 #define HEAD_END 0x0a0d0a0d
 
-// A request that carries a body, whose head is the whole buffer.
-static __always_inline int holdable(u32 first4, const char *buf, u64 len) {
-    if (first4 != METHOD_POST && first4 != METHOD_PUT && first4 != METHOD_PATCH)
-        return 0;
+// A request of a method that carries a body (the JSON after its head is captured).
+static __always_inline int body_method(u32 first4) {
+    return first4 == METHOD_POST || first4 == METHOD_PUT || first4 == METHOD_PATCH;
+}
+
+// A head that is the whole buffer (its body comes in the next one).
+static __always_inline int head_alone(const char *buf, u64 len) {
     u32 tail = 0;
     if (len >= DATA_CAP || bpf_probe_read_user(&tail, 4, buf + len - 4))
         return 0;
@@ -118,10 +121,11 @@ static __always_inline void emit_tls(u64 cg, u8 dir, u64 ssl, const char *buf, u
         if (!tls_body_due.lookup(&key))
             return;
         tls_body_due.delete(&key);
-    } else if (kind == DATA_REQUEST) {
+    } else if (kind == DATA_REQUEST && body_method(first4)) {
         u8 due = 1;
-        tls_body_due.update(&key, &due);
-        if (holdable(first4, buf, len)) {
+        if (!tls_body_due.lookup(&key))   // a lookup costs less than an LRU update
+            tls_body_due.update(&key, &due);
+        if (head_alone(buf, len)) {
             hold(&key, cg, buf, len);
             return;
         }
@@ -137,12 +141,53 @@ int tls_write_enter(struct pt_regs *ctx) {
     return 0;
 }
 
+// An SSL_read's arguments from its entry to its return, per thread (as payload.c
+// keeps a read's).
+#ifdef STASH_HASH
+BPF_HASH(tls_reads, u64, struct tls_read, 8192);   // pid_tgid -> SSL_read in flight
+
+static __always_inline void tls_read_keep(struct tls_read *r) {
+    u64 id = bpf_get_current_pid_tgid();
+    tls_reads.update(&id, r);
+}
+
+static __always_inline int tls_read_take(struct tls_read *out) {
+    u64 id = bpf_get_current_pid_tgid();
+    struct tls_read *r = tls_reads.lookup(&id);
+    if (!r)
+        return 0;
+    *out = *r;
+    tls_reads.delete(&id);
+    return 1;
+}
+#else
+BPF_TASK_STORAGE(tls_read_task, struct tls_read);
+
+static __always_inline void tls_read_keep(struct tls_read *r) {
+    struct tls_read *t = tls_read_task.task_storage_get(bpf_get_current_task_btf(), 0,
+                                                        BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (t)
+        *t = *r;
+    else
+        count_lost();
+}
+
+static __always_inline int tls_read_take(struct tls_read *out) {
+    struct tls_read *t = tls_read_task.task_storage_get(bpf_get_current_task_btf(), 0, 0);
+    if (!t || !t->ssl)
+        return 0;
+    *out = *t;
+    t->ssl = 0;
+    return 1;
+}
+#endif
+
 static __always_inline int tls_read_stash(struct pt_regs *ctx, u64 readbytes) {
     if (!watched(bpf_get_current_cgroup_id()))
         return 0;
-    u64 id = bpf_get_current_pid_tgid();
     struct tls_read r = {.ssl = PT_REGS_PARM1(ctx), .buf = PT_REGS_PARM2(ctx), .readbytes = readbytes};
-    tls_reads.update(&id, &r);
+    if (r.ssl)
+        tls_read_keep(&r);
     return 0;
 }
 
@@ -155,12 +200,9 @@ int tls_read_ex_enter(struct pt_regs *ctx) {
 }
 
 int tls_read_return(struct pt_regs *ctx) {
-    u64 id = bpf_get_current_pid_tgid();
-    struct tls_read *p = tls_reads.lookup(&id);
-    if (!p)
+    struct tls_read r;
+    if (!tls_read_take(&r))
         return 0;
-    struct tls_read r = *p;
-    tls_reads.delete(&id);
     int ret = (int)PT_REGS_RC(ctx);   // every one of these returns an int
     u64 n = 0;
     if (r.readbytes) {   // > 0 on success, the count in *readbytes

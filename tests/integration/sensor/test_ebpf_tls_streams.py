@@ -1,14 +1,19 @@
 """TLS sight's per-stream state in the kernel: on one keep-alive connection, every
 request is seen with its own body (head and body written apart, sent as one
 record), whatever the suppressed response bodies and bodiless requests in between;
-a head whose body never comes is still seen."""
+a head whose body never comes is still seen. Also on a collector built as for
+kernels without task storage (reads in flight kept in hashes by thread, STASH_HASH),
+over TLS and plain HTTP."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from unittest import mock
 
 import pytest
+
+from conftest import Sensor
 
 from weft.lab.workloads.certs import self_signed
 from weft.v1 import event_pb2
@@ -37,10 +42,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.answer({"model": body["model"], "choices": [{"message": {"content": "ok"}}]})
 
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
 httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+if len(sys.argv) > 2:   # else plain HTTP
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
 print(httpd.server_address[1], flush=True)
 httpd.serve_forever()
 """
@@ -66,6 +72,18 @@ def get():
 for call in (lambda: post(1), get, lambda: post(2), lambda: post(3)):
     resp = call()
     assert resp.status == 200 and resp.read()
+print("done")
+"""
+
+# One POST in plain HTTP: its response head is read by read(2) (payload.c's stash).
+PLAIN = r"""
+import http.client, json, sys
+
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+conn.request("POST", "/v1/chat/completions", json.dumps({"model": "plain-1", "messages": []}),
+             {"Content-Type": "application/json"})
+resp = conn.getresponse()
+assert resp.status == 200 and resp.read()
 print("done")
 """
 
@@ -96,6 +114,31 @@ def server(sensor, tmp_path_factory):
         proc.wait()
 
 
+@pytest.fixture(scope="module")
+def plain_server(sensor):
+    proc = sensor.spawn("outside", [sys.executable, "-c", SERVER],
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def hash_stash_sensor(sensor):
+    """A second collector watching the same cgroups, built as for a kernel without
+    task storage in tracing programs."""
+    from weft.sensor import ebpf
+    collector = ebpf.EbpfCollector(sensor.collector.config)
+    with mock.patch.object(ebpf, "task_storage_usable", lambda _release: False):
+        collector.start()
+    try:
+        yield Sensor(collector, sensor.cgroups, sensor.files)
+    finally:
+        collector.close()
+
+
 def test_every_request_on_one_keep_alive_connection_is_seen_with_its_body(sensor, server):
     port, cert = server
     client = sensor.run("watched", [sys.executable, "-c", CLIENT, port, str(cert)],
@@ -120,3 +163,21 @@ def test_a_request_whose_body_never_comes_is_seen_once_without_it(sensor, server
     sensor.settle(1.5)
     (request,) = sensor.of(client.pid, K.LLM_REQUEST)
     assert (request.llm.path, request.llm.model, request.llm.prompt_excerpt) == ("/v1/chat/completions", "", "")
+
+
+def test_without_task_storage_tls_and_plain_http_are_seen_alike(hash_stash_sensor, server, plain_server):
+    port, cert = server
+    tls = hash_stash_sensor.run("watched", [sys.executable, "-c", CLIENT, port, str(cert)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    plain = hash_stash_sensor.run("watched", [sys.executable, "-c", PLAIN, plain_server],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert (tls.returncode, plain.returncode) == (0, 0), (tls.out, plain.out)
+    hash_stash_sensor.settle(1.0)
+
+    requests = hash_stash_sensor.of(tls.pid, K.LLM_REQUEST)
+    assert [r.llm.model for r in requests] == ["keepalive-1", "keepalive-2", "keepalive-3"]
+    responses = hash_stash_sensor.of(tls.pid, K.LLM_RESPONSE)   # read on SSL_read's return
+    assert [r.llm.status for r in responses] == [200] * 3
+    (request,) = hash_stash_sensor.of(plain.pid, K.LLM_REQUEST)
+    (response,) = hash_stash_sensor.of(plain.pid, K.LLM_RESPONSE)   # read on read(2)'s exit
+    assert (request.llm.model, response.llm.status, response.llm.model) == ("plain-1", 200, "plain-1")
