@@ -4,6 +4,12 @@
 // Attached by name in probes/payload.py: dns.c already owns the sendto and
 // recvfrom TRACEPOINT_PROBEs, and a tracepoint takes several programs.
 
+// Buffers shorter than this hold no HTTP request or JSON-RPC message worth parsing (the
+// shortest are ~18 and ~40 bytes), and are most of what a node reads and writes in small
+// pieces: TLS record headers (5 bytes), eventfd and timerfd counters (8). Told by the
+// length alone, before anything else is looked at.
+#define MIN_DATA 16
+
 struct read_stash {
     u64 buf;   // 0: no read in flight
     u64 fd;
@@ -52,6 +58,8 @@ static __always_inline int read_take(struct read_stash *out) {
 #endif
 
 int payload_write(struct syscall_enter *args) {
+    if (args->args[2] < MIN_DATA)
+        return 0;
     u64 cg = bpf_get_current_cgroup_id();
     if (!watched(cg))
         return 0;
@@ -60,7 +68,7 @@ int payload_write(struct syscall_enter *args) {
 }
 
 int payload_read_enter(struct syscall_enter *args) {
-    if (!watched(bpf_get_current_cgroup_id()))
+    if (args->args[2] < MIN_DATA || !watched(bpf_get_current_cgroup_id()))
         return 0;
     struct read_stash s = {.buf = args->args[1], .fd = args->args[0]};
     if (s.buf)
