@@ -5,6 +5,7 @@ import asyncio
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
+from types import MappingProxyType
 
 from weft.common import subjects
 from weft.common.consuming import ConsumingStage
@@ -35,7 +36,7 @@ class DetectStage(ConsumingStage):
     handlers_factory = Handlers
     storying: Storying
     correlating: Correlating | None = None
-    state_saves: dict = {}
+    state_saves = MappingProxyType({})   # the last save's figures, replaced (never changed) per save
 
     async def on_start(self, stack: AsyncExitStack) -> None:
         self.detecting = Detecting(self.config.rule_dirs, self.config.limits)
