@@ -20,7 +20,7 @@ ORDER = ["pipeline", "sensor_overhead", "sensor_realistic", "agent_sight"]   # k
 ROOT_ONLY = {"sensor_overhead", "sensor_realistic", "agent_sight", "enforcement"}
 QUICK_ARGS = {"pipeline": ["--quick"], "sensor_overhead": ["--opens", "200000", "--connects", "15000"],
               "sensor_realistic": ["--requests", "500", "--suite-repeats", "1"],
-              "agent_sight": ["--pairs", "5", "--requests", "1000"],
+              "agent_sight": ["--quick"],
               **{name: ["--quick"] for name in ("provider_findings", "observe_core", "posture_core",
                                                 "detect_rules", "correlation", "enforcement", "story_latency")}}
 

@@ -129,6 +129,7 @@ class Sensor:
         self._prog_fds = [fn.fd for fn in self._bpf.funcs.values()]
         self.received = self.llm_requests = 0
         self.polls = PollState()
+        self._polls_begun = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -137,6 +138,7 @@ class Sensor:
     def _loop(self) -> None:
         while not self._stop.is_set():
             with self._lock:
+                self._polls_begun += 1
                 events = self.collector.poll()
                 self.received += len(events)
                 if self._count_llm:
@@ -161,6 +163,19 @@ class Sensor:
                         tp=tp, fn_name=b"tracepoint__" + category + b"__" + event)
                 for probe in self.collector._probes:
                     probe.attach(self._bpf)
+
+    def between_polls(self, change) -> int:
+        """Run change() (detach a probe, say) between two polls; returns the polls begun
+        before it."""
+        with self._lock:
+            change()
+            return self._polls_begun
+
+    def wait_poll_after(self, begun: int, timeout: float = 5.0) -> bool:
+        """Wait for a poll begun after `begun` polls to end: what the kernel delivered
+        before then has been read and made into events. False if it took over timeout."""
+        with self.polls.changed:
+            return self.polls.changed.wait_for(lambda: self.polls.polls > begun, timeout)
 
     def program_stats(self) -> dict[str, tuple[int, int]]:
         """Per program of the sensor: (ns run so far, runs so far), while

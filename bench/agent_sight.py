@@ -1,31 +1,57 @@
 """What agent sight's OpenSSL uprobes cost an HTTPS request loop:
 `python -m bench.agent_sight` (root; prints, asserts nothing).
 
-A client (the agent's side, in a watched cgroup) POSTing chat-completion bodies
-on one HTTPS keep-alive connection to a local model-like server. The server
-stands for the remote model API: it runs outside the watched cgroups with its
-own copy of libssl (as another image would bring), so only the client's TLS
-calls meet the uprobes. The sensor is compiled once; runs alternate (the order
-rotating each pair) between
+A client (the agent's side, in a watched cgroup) POSTs chat-completion bodies
+on one HTTPS keep-alive connection to a local model-like server, without end.
+The server stands for the remote model API: it runs outside the watched cgroups
+with its own copy of libssl (as another image would bring), so only the client's
+TLS calls meet the uprobes. The sensor is compiled once, and ONE client and ONE
+server process run for the whole bench, while the bench toggles the TLS probe
+in short windows (--window, 1 s), in pairs whose order alternates (A B B A A B …,
+so drift favours neither):
   uprobes     the TLS probe attached: every SSL_write/SSL_read is seen (A)
   no-uprobes  the same sensor with the TLS probe's uprobes detached (B)
-and report requests/s of the client's loop, A/B as a median with its spread, the
-LLM_REQUEST events the sensor delivered per run, and the verdict against the
-issue's target (at most 10 % fewer requests/s with the uprobes). Two figures
-explain the cost: the data records the kernel delivered per request (a request
-is two: its head and body start as one, and its response's head) and the
-sensor process's CPU per request (its collector thread: decoding, assembling,
-redacting, finishing events), each run to the collector having caught up.
+Uprobes go on the libssl file, so a process that mapped it long ago meets them
+from the attach on (the model calls seen in A windows, none in B, show it).
 
-The client, its server and the sensor share the machine's cores, so the sensor's
-CPU comes out of the loop's: on 2 vCPUs each 10 µs of it per request costs ~2 %
-of the loop, and runs scatter by ±30 % (hence the default of 11 pairs).
+Why windows: a fresh server and client per run (as this bench did before) made
+each run a new memory layout, process start and page-cache state, and put
+seconds of drift between A and B; on a shared 2-vCPU machine the per-pair ratio
+A/B scattered from 0.5 to 1.5 and the verdict was never clear.
+
+The client adds one to an 8-byte counter in a file both processes map after
+every request (the same store in both modes); a window's requests/s is the
+counter's change over time.monotonic()'s. The attach (~50 ms) and the detach
+(~300 ms: uretprobes unregister slowly) are transitions: the loop's requests and
+time during those calls count to neither mode's rate (the detach's would dilute A
+with a loop the probe is being taken from). An A window's rate runs over
+[attach returned → detach called] and [detach returned → a poll begun after it
+ended]: the sensor reads records up to a poll interval late (and not at all while
+the detach holds its lock), and that catch-up tail, its requests and its time,
+counts to A, so A bears the contention of all the work its records cause. A B
+window starts after it and runs --window seconds. The sensor's figures of an A
+window, and the requests they are per, run over all of it, the detach included.
+
+Per window: requests/s, the CPU of the sensor's poll thread (its collector:
+decoding, assembling, redacting, finishing events; its own thread clock), the
+data records the collector read (a request is two: its head and body start as
+one, and its response's head) and the LLM_REQUEST events it delivered. Reported:
+requests/s of A and B, A/B per pair as a median with its spread and interquartile
+range, and the verdict against the issue's target (at most 10 % fewer requests/s
+with the uprobes), saying when the interquartile range straddles it. The client,
+its server and the sensor share the machine's cores, so the sensor's CPU comes
+out of the loop's: on 2 vCPUs each 10 µs of it per request costs ~2 % of the loop.
+Windows remove the scatter of separate processes and most drift, not the loop's
+own: on a shared 2-vCPU VM its rate still varies by ~10 % from one half-second to
+the next (the scheduler moving client and server between cores), so pairs of 1 s
+windows scatter (A/B interquartile range ~0.17 wide); --window 2 narrows that.
 """
 from __future__ import annotations
 
 import argparse
+import mmap
 import os
-import resource
+import select
 import shutil
 import statistics
 import subprocess
@@ -39,13 +65,16 @@ from weft.sensor.ebpf import EbpfConfig
 from weft.sensor.errors import preflight
 from weft.v1 import event_pb2
 
+from bench._sensor import quartiles
+from bench._windows import A, B, Mark, Reading, Window, order, ratios, verdict
 from bench.sensor_realistic import Sensor, in_cgroup, make_cert
 
 TARGET = 0.10
-MODES = ("uprobes", "no-uprobes")
 
 SERVER = r"""
-import http.server, json, ssl, sys
+import ctypes, http.server, json, ssl, sys
+
+ctypes.CDLL(None).prctl(1, 9)   # PR_SET_PDEATHSIG = SIGKILL: never outlive the bench
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -71,21 +100,29 @@ httpd.serve_forever()
 """
 
 CLIENT = r"""
-import http.client, json, ssl, sys, time
+import ctypes, http.client, json, mmap, ssl, sys
 
-port, cafile, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+ctypes.CDLL(None).prctl(1, 9)   # PR_SET_PDEATHSIG = SIGKILL: never outlive the bench
+port, cafile, counter = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+with open(counter, "r+b") as f:
+    count = memoryview(mmap.mmap(f.fileno(), 8)).cast("Q")
 conn = http.client.HTTPSConnection("127.0.0.1", port, context=ssl.create_default_context(cafile=cafile))
 body = json.dumps({"model": "bench-model", "messages": [{"role": "user", "content": "hello " * 100}]})
 headers = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench-000000000000"}
-start = time.perf_counter()
-for _ in range(n):
+n = 0
+while True:
     conn.request("POST", "/v1/chat/completions", body, headers)
     resp = conn.getresponse()
     resp.read()
     if resp.status != 200:
         sys.exit(f"HTTP {resp.status}")
-print(n / (time.perf_counter() - start))
+    n += 1
+    count[0] = n
 """
+
+
+class LoopStopped(RuntimeError):
+    """The client or its server exited or stalled, or the bench ran out of time."""
 
 
 def own_libssl(work: Path) -> dict[str, str]:
@@ -99,116 +136,210 @@ def own_libssl(work: Path) -> dict[str, str]:
     return {**os.environ, "LD_LIBRARY_PATH": str(libs)}
 
 
-def loop_run(cgroup: Path, outside: Path, server_env: dict, cert: Path, key: Path, requests: int) -> float:
-    """Requests/s of one client loop (in cgroup) against a fresh server (outside)."""
-    server = subprocess.Popen(in_cgroup(outside, [sys.executable, "-c", SERVER, str(cert), str(key)]),
-                              stdout=subprocess.PIPE, text=True, env=server_env)
-    try:
-        port = server.stdout.readline().strip()
-        out = subprocess.run(in_cgroup(cgroup, [sys.executable, "-c", CLIENT, port, str(cert), str(requests)]),
-                             check=True, capture_output=True, text=True).stdout
-        return float(out)
-    finally:
-        server.kill()
-        server.wait()
+class Loop:
+    """The client's endless request loop (in the watched cgroup) against its server
+    (outside), both started once; the client counts its requests in an 8-byte
+    counter that this process maps too."""
+
+    def __init__(self, work: Path):
+        self._counter = work / "requests"
+        self._counter.write_bytes(bytes(8))
+        with open(self._counter, "r+b") as f:
+            self._map = mmap.mmap(f.fileno(), 8)
+        self._count = memoryview(self._map).cast("Q")
+        self._logs = {name: open(work / f"{name}.stderr", "w+") for name in ("server", "client")}
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, cgroup: Path, outside: Path, server_env: dict, cert: Path, key: Path) -> None:
+        self.procs["server"] = subprocess.Popen(
+            in_cgroup(outside, [sys.executable, "-c", SERVER, str(cert), str(key)]),
+            stdout=subprocess.PIPE, stderr=self._logs["server"], text=True, env=server_env)
+        port = self._port()
+        self.procs["client"] = subprocess.Popen(
+            in_cgroup(cgroup, [sys.executable, "-c", CLIENT, port, str(cert), str(self._counter)]),
+            stdout=subprocess.DEVNULL, stderr=self._logs["client"])
+        deadline = time.monotonic() + 30
+        while self.requests() == 0:
+            self.check()
+            if time.monotonic() > deadline:
+                raise LoopStopped("the client completed no request within 30 s of its start")
+            time.sleep(0.05)
+
+    def _port(self) -> str:
+        server = self.procs["server"]
+        if select.select([server.stdout], [], [], 30)[0]:
+            if port := server.stdout.readline().strip():
+                return port
+        self.check()
+        raise LoopStopped("the server did not say its port within 30 s")
+
+    def requests(self) -> int:
+        return self._count[0]
+
+    def check(self) -> None:
+        """Raise LoopStopped if the client or the server has exited."""
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                log = self._logs[name]
+                log.seek(0)
+                said = log.read().strip()[-400:] or "nothing on stderr"
+                raise LoopStopped(f"the {name} exited with status {proc.returncode}: {said}")
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            proc.kill()
+            proc.wait()
+        self._count.release()
+        self._map.close()
+        for log in self._logs.values():
+            log.close()
+
+
+class Windows:
+    """Windows of the running loop, the TLS probe attached for A and detached for B."""
+
+    def __init__(self, sensor: Sensor, loop: Loop, seconds: float, deadline: float):
+        self.sensor, self.loop, self.seconds, self.deadline = sensor, loop, seconds, deadline
+        self.tls = next(p for p in sensor.collector._probes if p.name == "tls")
+        self._poll_clock = time.pthread_getcpuclockid(sensor._thread.ident)
+
+    def run(self, mode: str) -> Window:
+        if mode == A:
+            with self.sensor._lock:
+                self.tls.attach(self.sensor._bpf)
+        start = self.reading()
+        self._wait(self.seconds)
+        if mode == B:
+            return self._checked(Window.between(B, start, self.reading()))
+        detaching = self.mark()
+        begun = self.sensor.between_polls(lambda: self.tls.detach(self.sensor._bpf))
+        detached = self.mark()
+        if not self.sensor.wait_poll_after(begun):
+            raise LoopStopped("the sensor did not catch up within 5 s of the detach")
+        return self._checked(Window.between(A, start, self.reading(), pause=(detaching, detached)))
+
+    def mark(self) -> Mark:
+        return Mark(time.monotonic(), self.loop.requests())
+
+    def reading(self) -> Reading:
+        with self.sensor._lock:
+            records, seen = self.sensor.collector.stats()["records"], self.sensor.llm_requests
+        return Reading(time.monotonic(), self.loop.requests(), time.clock_gettime(self._poll_clock),
+                       records, seen)
+
+    @staticmethod
+    def _checked(window: Window) -> Window:
+        if window.requests == 0:
+            raise LoopStopped(f"the client completed no request in a {window.seconds:.2f} s window")
+        return window
+
+    def _wait(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.loop.check()
+            if time.monotonic() > self.deadline:
+                raise LoopStopped("the bench ran past its time limit")
+            time.sleep(min(left, 0.05))
+        self.loop.check()
 
 
 def spread(values: list[float], fmt: str = ".3f") -> str:
     return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}–{max(values):{fmt}}]"
 
 
+def print_pair(i: int, pair: dict[str, Window]) -> None:
+    a, b = pair[A], pair[B]
+    print(f"pair {i} ({'/'.join(pair)}): uprobes {a.rate:,.0f} req/s  no-uprobes {b.rate:,.0f} req/s  "
+          f"A/B {a.rate / b.rate:.3f}  model calls seen {a.seen}/{a.span} requests (B {b.seen})  "
+          f"records/request {a.records_per_request:.2f}/{b.records_per_request:.2f}  "
+          f"sensor CPU µs/request {a.cpu_us_per_request:.0f}/{b.cpu_us_per_request:.0f}", flush=True)
+
+
+def print_summary(pairs: list[dict[str, Window]], seconds: float) -> None:
+    by_mode = {mode: [p[mode] for p in pairs] for mode in (A, B)}
+    pair_ratios = ratios(pairs)
+    q1, q3 = quartiles(pair_ratios)
+    slowdown = 1 - statistics.median(pair_ratios)
+    print(f"\nsummary, {len(pairs)} pairs of {seconds:g} s windows in one client and one server process "
+          "(median [min–max]):")
+    print(f"  A uprobes      {spread([w.rate for w in by_mode[A]], ',.0f')} requests/s over "
+          f"{spread([w.seconds for w in by_mode[A]], '.2f')} s (the sensor's catch-up in it; the detach "
+          f"call, {spread([w.paused * 1e3 for w in by_mode[A]], '.0f')} ms, left out)")
+    print(f"  B no uprobes   {spread([w.rate for w in by_mode[B]], ',.0f')} requests/s over "
+          f"{spread([w.seconds for w in by_mode[B]], '.2f')} s")
+    print(f"  ratio A/B      {spread(pair_ratios)}, interquartile range {q1:.3f}–{q3:.3f}  "
+          f"(slowdown {slowdown:.1%}, interquartile range {1 - q3:.1%} to {1 - q1:.1%})")
+    span, seen = sum(w.span for w in by_mode[A]), sum(w.seen for w in by_mode[A])
+    probed, missed = sum(w.probed for w in by_mode[A]), sum(w.missed for w in by_mode[A])
+    print(f"  model calls the sensor delivered: in A windows {seen:,} for the {span:,} requests completed "
+          f"in them, {probed:,} of those before the detach began; in B windows {sum(w.seen for w in by_mode[B]):,}")
+    if missed:
+        print(f"  PROBLEM: {missed:,} requests completed before a detach were not seen (beyond the one "
+              f"each window may open in the middle of), in {sum(w.missed > 0 for w in by_mode[A])} A windows")
+    for mode, windows in by_mode.items():
+        print(f"  {mode + ':':12s} kernel records/request {spread([w.records_per_request for w in windows], '.2f')}, "
+              f"sensor CPU µs/request {spread([w.cpu_us_per_request for w in windows], '.1f')}")
+    print(f"  target ≤ {TARGET:.0%} slowdown: {verdict(pair_ratios, TARGET)}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pairs", type=int, default=11)
-    ap.add_argument("--requests", type=int, default=3000, help="requests per run")
+    ap.add_argument("--pairs", type=int, help="pairs of windows, A and B (default 40; 10 with --quick)")
+    ap.add_argument("--window", type=float, default=1.0,
+                    help="seconds of each window (A windows add the detach and the sensor's catch-up)")
+    ap.add_argument("--quick", action="store_true", help="a short run: 10 pairs")
     args = ap.parse_args()
+    pairs = args.pairs or (10 if args.quick else 40)
     if problems := preflight():
         print("agent_sight: cannot run:", "; ".join(problems))
         return 0
     parent = cgroupfs.v2_mount() / f"weft-bench-sight-{os.getpid()}"
     cgroup, outside = parent / "agent", parent / "model-api"
     work = Path(tempfile.mkdtemp(prefix="weft-bench-sight-"))
-    sensor = None
+    sensor = loop = None
+    done: list[dict[str, Window]] = []
+    stopped = False
     try:
         for cg in (parent, cgroup, outside):
             cg.mkdir()
         cert, key = make_cert(work)
         server_env = own_libssl(work)
+        loop = Loop(work)
         sensor = Sensor(EbpfConfig(node=event_pb2.Node(name="bench"), watch_cgroups=[str(cgroup)]))
-        tls = next(p for p in sensor.collector._probes if p.name == "tls")
-        print(f"TLS probe attached to {', '.join(tls.libraries) or 'nothing'}")
-        results: dict[str, list[float]] = {m: [] for m in MODES}
-        seen: dict[str, list[int]] = {m: [] for m in MODES}
-        costs: dict[str, list[tuple[float, float]]] = {m: [] for m in MODES}
-        for i in range(args.pairs):
-            order = MODES if i % 2 == 0 else MODES[::-1]
-            for mode in order:
-                with sensor._lock:
-                    if mode == "no-uprobes":
-                        tls.detach(sensor._bpf)
-                    elif not tls.libraries:
-                        tls.attach(sensor._bpf)
-                before, usage = _llm_requests(sensor), _usage(sensor)
-                results[mode].append(loop_run(cgroup, outside, server_env, cert, key, args.requests))
-                seen[mode].append(_settled(sensor) - before)
-                costs[mode].append(_per_request(usage, _usage(sensor), args.requests))
-            a, b = results["uprobes"][-1], results["no-uprobes"][-1]
-            (ra, ca), (rb, cb) = costs["uprobes"][-1], costs["no-uprobes"][-1]
-            print(f"pair {i} ({'/'.join(order)}): uprobes {a:,.0f} req/s  no-uprobes {b:,.0f} req/s  "
-                  f"A/B {a / b:.3f}  model calls seen {seen['uprobes'][-1]}/{seen['no-uprobes'][-1]}  "
-                  f"records/request {ra:.2f}/{rb:.2f}  sensor CPU µs/request {ca:.0f}/{cb:.0f}", flush=True)
-        ratios = [a / b for a, b in zip(results["uprobes"], results["no-uprobes"])]
-        slowdown = 1 - statistics.median(ratios)
-        print(f"\nsummary, {args.pairs} pairs of {args.requests:,} keep-alive HTTPS requests (median [min–max]):")
-        print(f"  A uprobes      {spread(results['uprobes'], ',.0f')} requests/s")
-        print(f"  B no uprobes   {spread(results['no-uprobes'], ',.0f')} requests/s")
-        print(f"  ratio A/B      {spread(ratios)}  (slowdown {slowdown:.1%})")
-        print(f"  model calls the sensor delivered per run: with uprobes {spread(seen['uprobes'], ',.0f')}, "
-              f"without {spread(seen['no-uprobes'], ',.0f')}")
-        for mode in MODES:
-            records, cpu = zip(*costs[mode])
-            print(f"  {mode + ':':12s} kernel records/request {spread(list(records), '.2f')}, "
-                  f"sensor CPU µs/request {spread(list(cpu), '.0f')}")
-        print(f"  target ≤ {TARGET:.0%} slowdown: {'MET' if slowdown <= TARGET else 'NOT MET'}")
+        windows = Windows(sensor, loop, args.window, time.monotonic() + 60 + pairs * (2 * args.window + 3))
+        print(f"TLS probe attached to {', '.join(windows.tls.libraries) or 'nothing'}")
+        sensor.between_polls(lambda: windows.tls.detach(sensor._bpf))
+        loop.start(cgroup, outside, server_env, cert, key)
+        windows.run(A), windows.run(B)   # warm-up, not counted
+        for i in range(pairs):
+            done.append({mode: windows.run(mode) for mode in order(i)})
+            print_pair(i, done[-1])
+    except LoopStopped as e:
+        print(f"agent_sight: stopped after {len(done)} pairs: {e}")
+        stopped = True
     finally:
+        if loop:
+            loop.close()
         if sensor:
             sensor.close()
-        for cg in (cgroup, outside, parent):
-            if cg.exists():
-                cg.rmdir()
+        _remove(cgroup, outside, parent)
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    if done:
+        print_summary(done, args.window)
+    return 1 if stopped else 0
 
 
-def _settled(sensor: Sensor, quiet: float = 0.5, limit: float = 10.0) -> int:
-    """The model calls delivered once the collector has caught up (no new one for `quiet` s)."""
-    deadline, last = time.monotonic() + limit, -1
-    while time.monotonic() < deadline:
-        now = _llm_requests(sensor)
-        if now == last:
-            return now
-        last = now
-        time.sleep(quiet)
-    return last
-
-
-def _usage(sensor: Sensor) -> tuple[int, float]:
-    """(records the collector has read, this process's CPU seconds): the collector
-    thread is what runs here while the loop does."""
-    with sensor._lock:
-        records = sensor.collector.stats()["records"]
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return records, r.ru_utime + r.ru_stime
-
-
-def _per_request(before: tuple[int, float], after: tuple[int, float], requests: int) -> tuple[float, float]:
-    """(records, sensor CPU µs) per request of one run."""
-    return (after[0] - before[0]) / requests, (after[1] - before[1]) / requests * 1e6
-
-
-def _llm_requests(sensor: Sensor) -> int:
-    with sensor._lock:
-        return sensor.llm_requests
+def _remove(*cgroups: Path) -> None:
+    """rmdir each (a killed process leaves its cgroup a moment after its wait)."""
+    for cg in cgroups:
+        for _ in range(50):
+            try:
+                cg.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
 
 
 if __name__ == "__main__":
