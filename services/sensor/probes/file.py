@@ -4,7 +4,9 @@ The prefixes are compared in the kernel (a small array map, 8 bytes at a time),
 and repeated opens of one file by one process with the same flags are counted
 there, under a key holding the path's length and fingerprint (the path itself is
 in the map's value, with what else the first occurrence's record said, and in
-that record).
+that record). A thread's repeats of one tick may wait in its task storage before
+they reach the map (bpf/file.c); file_task_ends hands them over when the thread
+execs or exits.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ def _flagged(flags: int) -> event_pb2.File:
     return event_pb2.File(flags=open_flags(flags))
 
 
+# Attached by hand: exec.c's TRACEPOINT_PROBE holds bcc's one link for sched_process_exit.
+TASK_ENDS = ("sched:sched_process_exit", "sched:sched_process_exec")
+
 FP_MULTIPLIER, MASK64 = 0x9E3779B97F4A7C15, (1 << 64) - 1
 
 
@@ -74,6 +79,9 @@ class FileProbe(Probe):
     event_types = (EV_FILE, EV_FILE_SOLO)
     agg_maps = ("file_agg",)
 
+    def __init__(self):
+        self._links: list[int] = []   # perf event fds of the TASK_ENDS tracepoints
+
     def configure(self, bpf: Any, config: Any) -> None:
         prefixes = list(config.file_prefixes)
         if len(prefixes) > N_PREFIXES:
@@ -89,6 +97,22 @@ class FileProbe(Probe):
             for j, (word, mask) in enumerate(zip(words, masks)):
                 leaf.word[j], leaf.mask[j] = word, mask
             table[ctypes.c_int(i)] = leaf
+
+    def attach(self, bpf: Any) -> None:
+        from bcc import BPF
+        from bcc.libbcc import lib
+        prog = bpf.load_func(b"file_task_ends", BPF.TRACEPOINT)
+        for tp in TASK_ENDS:
+            category, event = tp.encode().split(b":")
+            fd = lib.bpf_attach_tracepoint(prog.fd, category, event)
+            if fd < 0:
+                raise OSError(f"cannot attach file_task_ends to tracepoint {tp}")
+            self._links.append(fd)
+
+    def detach(self, bpf: Any) -> None:
+        from bcc.libbcc import lib
+        while self._links:
+            lib.bpf_close_perf_event_fd(self._links.pop())
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
         ev = self.maker.make(raw, event_pb2.RuntimeEvent.FILE_OPEN)
