@@ -10,20 +10,22 @@
 // and no clock is read until the open is known to count.
 //
 // Held repeats (task storage only; with STASH_HASH each repeat goes to the map at
-// once). A successful repeat of a key the thread has found in the map is counted in
-// its stash, not in the map (a 32-byte key lookup and an atomic add). The stash holds
-// the repeats of one tick; file_flush_held adds them to the map, announced as
-// agg_repeat's are, at the thread's first repeat in a later tick, at its next open
+// once). A thread's first repeat in a tick of a key it has found in the map goes to
+// the map at once (so the map's last_ts is exact to the tick, as agg_repeat's, and a
+// thread repeating less often than once a tick is counted at once); its further
+// repeats in that tick are counted in its stash, not in the map (a 32-byte key lookup
+// and an atomic add less each). file_flush_held adds them to the map, announced as
+// agg_repeat's are, with the thread's first repeat in a later tick, at its next open
 // that is not a repeat (of any path: before the stash's key or path may change; also
 // the first open after a cgroup move or a rules change), and when it execs or exits
 // (file_task_ends). While a thread keeps opening, its counts so reach the map at most
 // one tick late (1-10 ms; 4 at HZ=250), and user space at the drain after that. A
-// thread that stops opening keeps the repeats of its last tick (never a first
-// occurrence: those go out at once) until it opens again, execs or exits, however
-// long that takes: nothing else runs in its context, and a drain cannot take them
-// (the thread bumps its count without a lock). A key the LRU evicted meanwhile comes
-// back at the flush as a new first occurrence (its record sent again, stamped then),
-// the other held repeats its count.
+// thread that stops opening keeps the further repeats of its last tick (never a first
+// occurrence, nor a tick's first repeat) until it opens again, execs or exits,
+// however long that takes: nothing else runs in its context, and a drain cannot take
+// them (the thread bumps its count without a lock). A key the LRU evicted meanwhile
+// comes back at the flush as a new first occurrence (its record sent again, stamped
+// then), the other held repeats its count.
 #define PATH_LEN 256
 #define N_PREFIXES 8
 #define PREFIX_WORDS 8      // prefixes shorter than PREFIX_LEN bytes
@@ -352,18 +354,21 @@ static __always_inline void stash_done(struct open_stash *s) {
     s->pending = 0;
 }
 
-// A successful repeat of a key found in the map: held in the stash (see the top),
-// the repeats of an earlier tick flushed first. 0: to be counted at once.
+// A successful repeat of a key found in the map. The first of its tick goes to the
+// map at once, with the repeats held from an earlier tick, so the map's last_ts is
+// what agg_repeat would make it and a thread repeating less than once a tick is
+// counted at once; the rest of the tick are held in the stash (see the top).
+// 0: to be counted at once.
 static __always_inline int file_hold(struct open_stash *s) {
     if (!s->checked_ts)
         return 0;
     u64 tick = bpf_jiffies64();
+    s->held++;
     if (tick != s->held_tick) {
-        file_flush_held(s);
         s->held_tick = tick;
         s->held_ts = bpf_ktime_get_ns();
+        file_flush_held(s);
     }
-    s->held++;
     return 1;
 }
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from weft.v1 import event_pb2
 
-from . import EV_FILE, EV_FILE_SOLO, HEADER, Probe, register
+from . import EV_FILE, EV_FILE_SOLO, HEADER, Probe, attach_by_hand, close_links, register
 
 FILE_KEY = struct.Struct("<IIQQII")   # tgid, flags, cgroup_id, fingerprint, path length, pad
 PATH_LEN = 256
@@ -99,20 +99,10 @@ class FileProbe(Probe):
             table[ctypes.c_int(i)] = leaf
 
     def attach(self, bpf: Any) -> None:
-        from bcc import BPF
-        from bcc.libbcc import lib
-        prog = bpf.load_func(b"file_task_ends", BPF.TRACEPOINT)
-        for tp in TASK_ENDS:
-            category, event = tp.encode().split(b":")
-            fd = lib.bpf_attach_tracepoint(prog.fd, category, event)
-            if fd < 0:
-                raise OSError(f"cannot attach file_task_ends to tracepoint {tp}")
-            self._links.append(fd)
+        self._links += attach_by_hand(bpf, "file_task_ends", TASK_ENDS)
 
     def detach(self, bpf: Any) -> None:
-        from bcc.libbcc import lib
-        while self._links:
-            lib.bpf_close_perf_event_fd(self._links.pop())
+        close_links(self._links)
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
         ev = self.maker.make(raw, event_pb2.RuntimeEvent.FILE_OPEN)

@@ -55,6 +55,25 @@ sys.stdin.readline()
     assert total(sensor, proc, path) == N
 
 
+def test_a_thread_repeating_less_often_than_a_tick_is_counted_at_once(sensor):
+    """The first repeat of a tick is never held: an occasional reader of a file (a
+    daemon re-reading a secret) has its count and last_seen right while it lives."""
+    path = sensor.files / "held-seldom"
+    path.write_text("")
+    proc = spawn(sensor, f"""
+for _ in range(5):
+    {opens(path)}
+    time.sleep(0.03)   # several ticks at any HZ
+print(flush=True)
+sys.stdin.readline()
+""")
+    proc.stdout.readline()
+    sensor.wait_for(lambda e: total(sensor, proc, path) >= 5, timeout=2.5)
+    sensor.settle()
+    assert total(sensor, proc, path) == 5
+    finish(proc)
+
+
 def test_a_thread_alternating_between_two_paths_counts_both_exactly(sensor):
     a, b, c = (sensor.files / f"held-{name}" for name in "abc")
     for p in (a, b, c):
