@@ -16,6 +16,17 @@ the last two generations (two: a repeat that read the generation just before the
 bump is still read). A whole map is read only after a loss (the ring buffer was
 full, so a first record or an announcement may be missing) and, now and then, to
 forget the keys the LRU evicted.
+
+How late a count is. A repeat counted in the map reaches user space at the next
+drain (DRAIN_INTERVAL_NS). File opens can wait in the kernel before that: a thread
+counts its first repeat of a key in a tick in the map at once (so last_seen is exact
+to the tick) and holds its further repeats in that tick (bpf/file.c); while it keeps
+opening, they reach the map at most a tick (1-10 ms) late; a thread that stops
+opening keeps its last tick's further repeats (never a first occurrence, nor the
+tick's first repeat) until it opens anything again, execs or exits, however long
+that takes. No drain can reach them: the thread bumps its count without a lock, and no
+program runs in its context meanwhile. Nothing is lost, and a key's counts still
+sum exactly to its opens once the thread has moved on.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ class EbpfConfig:
     metadata_file: str | None = None
     # Seconds between polls of the ring buffer. Each poll costs a wake-up (~0.2 ms of CPU
     # on a shared 2-vCPU VM, events or not); 10 a second keep that small, and events
-    # reach the caller at most this late (counts of repeats: at the next drain, 0.5 s).
+    # reach the caller at most this late (counts of repeats: at the next drain, 0.5 s,
+    # after up to a tick in the kernel, longer for a thread that stopped: aggregates.py).
     flush_interval: float = 0.1
     # Events per message up to the gateway. Every stage pays per message as well as per
     # event (a bus message, a fetch, a transaction), so a busy node sends few large

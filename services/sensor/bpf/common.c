@@ -68,18 +68,9 @@ static __always_inline void count_lost(void) {
         (*v)++;
 }
 
-// A repeat of an aggregated key: counted, and announced once per drain generation.
-// A lost announcement counts as lost, which makes user space read whole maps again.
-// The clock is read at most once per key and tick (a clock read costs more than the
-// rest of a hot repeat): last_ts is the first repeat of the latest tick, exact to
-// the tick (1-10 ms).
-static __always_inline void agg_repeat(struct agg *a, u32 map, const void *key, u32 ksize) {
-    __sync_fetch_and_add(&a->count, 1);
-    u64 tick = bpf_jiffies64();
-    if (tick != a->tick) {
-        a->tick = tick;
-        a->last_ts = bpf_ktime_get_ns();
-    }
+// A key counted again: announced once per drain generation. A lost announcement
+// counts as lost, which makes user space read whole maps again.
+static __always_inline void agg_announce(struct agg *a, u32 map, const void *key, u32 ksize) {
     int zero = 0;
     u32 *gen = agg_gen.lookup(&zero);
     if (!gen || a->gen == *gen)
@@ -95,6 +86,32 @@ static __always_inline void agg_repeat(struct agg *a, u32 map, const void *key, 
     __builtin_memset(s->key, 0, AGG_KEY_MAX);
     bpf_probe_read_kernel(s->key, ksize < AGG_KEY_MAX ? ksize : AGG_KEY_MAX, key);
     events.ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+}
+
+// A repeat of an aggregated key: counted and announced. The clock is read at most
+// once per key and tick (a clock read costs more than the rest of a hot repeat):
+// last_ts is the first repeat of the latest tick, exact to the tick (1-10 ms).
+static __always_inline void agg_repeat(struct agg *a, u32 map, const void *key, u32 ksize) {
+    __sync_fetch_and_add(&a->count, 1);
+    u64 tick = bpf_jiffies64();
+    if (tick != a->tick) {
+        a->tick = tick;
+        a->last_ts = bpf_ktime_get_ns();
+    }
+    agg_announce(a, map, key, ksize);
+}
+
+// n repeats counted late (file.c holds a thread's repeats for up to a tick), all
+// in one tick, the first of them at ts: last_ts as agg_repeat would have left it,
+// unless another thread counted a later tick already.
+static __always_inline void agg_add(struct agg *a, u64 n, u64 tick, u64 ts, u32 map,
+                                    const void *key, u32 ksize) {
+    __sync_fetch_and_add(&a->count, n);
+    if (tick > a->tick) {
+        a->tick = tick;
+        a->last_ts = ts;
+    }
+    agg_announce(a, map, key, ksize);
 }
 
 // The nearest ancestor (or self) with a rule decides, so a child cgroup

@@ -3,11 +3,29 @@
 // Every openat of every process runs this, so the common cases are kept short:
 // an unwatched cgroup costs one cached lookup; a thread opening again the short path
 // it last opened (most repeats) costs one fixed-size read of the path's first 64
-// bytes, compared with that path, then at the exit a 32-byte key lookup and the
-// count. Any other open also costs a word-wise prefix test, a fingerprint of the
+// bytes, compared with that path, then at the exit a bump of a count the thread
+// holds. Any other open also costs a word-wise prefix test, a fingerprint of the
 // path, and on a hit the path compared word by word with the map's. The open's
 // arguments wait for its exit in task storage (no hash insert and delete per open),
 // and no clock is read until the open is known to count.
+//
+// Held repeats (task storage only; with STASH_HASH each repeat goes to the map at
+// once). A thread's first repeat in a tick of a key it has found in the map goes to
+// the map at once (so the map's last_ts is exact to the tick, as agg_repeat's, and a
+// thread repeating less often than once a tick is counted at once); its further
+// repeats in that tick are counted in its stash, not in the map (a 32-byte key lookup
+// and an atomic add less each). file_flush_held adds them to the map, announced as
+// agg_repeat's are, with the thread's first repeat in a later tick, at its next open
+// that is not a repeat (of any path: before the stash's key or path may change; also
+// the first open after a cgroup move or a rules change), and when it execs or exits
+// (file_task_ends). While a thread keeps opening, its counts so reach the map at most
+// one tick late (1-10 ms; 4 at HZ=250), and user space at the drain after that. A
+// thread that stops opening keeps the further repeats of its last tick (never a first
+// occurrence, nor a tick's first repeat) until it opens again, execs or exits,
+// however long that takes: nothing else runs in its context, and a drain cannot take
+// them (the thread bumps its count without a lock). A key the LRU evicted meanwhile
+// comes back at the flush as a new first occurrence (its record sent again, stamped
+// then), the other held repeats its count.
 #define PATH_LEN 256
 #define N_PREFIXES 8
 #define PREFIX_WORDS 8      // prefixes shorter than PREFIX_LEN bytes
@@ -59,7 +77,8 @@ struct file_event {
 // key and path stay after the open: a task that opens the same short path again
 // (most repeats) is known by comparing the path's bytes with those (repeatable, same),
 // without the prefix test and fingerprint; checked_ts says which map entry (by its
-// first_ts) was found to hold this path, so its hits skip comparing paths.
+// first_ts) was found to hold this path, so its hits skip comparing paths; held
+// repeats of key (see the top) are all of tick held_tick, the first at held_ts or later.
 struct open_stash {
     struct file_key key;
     char path[PATH_LEN];
@@ -70,88 +89,15 @@ struct open_stash {
     u32 seen_gen;
     u32 seen_watched;
     u64 seen_cg;
+    u64 held_tick;
+    u64 held_ts;
+    u32 held;
+    u32 held_pad;
 };
 
 BPF_ARRAY(file_prefixes, struct prefix, N_PREFIXES);
 LRU_HASH(file_agg, struct file_key, struct file_value, FILE_AGG_ENTRIES);
 BPF_PERCPU_ARRAY(file_new, struct file_value, 1);   // a first occurrence's value, built here
-
-#ifdef STASH_HASH
-// Kernels without task storage in tracing programs (before 5.11): a hash by thread.
-BPF_PERCPU_ARRAY(open_scratch, struct open_stash, 1);
-BPF_HASH(open_pending, u64, struct open_stash, 4096);
-
-// The stash for an open of a watched task; NULL for the others.
-static __always_inline struct open_stash *stash_enter(u64 cg) {
-    if (!watched(cg))
-        return NULL;
-    int zero = 0;
-    return open_scratch.lookup(&zero);
-}
-
-static __always_inline void stash_keep(struct open_stash *s) {
-    u64 id = bpf_get_current_pid_tgid();
-    open_pending.update(&id, s);
-}
-
-static __always_inline struct open_stash *stash_exit(void) {
-    u64 id = bpf_get_current_pid_tgid();
-    return open_pending.lookup(&id);
-}
-
-static __always_inline void stash_done(struct open_stash *s) {
-    u64 id = bpf_get_current_pid_tgid();
-    open_pending.delete(&id);
-}
-#else
-BPF_TASK_STORAGE(open_task, struct open_stash);
-
-// The stash for an open of a watched task; NULL for the others. A task that has one
-// and is still in the cgroup it was judged in (under the same rules) is not judged
-// again; only watched tasks get one (an open of the others costs one more lookup).
-static __always_inline struct open_stash *stash_enter(u64 cg) {
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct open_stash *s = open_task.task_storage_get(task, 0, 0);
-    int zero = 0;
-    u32 *genp = cg_rules_gen.lookup(&zero);
-    u32 gen = genp ? *genp : 0;
-    if (s && s->seen_cg == cg && s->seen_gen == gen) {
-        if (!s->seen_watched)
-            return NULL;
-    } else {
-        int yes = watched(cg);
-        if (!s && yes) {
-            s = open_task.task_storage_get(task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-            if (!s) {
-                count_lost();   // no memory for this task's stash: the open goes uncounted
-                return NULL;
-            }
-        }
-        if (!s)
-            return NULL;
-        s->seen_cg = cg;
-        s->seen_gen = gen;
-        s->seen_watched = yes;
-        if (!yes)
-            return NULL;
-    }
-    s->pending = 0;
-    return s;
-}
-
-static __always_inline void stash_keep(struct open_stash *s) {
-    s->pending = 1;
-}
-
-static __always_inline struct open_stash *stash_exit(void) {
-    struct open_stash *s = open_task.task_storage_get(bpf_get_current_task_btf(), 0, 0);
-    return s && s->pending ? s : NULL;
-}
-
-static __always_inline void stash_done(struct open_stash *s) {
-    s->pending = 0;
-}
-#endif
 
 // The bytes of word i of a len-byte string that belong to it.
 static __always_inline u64 word_mask(u32 len, int i) {
@@ -218,6 +164,218 @@ static __always_inline int nul_at(u64 w) {
         return -1;
     return (((z & -z) >> 7) * 0x0001020304050607ULL) >> 56;
 }
+
+// Zero what follows the path's NUL (bytes a fixed-size read took along, or earlier
+// paths of the task): a first occurrence carries its path to the map and the ring.
+static __always_inline void clear_tail(struct open_stash *s) {
+    u64 *w = (u64 *)s->path;
+    u32 len = s->key.len;
+#define CLEAR_STEP(i)                                                       \
+    if ((i) * 8 + 8 > len)                                                  \
+        w[i] = (i) * 8 >= len ? 0 : w[i] & word_mask(len, i);
+    PATH_WORDS_DO(CLEAR_STEP)
+#undef CLEAR_STEP
+}
+
+static __always_inline void emit_file(struct open_stash *s, u32 type, u64 ts) {
+    struct file_event *e = events.ringbuf_reserve(sizeof(struct file_event));
+    if (!e) {
+        count_lost();
+        return;
+    }
+    fill_hdr(&e->h, type, s->key.cgroup_id, ts);
+    __builtin_memcpy(&e->key, &s->key, sizeof(e->key));
+    __builtin_memcpy(e->path, s->path, PATH_LEN);
+    events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+// The first occurrence of the stash's key, now: into the map and, when this insert
+// wins (even against another CPU), in full to the ring buffer. Now, also for held
+// repeats: user space takes a key whose record is late by LOST_GRACE_NS for lost.
+static __always_inline int file_first(struct open_stash *s) {
+    int zero = 0;
+    struct file_value *n = file_new.lookup(&zero);
+    if (!n)
+        return 0;
+    clear_tail(s);
+    u64 ts = bpf_ktime_get_ns();
+    n->a.count = 1;
+    n->a.first_ts = ts;
+    n->a.last_ts = ts;
+    n->a.tick = bpf_jiffies64();
+    n->a.gen = 0;   // no generation: the first repeat is announced
+    n->uid = (u32)bpf_get_current_uid_gid();
+    n->pad = 0;
+    bpf_get_current_comm(n->comm, sizeof(n->comm));
+    __builtin_memcpy(n->path, s->path, PATH_LEN);
+    if (file_agg.insert(&s->key, n) != 0)
+        return 0;
+    s->checked_ts = ts;
+    emit_file(s, EV_FILE, ts);
+    return 1;
+}
+
+// Whether v, the map's entry for the stash's key, is of the stash's path; a
+// different path under the key (a fingerprint collision) goes to the ring buffer
+// on its own, never counted.
+static __always_inline int holds_path(struct open_stash *s, struct file_value *v) {
+    if (v->a.first_ts == s->checked_ts)
+        return 1;
+    if (!same_path((const u64 *)s->path, (const u64 *)v->path, s->key.len)) {
+        clear_tail(s);
+        emit_file(s, EV_FILE_SOLO, bpf_ktime_get_ns());
+        return 0;
+    }
+    s->checked_ts = v->a.first_ts;
+    return 1;
+}
+
+// One open of the stash's key, counted at once: the first occurrence (file_first),
+// or a repeat.
+static __always_inline void count_open(struct open_stash *s) {
+    struct file_value *v = file_agg.lookup(&s->key);
+    if (!v) {
+        if (file_first(s))
+            return;
+        v = file_agg.lookup(&s->key);   // another CPU's insert won
+        if (!v)
+            return;
+    }
+    if (holds_path(s, v))
+        agg_repeat(&v->a, AGG_FILE, &s->key, sizeof(s->key));
+}
+
+// The stash's held repeats into the map. Evicted meanwhile, the key comes back as a
+// first occurrence (its record sent again) and the rest of them as its repeats.
+// Only the stash's thread runs this, so held needs no atomic.
+static __always_inline void file_flush_held(struct open_stash *s) {
+    u64 n = s->held;
+    if (!n)
+        return;
+    s->held = 0;
+    struct file_value *v = file_agg.lookup(&s->key);
+    if (!v) {
+        if (file_first(s) && --n == 0)
+            return;
+        v = file_agg.lookup(&s->key);
+        if (!v) {
+            count_lost();
+            return;
+        }
+    }
+    if (holds_path(s, v))
+        agg_add(&v->a, n, s->held_tick, s->held_ts, AGG_FILE, &s->key, sizeof(s->key));
+}
+
+#ifdef STASH_HASH
+// Kernels without task storage in tracing programs (before 5.11): a hash by thread.
+BPF_PERCPU_ARRAY(open_scratch, struct open_stash, 1);
+BPF_HASH(open_pending, u64, struct open_stash, 4096);
+
+// The stash for an open of a watched task; NULL for the others.
+static __always_inline struct open_stash *stash_enter(u64 cg) {
+    if (!watched(cg))
+        return NULL;
+    int zero = 0;
+    return open_scratch.lookup(&zero);
+}
+
+static __always_inline void stash_keep(struct open_stash *s) {
+    u64 id = bpf_get_current_pid_tgid();
+    open_pending.update(&id, s);
+}
+
+static __always_inline struct open_stash *stash_exit(void) {
+    u64 id = bpf_get_current_pid_tgid();
+    return open_pending.lookup(&id);
+}
+
+static __always_inline void stash_done(struct open_stash *s) {
+    u64 id = bpf_get_current_pid_tgid();
+    open_pending.delete(&id);
+}
+
+// No stash outlives its open here: every repeat is counted at once.
+static __always_inline int file_hold(struct open_stash *s) {
+    return 0;
+}
+
+static __always_inline struct open_stash *file_stash_of_task(void) {
+    return NULL;
+}
+#else
+BPF_TASK_STORAGE(open_task, struct open_stash);
+
+// The stash for an open of a watched task; NULL for the others. A task that has one
+// and is still in the cgroup it was judged in (under the same rules) is not judged
+// again; only watched tasks get one (an open of the others costs one more lookup).
+static __always_inline struct open_stash *stash_enter(u64 cg) {
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct open_stash *s = open_task.task_storage_get(task, 0, 0);
+    int zero = 0;
+    u32 *genp = cg_rules_gen.lookup(&zero);
+    u32 gen = genp ? *genp : 0;
+    if (s && s->seen_cg == cg && s->seen_gen == gen) {
+        if (!s->seen_watched)
+            return NULL;
+    } else {
+        if (s)
+            file_flush_held(s);  // its key's cgroup, or the rules, changed
+        int yes = watched(cg);
+        if (!s && yes) {
+            s = open_task.task_storage_get(task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+            if (!s) {
+                count_lost();   // no memory for this task's stash: the open goes uncounted
+                return NULL;
+            }
+        }
+        if (!s)
+            return NULL;
+        s->seen_cg = cg;
+        s->seen_gen = gen;
+        s->seen_watched = yes;
+        if (!yes)
+            return NULL;
+    }
+    s->pending = 0;
+    return s;
+}
+
+static __always_inline void stash_keep(struct open_stash *s) {
+    s->pending = 1;
+}
+
+static __always_inline struct open_stash *stash_exit(void) {
+    struct open_stash *s = open_task.task_storage_get(bpf_get_current_task_btf(), 0, 0);
+    return s && s->pending ? s : NULL;
+}
+
+static __always_inline void stash_done(struct open_stash *s) {
+    s->pending = 0;
+}
+
+// A successful repeat of a key found in the map. The first of its tick goes to the
+// map at once, with the repeats held from an earlier tick, so the map's last_ts is
+// what agg_repeat would make it and a thread repeating less than once a tick is
+// counted at once; the rest of the tick are held in the stash (see the top).
+// 0: to be counted at once.
+static __always_inline int file_hold(struct open_stash *s) {
+    if (!s->checked_ts)
+        return 0;
+    u64 tick = bpf_jiffies64();
+    s->held++;
+    if (tick != s->held_tick) {
+        s->held_tick = tick;
+        s->held_ts = bpf_ktime_get_ns();
+        file_flush_held(s);
+    }
+    return 1;
+}
+
+static __always_inline struct open_stash *file_stash_of_task(void) {
+    return open_task.task_storage_get(bpf_get_current_task_btf(), 0, 0);
+}
+#endif
 
 // The path's length (before its NUL), read into s->path from its first PREFIX_LEN
 // bytes, head (one fixed-size read, cheaper than a string read; into the stack, as a
@@ -297,6 +455,7 @@ static __always_inline int open_enter(const char *filename, u32 flags) {
         stash_keep(s);
         return 0;
     }
+    file_flush_held(s);  // before the stash's path and key may change
     long n = unread ? path_from_string(s, filename) : path_from_head(s, head, filename);
     if (n < 0)
         return 0;
@@ -305,76 +464,11 @@ static __always_inline int open_enter(const char *filename, u32 flags) {
     return 0;
 }
 
-// Zero what follows the path's NUL (bytes a fixed-size read took along, or earlier
-// paths of the task): a first occurrence carries its path to the map and the ring.
-static __always_inline void clear_tail(struct open_stash *s) {
-    u64 *w = (u64 *)s->path;
-    u32 len = s->key.len;
-#define CLEAR_STEP(i)                                                       \
-    if ((i) * 8 + 8 > len)                                                  \
-        w[i] = (i) * 8 >= len ? 0 : w[i] & word_mask(len, i);
-    PATH_WORDS_DO(CLEAR_STEP)
-#undef CLEAR_STEP
-}
-
-static __always_inline void emit_file(struct open_stash *s, u32 type, u64 ts) {
-    struct file_event *e = events.ringbuf_reserve(sizeof(struct file_event));
-    if (!e) {
-        count_lost();
-        return;
-    }
-    fill_hdr(&e->h, type, s->key.cgroup_id, ts);
-    __builtin_memcpy(&e->key, &s->key, sizeof(e->key));
-    __builtin_memcpy(e->path, s->path, PATH_LEN);
-    events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-}
-
-// A repeat bumps the count; the first occurrence (the one whose insert wins, even
-// against another CPU) goes to the ring buffer in full; a different path under the
-// same key (a fingerprint collision) goes there on its own, never counted.
-static __always_inline void count_open(struct open_stash *s) {
-    struct file_value *v = file_agg.lookup(&s->key);
-    if (!v) {
-        int zero = 0;
-        struct file_value *n = file_new.lookup(&zero);
-        if (!n)
-            return;
-        clear_tail(s);
-        u64 ts = bpf_ktime_get_ns();
-        n->a.count = 1;
-        n->a.first_ts = ts;
-        n->a.last_ts = ts;
-        n->a.tick = bpf_jiffies64();
-        n->a.gen = 0;   // no generation: the first repeat is announced
-        n->uid = (u32)bpf_get_current_uid_gid();
-        n->pad = 0;
-        bpf_get_current_comm(n->comm, sizeof(n->comm));
-        __builtin_memcpy(n->path, s->path, PATH_LEN);
-        if (file_agg.insert(&s->key, n) == 0) {
-            s->checked_ts = ts;
-            emit_file(s, EV_FILE, ts);
-            return;
-        }
-        v = file_agg.lookup(&s->key);
-        if (!v)
-            return;
-    }
-    if (v->a.first_ts != s->checked_ts) {
-        if (!same_path((const u64 *)s->path, (const u64 *)v->path, s->key.len)) {
-            clear_tail(s);
-            emit_file(s, EV_FILE_SOLO, bpf_ktime_get_ns());
-            return;
-        }
-        s->checked_ts = v->a.first_ts;
-    }
-    agg_repeat(&v->a, AGG_FILE, &s->key, sizeof(s->key));
-}
-
 static __always_inline int open_exit(long ret) {
     struct open_stash *s = stash_exit();
     if (!s)
         return 0;
-    if (ret >= 0)
+    if (ret >= 0 && !file_hold(s))
         count_open(s);
     stash_done(s);
     return 0;
@@ -406,4 +500,13 @@ TRACEPOINT_PROBE(syscalls, sys_enter_open) {
 
 TRACEPOINT_PROBE(syscalls, sys_exit_open) {
     return open_exit(args->ret);
+}
+
+// Attached by hand (probes/file.py) to sched_process_exit, for each exiting thread,
+// and to sched_process_exec: the repeats the task holds go to the map.
+int file_task_ends(void *ctx) {
+    struct open_stash *s = file_stash_of_task();
+    if (s)
+        file_flush_held(s);
+    return 0;
 }

@@ -170,6 +170,30 @@ class Probe:
         return []
 
 
+def attach_by_hand(bpf: Any, fn: str, tracepoints: tuple[str, ...]) -> list[int]:
+    """Attach program fn to each "category:event" tracepoint; the perf event fds.
+    For a tracepoint another program already holds: bcc keeps one link per
+    tracepoint name (and so one TRACEPOINT_PROBE), the kernel takes several."""
+    from bcc import BPF
+    from bcc.libbcc import lib
+    prog, links = bpf.load_func(fn.encode(), BPF.TRACEPOINT), []
+    for tp in tracepoints:
+        category, event = tp.encode().split(b":")
+        fd = lib.bpf_attach_tracepoint(prog.fd, category, event)
+        if fd < 0:
+            close_links(links)
+            raise OSError(f"cannot attach {fn} to tracepoint {tp}")
+        links.append(fd)
+    return links
+
+
+def close_links(links: list[int]) -> None:
+    """Detach what attach_by_hand attached (emptying links)."""
+    from bcc.libbcc import lib
+    while links:
+        lib.bpf_close_perf_event_fd(links.pop())
+
+
 REGISTRY: dict[str, type[Probe]] = {}
 
 

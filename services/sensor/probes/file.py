@@ -4,7 +4,9 @@ The prefixes are compared in the kernel (a small array map, 8 bytes at a time),
 and repeated opens of one file by one process with the same flags are counted
 there, under a key holding the path's length and fingerprint (the path itself is
 in the map's value, with what else the first occurrence's record said, and in
-that record).
+that record). A thread's repeats of one tick may wait in its task storage before
+they reach the map (bpf/file.c); file_task_ends hands them over when the thread
+execs or exits.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from weft.v1 import event_pb2
 
-from . import EV_FILE, EV_FILE_SOLO, HEADER, Probe, register
+from . import EV_FILE, EV_FILE_SOLO, HEADER, Probe, attach_by_hand, close_links, register
 
 FILE_KEY = struct.Struct("<IIQQII")   # tgid, flags, cgroup_id, fingerprint, path length, pad
 PATH_LEN = 256
@@ -44,6 +46,9 @@ def _flagged(flags: int) -> event_pb2.File:
     adding the names one by one); never changed."""
     return event_pb2.File(flags=open_flags(flags))
 
+
+# Attached by hand: exec.c's TRACEPOINT_PROBE holds bcc's one link for sched_process_exit.
+TASK_ENDS = ("sched:sched_process_exit", "sched:sched_process_exec")
 
 FP_MULTIPLIER, MASK64 = 0x9E3779B97F4A7C15, (1 << 64) - 1
 
@@ -74,6 +79,9 @@ class FileProbe(Probe):
     event_types = (EV_FILE, EV_FILE_SOLO)
     agg_maps = ("file_agg",)
 
+    def __init__(self):
+        self._links: list[int] = []   # perf event fds of the TASK_ENDS tracepoints
+
     def configure(self, bpf: Any, config: Any) -> None:
         prefixes = list(config.file_prefixes)
         if len(prefixes) > N_PREFIXES:
@@ -89,6 +97,12 @@ class FileProbe(Probe):
             for j, (word, mask) in enumerate(zip(words, masks)):
                 leaf.word[j], leaf.mask[j] = word, mask
             table[ctypes.c_int(i)] = leaf
+
+    def attach(self, bpf: Any) -> None:
+        self._links += attach_by_hand(bpf, "file_task_ends", TASK_ENDS)
+
+    def detach(self, bpf: Any) -> None:
+        close_links(self._links)
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
         ev = self.maker.make(raw, event_pb2.RuntimeEvent.FILE_OPEN)

@@ -12,7 +12,7 @@ from weft.v1 import event_pb2
 from weft.sensor.sight.assembler import Assembler, SightConfig
 from weft.sensor.sight.records import RECORD, DataRecord
 
-from . import EventMaker, Probe, register
+from . import EventMaker, Probe, attach_by_hand, close_links, register
 
 EV_DATA = 8   # as in bpf/common.c
 # (tracepoint, program): sendto and recvfrom take the same first three arguments
@@ -61,22 +61,12 @@ class PayloadProbe(Probe):
                                    lineage=self._lineage, maker=self.assembler.maker)
 
     def attach(self, bpf: Any) -> None:
-        """By hand rather than bpf.attach_tracepoint: bcc keeps one link per tracepoint
-        name, and dns.c's programs already hold sendto's and recvfrom's."""
-        from bcc import BPF
-        from bcc.libbcc import lib
+        """Tracepoints of dns.c's programs too (sendto, recvfrom): see attach_by_hand."""
         for tp, fn in TRACEPOINTS:
-            prog = bpf.load_func(fn.encode(), BPF.TRACEPOINT)
-            category, event = tp.encode().split(b":")
-            fd = lib.bpf_attach_tracepoint(prog.fd, category, event)
-            if fd < 0:
-                raise OSError(f"cannot attach {fn} to tracepoint {tp}")
-            self._links.append(fd)
+            self._links += attach_by_hand(bpf, fn, (tp,))
 
     def detach(self, bpf: Any) -> None:
-        from bcc.libbcc import lib
-        while self._links:
-            lib.bpf_close_perf_event_fd(self._links.pop())
+        close_links(self._links)
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | list[event_pb2.RuntimeEvent]:
         """The one event a record completes goes alone, so the collector identifies it
