@@ -228,3 +228,16 @@ def bpf_stats():
     finally:
         if old is not None:
             knob.write_text(old)
+
+
+def remove_cgroups(*cgroups: Path) -> None:
+    """rmdir each (a killed process leaves its cgroup a moment after its wait)."""
+    for cg in cgroups:
+        for _ in range(50):
+            try:
+                cg.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)

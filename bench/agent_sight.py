@@ -66,7 +66,7 @@ from weft.sensor.ebpf import EbpfConfig
 from weft.sensor.errors import preflight
 from weft.v1 import event_pb2
 
-from bench._sensor import quartiles
+from bench._sensor import quartiles, remove_cgroups
 from bench._windows import A, B, Mark, Reading, Window, order, ratios, verdict
 from bench.sensor_realistic import Sensor, in_cgroup, make_cert
 
@@ -323,24 +323,11 @@ def main() -> int:
             loop.close()
         if sensor:
             sensor.close()
-        _remove(cgroup, outside, parent)
+        remove_cgroups(cgroup, outside, parent)
         shutil.rmtree(work, ignore_errors=True)
     if done:
         print_summary(done, args.window)
     return 1 if stopped else 0
-
-
-def _remove(*cgroups: Path) -> None:
-    """rmdir each (a killed process leaves its cgroup a moment after its wait)."""
-    for cg in cgroups:
-        for _ in range(50):
-            try:
-                cg.rmdir()
-                break
-            except FileNotFoundError:
-                break
-            except OSError:
-                time.sleep(0.1)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ from weft.sensor.errors import preflight
 from weft.v1 import event_pb2
 
 from bench._sensor import (Interference, Sensor, bpf_stats, children_cpu, cpu, in_cgroup, quartiles,
-                           quiet_rounds)
+                           quiet_rounds, remove_cgroups)
 from bench.hook_costs import HookCosts, measure as hook_costs_measure
 
 __all__ = ["Sensor", "in_cgroup", "make_cert", "main"]  # agent_sight builds on these
@@ -372,15 +372,7 @@ def main() -> int:
         if sensor is not None:
             sensor.close()
         shutil.rmtree(work, ignore_errors=True)
-        for cg in [*cgroups.values(), parent]:
-            for _ in range(50):
-                try:
-                    cg.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        remove_cgroups(*cgroups.values(), parent)
     return 0
 
 
