@@ -15,7 +15,7 @@ from weft.v1 import event_pb2
 
 from . import httpmsg, llm, mcp, stdio
 from .records import DIR_READ, DIR_WRITE, VIA_SYSCALL, DataRecord
-from .redact import Redactor
+from .redact import EXCERPT_MARGIN, Redactor
 
 K = event_pb2.RuntimeEvent
 BODY_WAIT_NS = 200_000_000
@@ -171,8 +171,12 @@ class Assembler:
         return ev
 
     def _excerpt(self, body: bytes) -> str:
+        """Only the bytes that can hold the excerpt's characters and the redaction margin
+        are decoded (at most 4 bytes a character): a capture holds up to 4 KiB."""
         limit = self.config.excerpt_bytes
-        return self.redactor.excerpt(body.decode(errors="replace"), limit) if limit and body else ""
+        if not limit or not body:
+            return ""
+        return self.redactor.excerpt(body[:(limit + EXCERPT_MARGIN) * 4].decode(errors="replace"), limit)
 
     @staticmethod
     def _remember(table: dict, key, value) -> None:

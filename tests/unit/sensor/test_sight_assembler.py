@@ -101,6 +101,24 @@ def test_excerpts_can_be_switched_off():
     assert (req.llm.provider, req.llm.model, req.llm.prompt_excerpt) == ("openai-compatible", "gpt-4o-mini", "")
 
 
+def test_an_excerpt_of_many_byte_characters_is_whole_and_a_secret_past_it_still_redacted():
+    """Only the bytes the excerpt can need are decoded: four-byte characters fill it
+    whole, and a key that starts inside it and runs past it is still removed."""
+    limit = 32
+    a = Assembler(SightConfig(excerpt_bytes=limit))
+
+    def excerpt(prompt: str) -> str:
+        body = json.dumps({"model": "m", "prompt": prompt}, ensure_ascii=False).encode()
+        (req,) = a.feed(rec(head("POST", "/v1/completions", "localhost:8000", body) + body))
+        return req.llm.prompt_excerpt
+
+    emoji = "\U0001F600"
+    assert excerpt(emoji * 3000) == ('{"model": "m", "prompt": "' + emoji * 3000)[:limit]
+    cut = excerpt(emoji * 2 + "sk-" + "a" * 40 + emoji * 2000)
+    assert cut.startswith('{"model": "m", "prompt": "' + emoji * 2) and len(cut) <= limit
+    assert "sk-" not in cut and "aaaa" not in cut
+
+
 def test_providers_by_host_and_by_api_shape():
     assert llm.provider_of("bedrock-runtime.us-east-1.amazonaws.com", "/model/x/invoke") == "bedrock"
     assert llm.provider_of("my-res.openai.azure.com", "/openai/deployments/d/chat/completions") == "azure-openai"
