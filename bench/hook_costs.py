@@ -13,12 +13,12 @@ figure by about that share of itself. The empty programs' own run is included (a
 few ns: the figures read slightly high)."""
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from weft.sensor.compiling import compile_bpf
 from weft.sensor.errors import default_build_dir, kernel_headers
 
 from bench._sensor import children_cpu
@@ -64,14 +64,11 @@ class HookCosts:
 
 
 def measure(work: Path, rounds: int) -> HookCosts:
-    import bcc
-
     source, binary = work / "hooked.c", work / "hooked"
     source.write_text(LOOP)
     subprocess.run(["gcc", "-O2", "-o", str(binary), str(source)], check=True)
     headers = kernel_headers(default_build_dir())
-    os.environ["BCC_KERNEL_SOURCE"] = headers.source
-    bpf = bcc.BPF(text=PROGRAMS, cflags=headers.cflags)
+    bpf = compile_bpf(PROGRAMS, headers.cflags, headers.source)
     tps = sorted(bpf.tracepoint_fds)
     for tp in tps:
         bpf.detach_tracepoint(tp=tp)

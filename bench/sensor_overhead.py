@@ -40,6 +40,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from weft.common import cgroupfs
+from weft.sensor.compiling import compile_bpf
 from weft.sensor.ebpf import AGG_ENTRIES, EbpfConfig
 from weft.sensor.errors import default_build_dir, kernel_headers, preflight
 from weft.sensor.probes import BPF_DIR
@@ -161,14 +162,11 @@ class Floor:
     once, attached only inside attached()."""
 
     def __init__(self) -> None:
-        import bcc
-
         body = "BPF_PERCPU_ARRAY(hits, u64, 1);\n" + "".join(
             f"TRACEPOINT_PROBE({c}, {e}) {{ int z = 0; u64 *v = hits.lookup(&z); "
             f"if (v) (*v)++; return 0; }}\n" for c, e in tracepoints())
         headers = kernel_headers(default_build_dir())
-        os.environ["BCC_KERNEL_SOURCE"] = headers.source
-        self._bpf = bcc.BPF(text=body.encode(), cflags=headers.cflags)
+        self._bpf = compile_bpf(body.encode(), headers.cflags, headers.source)
         self._tps = sorted(self._bpf.tracepoint_fds)
         for tp in self._tps:
             self._bpf.detach_tracepoint(tp=tp)

@@ -22,6 +22,14 @@ def spawn(sensor, code: str) -> subprocess.Popen:
                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
+def watched_files(sensor, *names: str):
+    """Empty files under the watched prefix, by name."""
+    paths = [sensor.files / name for name in names]
+    for path in paths:
+        path.write_text("")
+    return paths
+
+
 def opens(path) -> str:
     return f"os.close(os.open({str(path)!r}, os.O_RDONLY))"
 
@@ -36,8 +44,7 @@ def finish(proc: subprocess.Popen) -> None:
 
 
 def test_a_thread_that_stops_opening_holds_at_most_its_last_tick_until_it_exits(sensor):
-    path = sensor.files / "held-idle"
-    path.write_text("")
+    (path,) = watched_files(sensor, "held-idle")
     proc = spawn(sensor, f"""
 t = [0] * {N}
 for i in range({N}):
@@ -58,8 +65,7 @@ sys.stdin.readline()
 def test_a_thread_repeating_less_often_than_a_tick_is_counted_at_once(sensor):
     """The first repeat of a tick is never held: an occasional reader of a file (a
     daemon re-reading a secret) has its count and last_seen right while it lives."""
-    path = sensor.files / "held-seldom"
-    path.write_text("")
+    (path,) = watched_files(sensor, "held-seldom")
     proc = spawn(sensor, f"""
 for _ in range(5):
     {opens(path)}
@@ -75,9 +81,7 @@ sys.stdin.readline()
 
 
 def test_a_thread_alternating_between_two_paths_counts_both_exactly(sensor):
-    a, b, c = (sensor.files / f"held-{name}" for name in "abc")
-    for p in (a, b, c):
-        p.write_text("")
+    a, b, c = watched_files(sensor, "held-a", "held-b", "held-c")
     rounds = 2000
     proc = spawn(sensor, f"""
 for _ in range({rounds}):
@@ -94,9 +98,7 @@ sys.stdin.readline()
 
 
 def test_opening_another_path_hands_over_the_held_repeats_at_once(sensor):
-    a, b = sensor.files / "held-many", sensor.files / "held-then"
-    for p in (a, b):
-        p.write_text("")
+    a, b = watched_files(sensor, "held-many", "held-then")
     proc = spawn(sensor, f"""
 for _ in range({N}):
     {opens(a)}
@@ -112,9 +114,7 @@ sys.stdin.readline()
 
 
 def test_repeats_held_while_the_lru_evicted_their_key_are_counted_anew(sensor):
-    a, b = sensor.files / "held-evicted", sensor.files / "held-after"
-    for p in (a, b):
-        p.write_text("")
+    a, b = watched_files(sensor, "held-evicted", "held-after")
     proc = spawn(sensor, f"""
 for _ in range({N}):
     {opens(a)}
