@@ -222,7 +222,7 @@ class EbpfCollector:
             first_ts = int.from_bytes(record[24:32], "little")   # struct hdr's ts: the event's
             identity = record[:probe.identity_bytes] if probe.identity_bytes else record
             stamped.append((finish(ev, first_ts, identity), ev))
-            if key := probe.agg_key(record):
+            if probe.agg_maps and (key := probe.agg_key(record)):
                 self._counts[key[0]].first(key[1], first_ts, ev)
         self._stats["records"] += len(raw)
         now = time.monotonic_ns()

@@ -62,7 +62,7 @@ class Assembler:
             if pending:
                 return self._request(pending.rec, pending.head, data)
             return self._stdio(rec) if rec.via == VIA_SYSCALL else []
-        head = httpmsg.parse(data, request=True)
+        head = httpmsg.request(data)
         if head is None:
             return []
         if head.body or head.content_length <= 0:
@@ -105,14 +105,14 @@ class Assembler:
 
     def _response(self, rec: DataRecord) -> list[K]:
         request = self._llm.pop((rec.tgid, rec.via, rec.stream), None)
-        head = httpmsg.parse(rec.data, request=False) if request else None
-        if head is None:
+        response = httpmsg.response(rec.data) if request else None
+        if response is None:
             return []
         ev = self.maker.make(rec.raw, K.LLM_RESPONSE)
         m = ev.llm
         provider, host, path, model = request
-        body = head.body
-        m.provider, m.host, m.path, m.status = provider, host, path, head.status
+        m.status, body = response
+        m.provider, m.host, m.path = provider, host, path
         m.model = (body and llm.model_of("", body)) or model
         if body:
             m.response_excerpt = self._excerpt(body)

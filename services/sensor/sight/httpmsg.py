@@ -1,5 +1,6 @@
 """HTTP/1.x message heads from captured bytes (llhttp, through httptools, checks a
-request's and finds its target; of a response's, only the status line is read).
+request's and finds its target; of a response's, only the status line is read,
+and no Head is made: a model call's response needs its status and nothing else).
 
 A capture may stop inside the head (the kernel keeps the first few KiB): the
 head is then cut back to its last complete header line and parsed as is.
@@ -22,10 +23,10 @@ _NEEDLES: dict[str, bytes] = {}   # the few header names code asks for -> CRLF n
 
 @dataclass(slots=True)
 class Head:
-    method: str            # "" for a response
-    target: str            # request target, "" for a response
-    status: int            # 0 for a request
-    lines: bytes           # the header lines, each with CRLF before and after; b"" for a response
+    """A request's head."""
+    method: str
+    target: str
+    lines: bytes           # the header lines, each with CRLF before and after
     body: bytes            # what followed the head in the same capture
     _lower: bytes = b""    # lines, lower-cased once a header is looked up
 
@@ -72,20 +73,16 @@ class _Target:
         self.value += url
 
 
-def parse(data: bytes, *, request: bool) -> Head | None:
-    return _request(data) if request else _response(data)
-
-
-def _response(data: bytes) -> Head | None:
-    """Of a response, only the status line is read (and what followed the head)."""
+def response(data: bytes) -> tuple[int, bytes] | None:
+    """A response's status and what followed its head in the same capture."""
     status = _STATUS_LINE.match(data)
     if status is None:
         return None
     end = data.find(END)
-    return Head("", "", int(status.group(1)), b"", data[end + 4:] if end >= 0 else b"")
+    return int(status.group(1)), data[end + 4:] if end >= 0 else b""
 
 
-def _request(data: bytes) -> Head | None:
+def request(data: bytes) -> Head | None:
     end = data.find(END)
     if end >= 0:
         head, body = data[:end + 4], data[end + 4:]
@@ -100,5 +97,5 @@ def _request(data: bytes) -> Head | None:
         parser.feed_data(head)
     except (httptools.HttpParserError, httptools.HttpParserUpgrade):
         return None
-    return Head(parser.get_method().decode("latin-1"), target.value.decode("latin-1"), 0,
+    return Head(parser.get_method().decode("latin-1"), target.value.decode("latin-1"),
                 head[head.find(CRLF):-2], body)
