@@ -1,6 +1,7 @@
-"""Windows of one running request loop, the TLS probe attached (A) or detached (B):
+"""Windows of one running request loop, the TLS probe attached (A), detached (B), or
+attached with its records read but not made into events (K, the kernel's share):
 the order they run in, each one's figures from the counters read at its ends, and
-the verdict their pairs add up to (agent_sight)."""
+the verdict their rounds add up to (agent_sight)."""
 from __future__ import annotations
 
 import statistics
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 from bench._sensor import quartiles
 
-A, B = "uprobes", "no-uprobes"
+A, B, K = "uprobes", "no-uprobes", "uprobes-unread"
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,15 @@ class Window:
         return max(self.probed - 1 - self.seen, 0)
 
 
-def order(pair: int) -> tuple[str, str]:
-    """A B, then B A: windows run A B B A A B …, so drift favours neither mode."""
-    return (A, B) if pair % 2 == 0 else (B, A)
+def order(round_: int) -> tuple[str, str, str]:
+    """A B K, then K B A: B between the two modes it is the baseline of, and each of
+    them first and last in turn, so drift favours none."""
+    return (A, B, K) if round_ % 2 == 0 else (K, B, A)
 
 
-def ratios(pairs: list[dict[str, Window]]) -> list[float]:
-    """A's requests/s over B's, per pair."""
-    return [p[A].rate / p[B].rate for p in pairs]
+def ratios(rounds: list[dict[str, Window]], mode: str = A) -> list[float]:
+    """mode's requests/s over B's, per round."""
+    return [r[mode].rate / r[B].rate for r in rounds]
 
 
 def verdict(pair_ratios: list[float], target: float) -> str:

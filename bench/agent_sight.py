@@ -7,10 +7,13 @@ The server stands for the remote model API: it runs outside the watched cgroups
 with its own copy of libssl (as another image would bring), so only the client's
 TLS calls meet the uprobes. The sensor is compiled once, and ONE client and ONE
 server process run for the whole bench, while the bench toggles the TLS probe
-in short windows (--window, 2 s), in pairs whose order alternates (A B B A A B …,
-so drift favours neither):
-  uprobes     the TLS probe attached: every SSL_write/SSL_read is seen (A)
-  no-uprobes  the same sensor with the TLS probe's uprobes detached (B)
+in short windows (--window, 2 s), in rounds whose order alternates (A B K K B A …,
+so drift favours none):
+  uprobes         the TLS probe attached: every SSL_write/SSL_read is seen (A)
+  no-uprobes      the same sensor with the TLS probe's uprobes detached (B)
+  uprobes-unread  the probe attached, and the sensor reads its records off the ring
+                  but makes nothing of them (K): what the kernel side costs alone,
+                  the uprobes' traps and programs. A − K is the sensor's Python.
 Uprobes go on the libssl file, so a process that mapped it long ago meets them
 from the attach on (the model calls seen in A windows, none in B, show it).
 
@@ -36,16 +39,17 @@ Per window: requests/s, the CPU of the sensor's poll thread (its collector:
 decoding, assembling, redacting, finishing events; its own thread clock), the
 data records the collector read (a request is two: its head and body start as
 one, and its response's head) and the LLM_REQUEST events it delivered. Reported:
-requests/s of A and B, A/B per pair as a median with its spread and interquartile
-range, and the verdict against the issue's target (at most 10 % fewer requests/s
-with the uprobes), saying when the interquartile range straddles it. The client,
+requests/s of A, B and K, A/B and K/B per round as medians with their spread and
+interquartile range, and the verdict against the issue's target (at most 10 % fewer
+requests/s with the uprobes: A/B, the whole of it) saying when the interquartile
+range straddles it. K/B shows how much of that is the kernel side. The client,
 its server and the sensor share the machine's cores, so the sensor's CPU comes
 out of the loop's: on 2 vCPUs each 10 µs of it per request costs ~2 % of the loop.
 Windows remove the scatter of separate processes and most drift, not the loop's
 own: on a shared 2-vCPU VM its rate still varies by ~10 % from one half-second to
-the next (the scheduler moving client and server between cores), so pairs of 1 s
-windows scatter (A/B interquartile range ~0.17 wide), pairs of 2 s windows (the
-default) less (~0.14).
+the next (the scheduler moving client and server between cores, other guests on
+the host), so A/B of 2 s windows (the default) has an interquartile range ~0.14 to
+~0.25 wide, by the day: only the median of many rounds says much.
 """
 from __future__ import annotations
 
@@ -67,7 +71,7 @@ from weft.sensor.errors import preflight
 from weft.v1 import event_pb2
 
 from bench._sensor import quartiles, remove_cgroups
-from bench._windows import A, B, Mark, Reading, Window, order, ratios, verdict
+from bench._windows import A, B, K, Mark, Reading, Window, order, ratios, verdict
 from bench.sensor_realistic import Sensor, in_cgroup, make_cert
 
 TARGET = 0.10
@@ -197,16 +201,19 @@ class Loop:
 
 
 class Windows:
-    """Windows of the running loop, the TLS probe attached for A and detached for B."""
+    """Windows of the running loop, the TLS probe attached for A and K and detached
+    for B; in K windows the data records are read and dropped unparsed."""
 
     def __init__(self, sensor: Sensor, loop: Loop, seconds: float, deadline: float):
         self.sensor, self.loop, self.seconds, self.deadline = sensor, loop, seconds, deadline
         self.tls = next(p for p in sensor.collector._probes if p.name == "tls")
+        self._payload = next(p for p in sensor.collector._probes if p.name == "payload")
         self._poll_clock = time.pthread_getcpuclockid(sensor._thread.ident)
 
     def run(self, mode: str) -> Window:
-        if mode == A:
+        if mode != B:
             with self.sensor._lock:
+                self._read_records(mode == A)
                 self.tls.attach(self.sensor._bpf)
         start = self.reading()
         self._wait(self.seconds)
@@ -217,7 +224,15 @@ class Windows:
         detached = self.mark()
         if not self.sensor.wait_poll_after(begun):
             raise LoopStopped("the sensor did not catch up within 5 s of the detach")
-        return self._checked(Window.between(A, start, self.reading(), pause=(detaching, detached)))
+        return self._checked(Window.between(mode, start, self.reading(), pause=(detaching, detached)))
+
+    def _read_records(self, parse: bool) -> None:
+        """Bench-only reach-in: the payload probe parses the data records (A), or the
+        collector drops them as soon as it has read them off the ring (K)."""
+        if parse:
+            self._payload.__dict__.pop("parse", None)
+        else:
+            self._payload.parse = lambda _raw: []   # what parse gives for a record with no event
 
     def mark(self) -> Mark:
         return Mark(time.monotonic(), self.loop.requests())
@@ -248,28 +263,36 @@ def spread(values: list[float], fmt: str = ".3f") -> str:
     return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}–{max(values):{fmt}}]"
 
 
-def print_pair(i: int, pair: dict[str, Window]) -> None:
-    a, b = pair[A], pair[B]
-    print(f"pair {i} ({'/'.join(pair)}): uprobes {a.rate:,.0f} req/s  no-uprobes {b.rate:,.0f} req/s  "
-          f"A/B {a.rate / b.rate:.3f}  model calls seen {a.seen}/{a.span} requests (B {b.seen})  "
-          f"records/request {a.records_per_request:.2f}/{b.records_per_request:.2f}  "
-          f"sensor CPU µs/request {a.cpu_us_per_request:.0f}/{b.cpu_us_per_request:.0f}", flush=True)
+def print_round(i: int, round_: dict[str, Window]) -> None:
+    a, b, k = round_[A], round_[B], round_[K]
+    print(f"round {i} ({'/'.join(round_)}): uprobes {a.rate:,.0f} req/s  no-uprobes {b.rate:,.0f}  "
+          f"unread {k.rate:,.0f}  A/B {a.rate / b.rate:.3f}  K/B {k.rate / b.rate:.3f}  "
+          f"model calls seen {a.seen}/{a.span} requests (B {b.seen}, K {k.seen})  "
+          f"records/request {a.records_per_request:.2f}/{b.records_per_request:.2f}/{k.records_per_request:.2f}  "
+          f"sensor CPU µs/request {a.cpu_us_per_request:.0f}/{b.cpu_us_per_request:.0f}/{k.cpu_us_per_request:.0f}",
+          flush=True)
 
 
 def print_summary(pairs: list[dict[str, Window]], seconds: float) -> None:
-    by_mode = {mode: [p[mode] for p in pairs] for mode in (A, B)}
+    by_mode = {mode: [p[mode] for p in pairs] for mode in (A, B, K)}
     pair_ratios = ratios(pairs)
     q1, q3 = quartiles(pair_ratios)
     slowdown = 1 - statistics.median(pair_ratios)
-    print(f"\nsummary, {len(pairs)} pairs of {seconds:g} s windows in one client and one server process "
+    print(f"\nsummary, {len(pairs)} rounds of {seconds:g} s windows in one client and one server process "
           "(median [min–max]):")
     print(f"  A uprobes      {spread([w.rate for w in by_mode[A]], ',.0f')} requests/s over "
           f"{spread([w.seconds for w in by_mode[A]], '.2f')} s (the sensor's catch-up in it; the detach "
           f"call, {spread([w.paused * 1e3 for w in by_mode[A]], '.0f')} ms, left out)")
     print(f"  B no uprobes   {spread([w.rate for w in by_mode[B]], ',.0f')} requests/s over "
           f"{spread([w.seconds for w in by_mode[B]], '.2f')} s")
+    print(f"  K unread       {spread([w.rate for w in by_mode[K]], ',.0f')} requests/s")
     print(f"  ratio A/B      {spread(pair_ratios)}, interquartile range {q1:.3f}–{q3:.3f}  "
           f"(slowdown {slowdown:.1%}, interquartile range {1 - q3:.1%} to {1 - q1:.1%})")
+    kernel = ratios(pairs, K)
+    k1, k3 = quartiles(kernel)
+    print(f"  ratio K/B      {spread(kernel)}, interquartile range {k1:.3f}–{k3:.3f}  (the kernel side "
+          f"alone: slowdown {1 - statistics.median(kernel):.1%}, interquartile range {1 - k3:.1%} to {1 - k1:.1%}; "
+          f"the sensor's Python the rest)")
     span, seen = sum(w.span for w in by_mode[A]), sum(w.seen for w in by_mode[A])
     probed, missed = sum(w.probed for w in by_mode[A]), sum(w.missed for w in by_mode[A])
     print(f"  model calls the sensor delivered: in A windows {seen:,} for the {span:,} requests completed "
@@ -278,19 +301,19 @@ def print_summary(pairs: list[dict[str, Window]], seconds: float) -> None:
         print(f"  PROBLEM: {missed:,} requests completed before a detach were not seen (beyond the one "
               f"each window may open in the middle of), in {sum(w.missed > 0 for w in by_mode[A])} A windows")
     for mode, windows in by_mode.items():
-        print(f"  {mode + ':':12s} kernel records/request {spread([w.records_per_request for w in windows], '.2f')}, "
+        print(f"  {mode + ':':16s} kernel records/request {spread([w.records_per_request for w in windows], '.2f')}, "
               f"sensor CPU µs/request {spread([w.cpu_us_per_request for w in windows], '.1f')}")
     print(f"  target ≤ {TARGET:.0%} slowdown: {verdict(pair_ratios, TARGET)}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pairs", type=int, help="pairs of windows, A and B (default 30; 10 with --quick)")
+    ap.add_argument("--rounds", type=int, help="rounds of windows, A, B and K (default 30; 10 with --quick)")
     ap.add_argument("--window", type=float, default=2.0,
                     help="seconds of each window (A windows add the detach and the sensor's catch-up)")
-    ap.add_argument("--quick", action="store_true", help="a short run: 10 pairs")
+    ap.add_argument("--quick", action="store_true", help="a short run: 10 rounds")
     args = ap.parse_args()
-    pairs = args.pairs or (10 if args.quick else 30)
+    rounds = args.rounds or (10 if args.quick else 30)
     if problems := preflight():
         print("agent_sight: cannot run:", "; ".join(problems))
         return 0
@@ -307,16 +330,16 @@ def main() -> int:
         server_env = own_libssl(work)
         loop = Loop(work)
         sensor = Sensor(EbpfConfig(node=event_pb2.Node(name="bench"), watch_cgroups=[str(cgroup)]))
-        windows = Windows(sensor, loop, args.window, time.monotonic() + 60 + pairs * (2 * args.window + 3))
+        windows = Windows(sensor, loop, args.window, time.monotonic() + 60 + rounds * (3 * args.window + 5))
         print(f"TLS probe attached to {', '.join(windows.tls.libraries) or 'nothing'}")
         sensor.between_polls(lambda: windows.tls.detach(sensor._bpf))
         loop.start(cgroup, outside, server_env, cert, key)
         windows.run(A), windows.run(B)   # warm-up, not counted
-        for i in range(pairs):
+        for i in range(rounds):
             done.append({mode: windows.run(mode) for mode in order(i)})
-            print_pair(i, done[-1])
+            print_round(i, done[-1])
     except LoopStopped as e:
-        print(f"agent_sight: stopped after {len(done)} pairs: {e}")
+        print(f"agent_sight: stopped after {len(done)} rounds: {e}")
         stopped = True
     finally:
         if loop:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench._windows import A, B, Mark, Reading, Window, order, ratios, verdict
+from bench._windows import A, B, K, Mark, Reading, Window, order, ratios, verdict
 
 
 def test_a_window_leaves_the_detach_call_out_of_its_rate_but_not_out_of_the_sensors_figures():
@@ -41,15 +41,17 @@ def test_missed_allows_one_request_written_before_the_attach(probed, seen, misse
     assert w.missed == missed
 
 
-def test_the_modes_run_a_b_b_a_so_drift_favours_neither():
-    assert [m for i in range(4) for m in order(i)] == [A, B, B, A, A, B, B, A]
+def test_the_modes_run_a_b_k_k_b_a_so_drift_favours_none():
+    assert [m for i in range(4) for m in order(i)] == [A, B, K, K, B, A, A, B, K, K, B, A]
 
 
-def test_ratios_are_a_over_b_per_pair():
+def test_ratios_are_a_mode_over_b_per_round():
     def window(mode, requests):
         return Window.between(mode, Reading(0.0, 0, 0.0, 0, 0), Reading(1.0, requests, 0.0, 0, 0))
-    assert ratios([{A: window(A, 900), B: window(B, 1000)}, {B: window(B, 500), A: window(A, 600)}]) \
-        == pytest.approx([0.9, 1.2])
+    rounds = [{A: window(A, 900), B: window(B, 1000), K: window(K, 950)},
+              {B: window(B, 500), A: window(A, 600), K: window(K, 400)}]
+    assert ratios(rounds) == pytest.approx([0.9, 1.2])
+    assert ratios(rounds, K) == pytest.approx([0.95, 0.8])
 
 
 @pytest.mark.parametrize(("pair_ratios", "expected"), [
