@@ -25,6 +25,7 @@ class Reading(Mark):
     cpu: float       # the sensor's poll thread's CPU, s
     records: int     # data records the collector has read
     seen: int        # LLM_REQUEST events the sensor has delivered
+    client_cpu: float = 0.0   # the client's CPU, s: user and kernel, the uprobes' traps and programs in it
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Window:
     cpu: float
     records: int
     seen: int
+    client_cpu: float = 0.0
 
     @classmethod
     def between(cls, mode: str, start: Reading, end: Reading,
@@ -52,7 +54,8 @@ class Window:
         span = end.requests - start.requests
         return cls(mode, end.at - start.at - paused, span - paused_requests, paused, span,
                    pause[0].requests - start.requests if pause else 0,
-                   end.cpu - start.cpu, end.records - start.records, end.seen - start.seen)
+                   end.cpu - start.cpu, end.records - start.records, end.seen - start.seen,
+                   end.client_cpu - start.client_cpu)
 
     @property
     def rate(self) -> float:
@@ -61,6 +64,10 @@ class Window:
     @property
     def cpu_us_per_request(self) -> float:
         return self.cpu / max(self.span, 1) * 1e6
+
+    @property
+    def client_us_per_request(self) -> float:
+        return self.client_cpu / max(self.span, 1) * 1e6
 
     @property
     def records_per_request(self) -> float:

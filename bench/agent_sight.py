@@ -37,6 +37,7 @@ window, and the requests they are per, run over all of it, the detach included.
 
 Per window: requests/s, the CPU of the sensor's poll thread (its collector:
 decoding, assembling, redacting, finishing events; its own thread clock), the
+client's CPU (/proc/PID/schedstat: the uprobes' traps and programs run in it), the
 data records the collector read (a request is two: its head and body start as
 one, and its response's head) and the LLM_REQUEST events it delivered. Reported:
 requests/s of A, B and K, A/B and K/B per round as medians with their spread and
@@ -181,6 +182,12 @@ class Loop:
     def requests(self) -> int:
         return self._count[0]
 
+    def client_cpu(self) -> float:
+        """Seconds the client has run, user and kernel (its uprobes' traps and programs
+        in it), from the scheduler's own count."""
+        with open(f"/proc/{self.procs['client'].pid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e9
+
     def check(self) -> None:
         """Raise LoopStopped if the client or the server has exited."""
         for name, proc in self.procs.items():
@@ -241,7 +248,7 @@ class Windows:
         with self.sensor._lock:
             records, seen = self.sensor.collector.stats()["records"], self.sensor.llm_requests
         return Reading(time.monotonic(), self.loop.requests(), time.clock_gettime(self._poll_clock),
-                       records, seen)
+                       records, seen, self.loop.client_cpu())
 
     @staticmethod
     def _checked(window: Window) -> Window:
@@ -269,8 +276,9 @@ def print_round(i: int, round_: dict[str, Window]) -> None:
           f"unread {k.rate:,.0f}  A/B {a.rate / b.rate:.3f}  K/B {k.rate / b.rate:.3f}  "
           f"model calls seen {a.seen}/{a.span} requests (B {b.seen}, K {k.seen})  "
           f"records/request {a.records_per_request:.2f}/{b.records_per_request:.2f}/{k.records_per_request:.2f}  "
-          f"sensor CPU µs/request {a.cpu_us_per_request:.0f}/{b.cpu_us_per_request:.0f}/{k.cpu_us_per_request:.0f}",
-          flush=True)
+          f"sensor CPU µs/request {a.cpu_us_per_request:.0f}/{b.cpu_us_per_request:.0f}/{k.cpu_us_per_request:.0f}  "
+          f"client CPU µs/request {a.client_us_per_request:.0f}/{b.client_us_per_request:.0f}/"
+          f"{k.client_us_per_request:.0f}", flush=True)
 
 
 def print_summary(pairs: list[dict[str, Window]], seconds: float) -> None:
@@ -293,6 +301,9 @@ def print_summary(pairs: list[dict[str, Window]], seconds: float) -> None:
     print(f"  ratio K/B      {spread(kernel)}, interquartile range {k1:.3f}–{k3:.3f}  (the kernel side "
           f"alone: slowdown {1 - statistics.median(kernel):.1%}, interquartile range {1 - k3:.1%} to {1 - k1:.1%}; "
           f"the sensor's Python the rest)")
+    added = {mode: [r[mode].client_us_per_request - r[B].client_us_per_request for r in pairs] for mode in (A, K)}
+    print(f"  client CPU added per request, paired by round: uprobes {spread(added[A], '.1f')} µs, "
+          f"unread {spread(added[K], '.1f')} µs (the traps and programs run in the client's own time)")
     span, seen = sum(w.span for w in by_mode[A]), sum(w.seen for w in by_mode[A])
     probed, missed = sum(w.probed for w in by_mode[A]), sum(w.missed for w in by_mode[A])
     print(f"  model calls the sensor delivered: in A windows {seen:,} for the {span:,} requests completed "
@@ -302,7 +313,8 @@ def print_summary(pairs: list[dict[str, Window]], seconds: float) -> None:
               f"each window may open in the middle of), in {sum(w.missed > 0 for w in by_mode[A])} A windows")
     for mode, windows in by_mode.items():
         print(f"  {mode + ':':16s} kernel records/request {spread([w.records_per_request for w in windows], '.2f')}, "
-              f"sensor CPU µs/request {spread([w.cpu_us_per_request for w in windows], '.1f')}")
+              f"sensor CPU µs/request {spread([w.cpu_us_per_request for w in windows], '.1f')}, "
+              f"client CPU µs/request {spread([w.client_us_per_request for w in windows], '.1f')}")
     print(f"  target ≤ {TARGET:.0%} slowdown: {verdict(pair_ratios, TARGET)}")
 
 

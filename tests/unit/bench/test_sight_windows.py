@@ -24,9 +24,10 @@ def test_a_window_leaves_the_detach_call_out_of_its_rate_but_not_out_of_the_sens
 
 
 def test_a_b_window_is_its_whole_span():
-    w = Window.between(B, Reading(0.0, 0, 1.0, 7, 3), Reading(2.0, 6000, 1.003, 8, 3))
+    w = Window.between(B, Reading(0.0, 0, 1.0, 7, 3, client_cpu=5.0), Reading(2.0, 6000, 1.003, 8, 3, client_cpu=6.2))
     assert (w.seconds, w.requests, w.span, w.probed, w.paused) == (2.0, 6000, 6000, 0, 0.0)
     assert (w.rate, w.seen, w.missed) == (3000, 0, 0)
+    assert w.client_us_per_request == pytest.approx(200)   # 1.2 s of the client's CPU over 6000 requests
 
 
 @pytest.mark.parametrize(("probed", "seen", "missed"), [
