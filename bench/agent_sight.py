@@ -27,7 +27,7 @@ every request (the same store in both modes); a window's requests/s is the
 counter's change over time.monotonic()'s. The attach (~50 ms) and the detach
 (~300 ms: uretprobes unregister slowly) are transitions: the loop's requests and
 time during those calls count to neither mode's rate (the detach's would dilute A
-with a loop the probe is being taken from). An A window's rate runs over
+with a loop the probe is being taken from). An A (or K) window's rate runs over
 [attach returned → detach called] and [detach returned → a poll begun after it
 ended]: the sensor reads records up to a poll interval late (and not at all while
 the detach holds its lock), and that catch-up tail, its requests and its time,
@@ -222,9 +222,9 @@ class Windows:
         self._poll_clock = time.pthread_getcpuclockid(sensor._thread.ident)
 
     def run(self, mode: str) -> Window:
-        if mode != B:
-            with self.sensor._lock:
-                self._read_records(mode == A)
+        with self.sensor._lock:
+            self._read_records(mode != K)   # B parses too: it is the sensor as it is, less the uprobes
+            if mode != B:
                 self.tls.attach(self.sensor._bpf)
         start = self.reading()
         self._wait(self.seconds)
@@ -238,7 +238,7 @@ class Windows:
         return self._checked(Window.between(mode, start, self.reading(), pause=(detaching, detached)))
 
     def _read_records(self, parse: bool) -> None:
-        """Bench-only reach-in: the payload probe parses the data records (A), or the
+        """Bench-only reach-in: the payload probe parses the data records (A, B), or the
         collector drops them as soon as it has read them off the ring (K)."""
         if parse:
             self._payload.__dict__.pop("parse", None)
@@ -285,12 +285,12 @@ def print_round(i: int, round_: dict[str, Window]) -> None:
           f"{k.client_us_per_request:.0f}", flush=True)
 
 
-def print_summary(pairs: list[dict[str, Window]], seconds: float) -> None:
-    by_mode = {mode: [p[mode] for p in pairs] for mode in (A, B, K)}
-    pair_ratios = ratios(pairs)
+def print_summary(rounds: list[dict[str, Window]], seconds: float) -> None:
+    by_mode = {mode: [r[mode] for r in rounds] for mode in (A, B, K)}
+    pair_ratios = ratios(rounds)
     q1, q3 = quartiles(pair_ratios)
     slowdown = 1 - statistics.median(pair_ratios)
-    print(f"\nsummary, {len(pairs)} rounds of {seconds:g} s windows in one client and one server process "
+    print(f"\nsummary, {len(rounds)} rounds of {seconds:g} s windows in one client and one server process "
           "(median [min–max]):")
     print(f"  A uprobes      {spread([w.rate for w in by_mode[A]], ',.0f')} requests/s over "
           f"{spread([w.seconds for w in by_mode[A]], '.2f')} s (the sensor's catch-up in it; the detach "
@@ -300,12 +300,12 @@ def print_summary(pairs: list[dict[str, Window]], seconds: float) -> None:
     print(f"  K unread       {spread([w.rate for w in by_mode[K]], ',.0f')} requests/s")
     print(f"  ratio A/B      {spread(pair_ratios)}, interquartile range {q1:.3f}–{q3:.3f}  "
           f"(slowdown {slowdown:.1%}, interquartile range {1 - q3:.1%} to {1 - q1:.1%})")
-    kernel = ratios(pairs, K)
+    kernel = ratios(rounds, K)
     k1, k3 = quartiles(kernel)
     print(f"  ratio K/B      {spread(kernel)}, interquartile range {k1:.3f}–{k3:.3f}  (the kernel side "
           f"alone: slowdown {1 - statistics.median(kernel):.1%}, interquartile range {1 - k3:.1%} to {1 - k1:.1%}; "
           f"the sensor's Python the rest)")
-    added = {mode: [r[mode].client_us_per_request - r[B].client_us_per_request for r in pairs] for mode in (A, K)}
+    added = {mode: [r[mode].client_us_per_request - r[B].client_us_per_request for r in rounds] for mode in (A, K)}
     print(f"  client CPU added per request, paired by round: uprobes {spread(added[A], '.1f')} µs, "
           f"unread {spread(added[K], '.1f')} µs (the traps and programs run in the client's own time)")
     span, seen = sum(w.span for w in by_mode[A]), sum(w.seen for w in by_mode[A])
@@ -326,7 +326,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, help="rounds of windows, A, B and K (default 30; 10 with --quick)")
     ap.add_argument("--window", type=float, default=2.0,
-                    help="seconds of each window (A windows add the detach and the sensor's catch-up)")
+                    help="seconds of each window (A and K windows add the detach and the sensor's catch-up)")
     ap.add_argument("--quick", action="store_true", help="a short run: 10 rounds")
     args = ap.parse_args()
     rounds = args.rounds or (10 if args.quick else 30)

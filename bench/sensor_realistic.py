@@ -59,9 +59,9 @@ __all__ = ["Sensor", "in_cgroup", "make_cert", "main"]  # agent_sight builds on 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = 0.02   # the issue's target: under 2 % slowdown on realistic workloads
 MODES = ("bare", "unwatched", "watched")
-SIGHT_PROGRAMS = ("payload_", "tls_")
+SIGHT_PROGRAMS = ("payload_", "tls_")   # the agent sight probes' programs (probes/payload.py, tls.py)
 TLS_WRITES = ("tls_write_enter",)                    # probes/tls.py's programs on a uprobe
-TLS_READS = ("tls_read_enter", "tls_read_ex_enter")  # ... on a uprobe with a return probe   # the agent sight probes' programs (probes/payload.py, tls.py)
+TLS_READS = ("tls_read_enter", "tls_read_ex_enter")  # ... on a uprobe with a return probe
 
 SERVER = r"""
 import http.server, ssl, sys
@@ -336,11 +336,12 @@ def main() -> int:
                     parts["agent sight (payload, tls)" if name.startswith(SIGHT_PROGRAMS)
                           else "the rest (exec, file, tcp, dns)"][name] = ns_runs
                 bare_cpu = statistics.median(cpus[(workload, "bare")])
-                print("  watched, by probe: " + "; ".join(
-                    f"{part} {sum(ns for ns, _ in progs.values()) / 1e6:.1f} ms "
-                    f"({sum(n for _, n in progs.values()):,} runs) = "
-                    f"{(sum(ns for ns, _ in progs.values()) / 1e9 + hooks_of(costs, {k: n for k, (_, n) in progs.items()})) / bare_cpu:.2%} "
-                    f"of the bare CPU with their hooks" for part, progs in parts.items()))
+                shares = []
+                for part, progs in parts.items():
+                    ns, runs = sum(ns for ns, _ in progs.values()), {k: n for k, (_, n) in progs.items()}
+                    shares.append(f"{part} {ns / 1e6:.1f} ms ({sum(runs.values()):,} runs) = "
+                                  f"{(ns / 1e9 + hooks_of(costs, runs)) / bare_cpu:.2%} of the bare CPU with their hooks")
+                print("  watched, by probe: " + "; ".join(shares))
         if failures:
             print(f"note: {len(failures)} pytest run(s) exited non-zero {sorted(set(failures))} "
                   f"(stopped early under -x), which skews the pytest figures")

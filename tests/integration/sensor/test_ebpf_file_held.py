@@ -43,6 +43,16 @@ def finish(proc: subprocess.Popen) -> None:
     assert proc.wait(timeout=10) == 0
 
 
+def counted_exactly(sensor, proc, expected: dict, timeout: float = 10.0) -> None:
+    """Once the thread says it is done (and while it still lives): each path's opens
+    reach user space within timeout, and exactly."""
+    proc.stdout.readline()
+    sensor.wait_for(lambda e: all(total(sensor, proc, p) >= n for p, n in expected.items()), timeout=timeout)
+    sensor.settle()
+    assert {p: total(sensor, proc, p) for p in expected} == expected
+    finish(proc)
+
+
 def test_a_thread_that_stops_opening_holds_at_most_its_last_tick_until_it_exits(sensor):
     (path,) = watched_files(sensor, "held-idle")
     proc = spawn(sensor, f"""
@@ -73,11 +83,7 @@ for _ in range(5):
 print(flush=True)
 sys.stdin.readline()
 """)
-    proc.stdout.readline()
-    sensor.wait_for(lambda e: total(sensor, proc, path) >= 5, timeout=2.5)
-    sensor.settle()
-    assert total(sensor, proc, path) == 5
-    finish(proc)
+    counted_exactly(sensor, proc, {path: 5}, timeout=2.5)
 
 
 def test_a_thread_alternating_between_two_paths_counts_both_exactly(sensor):
@@ -90,11 +96,7 @@ for _ in range({rounds}):
 print(flush=True)
 sys.stdin.readline()
 """)
-    proc.stdout.readline()
-    sensor.wait_for(lambda e: total(sensor, proc, a) >= 3 * rounds and total(sensor, proc, b) >= 3 * rounds)
-    sensor.settle()
-    assert (total(sensor, proc, a), total(sensor, proc, b)) == (3 * rounds, 3 * rounds)
-    finish(proc)
+    counted_exactly(sensor, proc, {a: 3 * rounds, b: 3 * rounds})
 
 
 def test_opening_another_path_hands_over_the_held_repeats_at_once(sensor):
@@ -106,11 +108,7 @@ for _ in range({N}):
 print(flush=True)
 sys.stdin.readline()
 """)
-    proc.stdout.readline()
-    sensor.wait_for(lambda e: total(sensor, proc, a) >= N)
-    sensor.settle()
-    assert (total(sensor, proc, a), total(sensor, proc, b)) == (N, 1)
-    finish(proc)
+    counted_exactly(sensor, proc, {a: N, b: 1})
 
 
 def test_repeats_held_while_the_lru_evicted_their_key_are_counted_anew(sensor):
