@@ -191,6 +191,9 @@ class Uplink:
         hello = self.hello
         hello.protocol_version = hello.protocol_version or PROTOCOL_VERSION
         yield sensor_pb2.SensorMessage(hello=hello)
+        # Batches wait for the welcome: written while a gateway refuses the hello,
+        # one fails locally and the call ends INTERNAL, hiding the refusal.
+        await self.connected.wait()
         sent = 0  # a new stream re-sends everything still unacknowledged
         last_status = 0.0
         while not self._closed:

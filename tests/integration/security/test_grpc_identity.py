@@ -42,13 +42,18 @@ async def stream_good(uplink: Uplink, cluster: str, node: str, batches: int, siz
     await asyncio.wait_for(conn, 10)
 
 
-async def forged_call(gateway, credentials) -> grpc.aio.AioRpcError:
-    """A hand-made stream: hello as eks/node-a, then a batch claiming aks/node-b."""
+async def forged_call(gateway, credentials, batch: bool = True) -> grpc.aio.AioRpcError:
+    """A hand-made stream: hello as eks/node-a, then (with batch) a batch claiming aks/node-b.
+
+    Without batch the stream stops after its hello: a gateway refusing at the hello
+    would otherwise race the batch's write, and a client whose write fails on a call
+    the server has just ended reports INTERNAL instead of the server's status."""
     _, data = codec.encode_batch(events("aks", "node-b", 0, 5), "forger", hello("aks", "node-b").node)
 
     async def messages():
         yield sensor_pb2.SensorMessage(hello=hello("eks", "node-a", "forger"))
-        yield sensor_pb2.SensorMessage(batch=sensor_pb2.BatchUpload(seq=1, batch=data))
+        if batch:
+            yield sensor_pb2.SensorMessage(batch=sensor_pb2.BatchUpload(seq=1, batch=data))
         await asyncio.sleep(5)
 
     async with grpc.aio.secure_channel(gateway.gateway, credentials) as channel:
@@ -80,10 +85,19 @@ async def test_a_sensor_without_a_trusted_certificate_cannot_send_anything(gatew
 async def test_a_certificate_that_names_no_sensor_is_refused(gateway, pki, caplog):
     before = refused("no_identity")
     not_a_sensor = devca.issue_client(pki.ca, "spiffe://weft/admin/alice")
-    error = await forged_call(gateway, pki.credentials(not_a_sensor))
+    error = await forged_call(gateway, pki.credentials(not_a_sensor), batch=False)
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "the client certificate names no sensor" in error.details()
     assert refused("no_identity") == before + 1
+
+
+async def test_a_refused_sensor_holding_batches_is_told_why_at_once(gateway, pki):
+    liar = Uplink(gateway.gateway, hello("aks", "node-b"), credentials=pki.sensor("eks", "node-a"))
+    for b in range(5):
+        await liar.send_events(events("aks", "node-b", b * 10, 10))
+    with pytest.raises(Refused, match="hello claims cluster 'aks' node 'node-b'"):
+        await asyncio.wait_for(liar.run(), 10)
+    assert liar.stats["reconnects"] == 0
 
 
 async def test_a_forger_is_refused_and_logged_while_an_honest_sensor_loses_nothing(gateway, pki, nats_server, caplog):
