@@ -153,6 +153,7 @@ class AllowList:
     cidrs: dict[Prefix, int]                       # covering prefixes' classes merged in
     names: dict[tuple[int, bytes], int]            # (MATCH code, wire name) -> classes
     lookups: dict[str, int] = field(default_factory=dict)  # exact names the sensor resolves
+    resolvers: tuple[str, ...] = ()                # single addresses the policy allows DNS to
 
 
 def validate(policy: dict) -> None:
@@ -184,7 +185,27 @@ def compile_allowlist(policy: dict, previous: list[PortSet | None] | None = None
         if match == MATCH["exact"]:
             lookups[text] = lookups.get(text, 0) | bit[ports]
     return AllowList(policy["metadata"]["name"], spec["mode"], classes, merge_covering(own),
-                     names, lookups)
+                     names, lookups, declared_resolvers(rules))
+
+
+DNS = 53
+
+
+def declared_resolvers(rules: list[tuple[Prefix, PortSet]]) -> tuple[str, ...]:
+    """The DNS servers a policy names: single addresses it allows port 53 to (UDP or
+    TCP). A policy suggested from a profile names the agent's own resolver this way, so
+    its replies are learned from the moment the policy loads, before any process of the
+    agent has run for the sensor to read its resolv.conf. Wider prefixes name no server:
+    allowing DNS to 10.0.0.0/8 must not make every address in it trusted."""
+    found = []
+    for prefix, ports in rules:
+        if prefix.length == 128 and not ports.any and (ports.allows(DNS, PROTOCOLS["UDP"])
+                                                        or ports.allows(DNS, PROTOCOLS["TCP"])):
+            addr = ipaddress.ip_address(prefix.addr)
+            ip = str(addr.ipv4_mapped or addr)
+            if ip not in found:
+                found.append(ip)
+    return tuple(found)
 
 
 def merge_covering(own: dict[Prefix, int]) -> dict[Prefix, int]:

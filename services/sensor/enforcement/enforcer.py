@@ -30,6 +30,7 @@ from .resolver import GRACE, MIN_TTL, REFRESH_FLOOR, agent_nameservers, file_nam
 
 log = logging.getLogger(__name__)
 S = 1_000_000_000
+MAX_RESOLVERS = 16   # the resolvers map's size in bpf/enforce.c
 
 
 def _locked(method):
@@ -61,6 +62,10 @@ class _Active:
     cgroups: list[str]
     reader: RingReader
     due: dict[str, int] = field(default_factory=dict)   # name -> monotonic ns of next lookup
+    # Nameservers read from the agent's resolv.conf, kept while the policy is: an agent
+    # whose processes come and go (a job, a restarting pod) uses them again on its next
+    # start, and its first lookups then must not meet an untrusted resolver.
+    agent_resolvers: list[str] = field(default_factory=list)
 
     def release(self) -> None:
         self.reader.close()
@@ -144,7 +149,7 @@ class Enforcer:
         the agents' resolvers."""
         now = time.monotonic_ns() if now_ns is None else now_ns
         for active in self._active.values():
-            servers = self._servers(active.cgroups)
+            servers = self._servers(active, active.cgroups, active.allow)
             tables.write_resolvers(active.pinned.maps, servers)
             self._lookup(active, servers, now)
 
@@ -167,7 +172,7 @@ class Enforcer:
         maps = active.pinned.maps
         previous = stored.read_classes(maps["classes"])
         allow = compile_allowlist(policy, previous)
-        servers = self._servers(cgroups)
+        servers = self._servers(active, cgroups, allow)
         tables.write_allowlist(maps, allow, previous, servers)
         names_changed = allow.lookups != active.allow.lookups
         active.allow, active.due = allow, dict.fromkeys(allow.lookups, 0)
@@ -233,9 +238,14 @@ class Enforcer:
         active.release()
         shutil.rmtree(directory, ignore_errors=True)
 
-    def _servers(self, cgroups: list[str]) -> list[str]:
+    def _servers(self, active: _Active, cgroups: list[str], allow: AllowList) -> list[str]:
+        """The trusted resolvers: the agent's own (those of its live processes and those
+        read before), those the policy names, and the configured ones (default: the
+        host's); as many as the kernel's map holds, in that order."""
+        now = agent_nameservers([Path(c) for c in cgroups])
+        active.agent_resolvers = list(dict.fromkeys(now + active.agent_resolvers))[:MAX_RESOLVERS]
         configured = self.resolvers if self.resolvers is not None else file_nameservers("/etc/resolv.conf")
-        return list(dict.fromkeys(agent_nameservers([Path(c) for c in cgroups]) + configured))
+        return list(dict.fromkeys(active.agent_resolvers + list(allow.resolvers) + configured))[:MAX_RESOLVERS]
 
     def _lookup(self, active: _Active, servers: list[str], now: int, fresh: bool = False
                 ) -> dict[str, list[str]]:

@@ -17,7 +17,10 @@ while it is current. Addresses live max(TTL, MIN_TTL) plus GRACE after they were
 in the kernel and here alike: clients use an address past its TTL (pools, own caches).
 
 The trusted resolvers are the nameservers of the agent's own resolv.conf (read through
-/proc/<pid>/root), else the configured or the host's ones. A process able to forge
+/proc/<pid>/root while a process of it runs, and remembered for as long as the policy is
+in force), the single addresses the policy allows port 53 to (a suggested policy names
+the agent's resolver so: trusted from the load on, before any process of the agent has
+started), and the configured or the host's ones. A process able to forge
 packets inside the agent's network namespace (CAP_NET_RAW) could forge a resolver's
 reply: enforced agents should run without NET_RAW.
 """

@@ -153,13 +153,16 @@ class Lab:
                                     "fqdns": [{"name": NAME, "match": "exact", "ports": tcp}]},
                          "executables": [], "files": []}}
 
-    def run(self, cgroup: Path, steps: list) -> list:
-        """The agent script in `cgroup`, resolving through the lab DNS only."""
+    def argv(self, cgroup: Path, argv: list[str]) -> list[str]:
+        """argv in `cgroup`, with the lab DNS as its only nameserver (its own resolv.conf)."""
         mount_ns = ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
                     'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(self.resolv_conf)]
+        return in_cgroup(cgroup, mount_ns + argv)
+
+    def run(self, cgroup: Path, steps: list) -> list:
+        """The agent script in `cgroup`, resolving through the lab DNS only."""
         argv = [sys.executable, "-c", AGENT, str(self.port), str(self.udp_port), json.dumps(steps)]
-        proc = subprocess.run(in_cgroup(cgroup, mount_ns + argv), capture_output=True, text=True,
-                              timeout=60)
+        proc = subprocess.run(self.argv(cgroup, argv), capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
@@ -194,6 +197,27 @@ def lab():
         if base.exists():
             remove_cgroups(base)
         shutil.rmtree(files, ignore_errors=True)
+
+
+@pytest.fixture
+def untrusting(lab):
+    """A second enforcer that trusts no configured resolver, on a cgroup of its own:
+    the agent's resolver is trusted only as the policy or the agent itself names it."""
+    lab, _ = lab
+    from weft.sensor.enforcement import Enforcer
+
+    job = lab.base / "job"
+    job.mkdir()
+    pin_root = Path(f"/sys/fs/bpf/weft-test-job-{os.getpid()}")
+    enforcer = Enforcer(pin_root=pin_root, resolvers=[])
+    try:
+        yield lab, enforcer, job
+    finally:
+        for name in enforcer.adopt():
+            enforcer.remove(name)
+        enforcer.close()
+        shutil.rmtree(pin_root, ignore_errors=True)
+        remove_cgroups(job)
 
 
 def counters(enforcer) -> dict[str, int]:
@@ -254,6 +278,35 @@ def test_udp_to_the_resolver_passes_and_elsewhere_is_refused(lab):
     assert [(e.policy.destination.dst_ip, e.policy.destination.dst_port) for e in udp] == \
         [(DENIED_IP, lab.udp_port)]
     assert "sendmsg4" in udp[0].policy.rule
+
+
+def test_a_resolver_the_policy_names_is_trusted_before_any_process_of_the_agent_ran(untrusting):
+    lab, enforcer, job = untrusting
+    policy = lab.policy("enforce")
+    policy["spec"]["egress"]["cidrs"].append(
+        {"cidr": f"{DNS_ADDR}/32", "ports": [{"first": 53, "last": 53, "protocol": "UDP"}]})
+    assert enforcer.apply(policy, [job]).resolved[NAME]   # looked up through it at load
+    out = lab.run(job, [["name", NAME]] * 5)               # fresh answers: learned from its replies
+    assert all(str(ip).startswith(NET + ".") for ip in out), out
+
+
+def test_the_agents_own_resolver_stays_trusted_while_no_process_of_it_runs(untrusting):
+    lab, enforcer, job = untrusting
+    enforcer.apply(lab.policy("enforce"), [job])
+    alive = subprocess.Popen(lab.argv(job, ["sleep", "60"]))
+    try:
+        seen = Path(f"/proc/{alive.pid}/root/etc/resolv.conf")
+        deadline = time.monotonic() + 10
+        while DNS_ADDR not in (seen.read_text() if seen.exists() else ""):
+            assert time.monotonic() < deadline, "the agent's resolv.conf never showed the lab DNS"
+            time.sleep(0.05)
+        enforcer.refresh()                 # reads it from the live process
+    finally:
+        alive.kill()
+        alive.wait()
+    enforcer.refresh()                     # the cgroup is empty now: the resolver stays trusted
+    out = lab.run(job, [["name", NAME]] * 5)   # a job's next run: its first lookups connect
+    assert all(str(ip).startswith(NET + ".") for ip in out), out
 
 
 def test_audit_lets_everything_through_and_reports_what_enforce_would_block(lab):

@@ -174,3 +174,16 @@ def test_a_policy_that_breaks_the_contract_is_refused_with_where(mutate, message
     mutate(doc)
     with pytest.raises(PolicyError, match=message):
         compile_allowlist(doc)
+
+
+def test_the_resolvers_a_policy_names_are_single_addresses_it_allows_dns_to():
+    allow = compile_allowlist(policy(cidrs=[
+        ("10.77.0.53/32", ["53/UDP"]),          # the agent's resolver, as a suggested policy names it
+        ("10.77.0.54/32", ["53"]),              # DNS over TCP counts too
+        ("10.77.0.53/32", ["443"]),             # named twice: once
+        ("fd00::53/128", ["53/UDP", "853"]),
+        ("10.0.0.0/8", ["53/UDP"]),             # a range names no server
+        ("10.77.0.80/32", ["80", "443"]),       # no DNS
+        ("10.77.0.99/32", []),                  # every port: not said to be a resolver
+    ]))
+    assert allow.resolvers == ("10.77.0.53", "10.77.0.54", "fd00::53")
