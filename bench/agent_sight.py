@@ -45,7 +45,8 @@ interquartile range, and the verdict against the issue's target (at most 10 % fe
 requests/s with the uprobes: A/B, the whole of it) saying when the interquartile
 range straddles it. K/B shows how much of that is the kernel side. The client,
 its server and the sensor share the machine's cores, so the sensor's CPU comes
-out of the loop's: on 2 vCPUs each 10 µs of it per request costs ~2 % of the loop.
+out of the loop's: on 2 vCPUs each 10 µs of it per request costs ~3 % of the loop (a
+plain CPU burner with the sensor's duty, ~11 % of a core, slows the loop ~6 %).
 Windows remove the scatter of separate processes and most drift, not the loop's
 own: on a shared 2-vCPU VM its rate still varies by ~10 % from one half-second to
 the next (the scheduler moving client and server between cores, other guests on
