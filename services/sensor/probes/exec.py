@@ -2,7 +2,8 @@
 
 Also keeps the table of known processes, so other events of a process carry its
 exe, argv and parent too. Processes that started before the sensor are read once
-from /proc.
+from /proc. Arguments are redacted at the node as agent sight's excerpts are (an
+agent started with `--api-key sk-…` keeps its key).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import struct
 import time
 from collections import OrderedDict
 
+from weft.sensor.sight.redact import Redactor
 from weft.v1 import event_pb2
 
 from . import EV_EXEC, EV_EXIT, HEADER, Header, Probe, cstr, register
@@ -35,8 +37,12 @@ class ExecProbe(Probe):
 
     def __init__(self, proc_root: str = "/proc", clock=time.monotonic):
         self._proc, self._clock = proc_root, clock
+        self._redactor = Redactor()
         self._known: OrderedDict[int, event_pb2.Process] = OrderedDict()
         self._unseen: OrderedDict[int, float] = OrderedDict()   # pid -> when to ask /proc again
+
+    def configure(self, bpf, config) -> None:
+        self._redactor = Redactor(tuple(getattr(config, "redact_patterns", ())))
 
     def parse(self, raw: bytes) -> event_pb2.RuntimeEvent | None:
         hdr = Header.decode(raw)
@@ -52,7 +58,7 @@ class ExecProbe(Probe):
         ev = hdr.event(K.PROCESS_EXEC)
         p = ev.process
         p.exe = cstr(filename)
-        p.args.extend(a.decode(errors="replace") for a in args)
+        p.args.extend(self._redactor.texts([a.decode(errors="replace") for a in args]))
         p.ppid = ppid or self._ppid_from_proc(hdr.tgid)
         self._remember(hdr.tgid, p)
         return ev
@@ -107,7 +113,7 @@ class ExecProbe(Probe):
             self._not_seen(pid, now)
             return None
         proc = event_pb2.Process(pid=pid, exe=exe, ppid=self._ppid_from_proc(pid))
-        proc.args.extend(a.decode(errors="replace") for a in args if a)
+        proc.args.extend(self._redactor.texts([a.decode(errors="replace") for a in args if a]))
         self._remember(pid, proc)
         return self._known[pid]
 

@@ -3,19 +3,24 @@
 Uprobes attach to a library file (an inode), so each distinct libssl is found
 and attached once: the host's at start, and every other one a watched process
 has mapped (a container's own image brings its own), found by reading the
-maps of watched processes every RESCAN_NS. Where in the file they go is
-sight/libssl.py's choice. Records are the payload probe's; so are the request
-heads the kernel held for a body that never came, taken here."""
+maps of watched processes every RESCAN_NS, and soon after a watched process
+execs. An executable that carries OpenSSL itself and exports its SSL calls
+(Node.js's official builds: `node` maps no libssl) is attached as a libssl is.
+Where in the file they go is sight/libssl.py's choice. Records are the payload
+probe's; so are the request heads the kernel held for a body that never came,
+taken here."""
 from __future__ import annotations
 
 import ctypes
 import logging
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 from weft.sensor import elf
+from weft.v1 import event_pb2
 from weft.sensor.sight import libssl
 from weft.sensor.sight.assembler import BODY_WAIT_NS
 from weft.sensor.sight.records import RECORD
@@ -25,7 +30,10 @@ from . import Probe, register
 log = logging.getLogger(__name__)
 
 RESCAN_NS = 2_000_000_000
+EXEC_RESCAN_NS = 100_000_000   # after a watched exec, a rescan at the first tick this much later
 MAX_SCANS = 5
+MAX_REMEMBERED = 65536
+DETACHED = float("inf")
 HOST_LIBSSL = ("/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libssl.so.3",
                "/lib/aarch64-linux-gnu/libssl.so.3", "/usr/lib64/libssl.so.3", "/usr/lib/libssl.so.3")
 _LIBSSL = re.compile(r"\s(/\S*/libssl\.so[.\d]*)$")
@@ -34,6 +42,7 @@ _LIBSSL = re.compile(r"\s(/\S*/libssl\.so[.\d]*)$")
 @register
 class TlsProbe(Probe):
     name = "tls"
+    enrich_kinds = frozenset({event_pb2.RuntimeEvent.PROCESS_EXEC})   # a new process: rescan soon
 
     @classmethod
     def enabled(cls, config: Any) -> bool:
@@ -43,8 +52,9 @@ class TlsProbe(Probe):
         self._proc = proc
         self._bpf = None
         self._attached: set[tuple[int, int]] = set()   # (st_dev, st_ino) of each libssl
-        self._uprobes: dict[str, list[libssl.Uprobe]] = {}   # path -> what is attached there
+        self._held: dict[str, tuple[int, list[libssl.Uprobe]]] = {}   # bcc path -> (fd, its uprobes)
         self._scans: dict[int, int] = {}   # pid -> scans so far (a process loads libssl late)
+        self._plain_executables: set[tuple[int, int]] = set()   # (st_dev, st_ino) without OpenSSL
         self._cgroups: list[str] = []
         self._next_scan = 0
         self._payload: Probe | None = None
@@ -65,19 +75,26 @@ class TlsProbe(Probe):
         self._rescan()
 
     def detach(self, bpf: Any) -> None:
-        for path, probes in self._uprobes.items():
-            self._detach(bpf, path, probes)
-        self._uprobes.clear()
+        for held, (fd, probes) in self._held.items():
+            self._detach(bpf, held, probes)
+            os.close(fd)
+        self._held.clear()
         self.libraries.clear()
         self._attached.clear()
         self._scans.clear()
-        self._next_scan = float("inf")   # detached stays detached: no rescan attaches again
+        self._next_scan = DETACHED   # detached stays detached: no rescan attaches again
 
     def tick(self, now_ns: int):
         if now_ns >= self._next_scan:
             self._next_scan = now_ns + RESCAN_NS
             self._rescan()
         return self._take_held(now_ns)
+
+    def enrich(self, event: event_pb2.RuntimeEvent, kernel_ts: int) -> None:
+        """A watched process exec'd: its libraries or executable may be a TLS stack not
+        attached yet, and an agent's first model call comes within a second of its start."""
+        if self._next_scan != DETACHED:
+            self._next_scan = min(self._next_scan, time.monotonic_ns() + EXEC_RESCAN_NS)
 
     def _take_held(self, now_ns: int) -> list:
         """Request heads the kernel has held as long as a body is waited for, taken
@@ -99,29 +116,37 @@ class TlsProbe(Probe):
         return out
 
     def _attach(self, path: str) -> None:
+        """Uprobes on the file at path, through a descriptor held while they are: a
+        container's file is reached through its process's /proc/<pid>/root, and the
+        probes must still be found and taken off after that process has gone."""
         try:
-            st = os.stat(path)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return
+        st = os.fstat(fd)
         if (st.st_dev, st.st_ino) in self._attached:
+            os.close(fd)
             return
         self._attached.add((st.st_dev, st.st_ino))
-        so = elf.read(path, libssl.SYMBOLS)
+        held = f"/proc/self/fd/{fd}"
+        so = elf.read(held, libssl.SYMBOLS)
         probes = libssl.uprobes(so) if so else []
+        if not probes:
+            log.warning("TLS sight: no SSL_read/SSL_write symbols in %s", path)
+            os.close(fd)
+            return
         done: list[libssl.Uprobe] = []
         try:
             for u in probes:
                 attach = self._bpf.attach_uretprobe if u.on_return else self._bpf.attach_uprobe
-                attach(name=path.encode(), addr=u.vaddr, fn_name=u.program.encode())
+                attach(name=held.encode(), addr=u.vaddr, fn_name=u.program.encode())
                 done.append(u)
         except Exception as e:  # a foreign libssl: say so, keep the rest
             log.warning("TLS sight: cannot attach to %s: %s", path, e)
-            self._detach(self._bpf, path, done)
+            self._detach(self._bpf, held, done)
+            os.close(fd)
             return
-        if not probes:
-            log.warning("TLS sight: no SSL_read/SSL_write symbols in %s", path)
-            return
-        self._uprobes[path] = probes
+        self._held[held] = (fd, probes)
         self.libraries.append(path)
         log.info("TLS sight: attached to %s (%s)", path, ", ".join(map(str, probes)))
 
@@ -138,12 +163,13 @@ class TlsProbe(Probe):
         for pid in self._watched_pids():
             if scans.get(pid, 0) >= MAX_SCANS:
                 continue
-            libs = self._libssl_of(pid)
+            libs = self._libssl_of(pid) | self._tls_executable_of(pid)
             for lib in libs:
                 self._attach(f"{self._proc}/{pid}/root{lib}")
             scans[pid] = MAX_SCANS if libs else scans.get(pid, 0) + 1
-        if len(scans) > 65536:
-            scans.clear()
+        for remembered in (scans, self._plain_executables):
+            if len(remembered) > MAX_REMEMBERED:
+                remembered.clear()
 
     def _watched_pids(self) -> set[int]:
         if not self._cgroups:   # every cgroup watched
@@ -156,6 +182,23 @@ class TlsProbe(Probe):
                 except (OSError, ValueError):
                     pass
         return pids
+
+    def _tls_executable_of(self, pid: int) -> set[str]:
+        """The process's executable (its path inside the process's root) when it exports
+        OpenSSL's SSL calls itself; each executable file is read once."""
+        exe = f"{self._proc}/{pid}/exe"
+        try:
+            st, path = os.stat(exe), os.readlink(exe)
+        except OSError:
+            return set()
+        key = (st.st_dev, st.st_ino)
+        if key in self._attached or key in self._plain_executables or not path.startswith("/"):
+            return set()
+        so = elf.read(exe, libssl.SYMBOLS)
+        if so is None or not so.symbols:
+            self._plain_executables.add(key)
+            return set()
+        return {path}
 
     def _libssl_of(self, pid: int) -> set[str]:
         try:

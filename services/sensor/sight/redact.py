@@ -97,6 +97,13 @@ class Redactor:
         one that runs past the window is still caught."""
         return self.text(s[:limit + EXCERPT_MARGIN])[:limit] if limit > 0 else ""
 
+    def texts(self, values: list[str]) -> list[str]:
+        """Each value scrubbed (a command line's arguments): the literals are looked for
+        in all of them at once, and each is scrubbed only when that finds one."""
+        if self._extra or self._hits("\n".join(values)):
+            return [self.text(v) for v in values]
+        return values
+
     def headers(self, pairs) -> dict[str, str]:
         """The allow-listed headers, their values scrubbed. The literals are looked for
         in all the values at once (a join can only add finds), and the values are

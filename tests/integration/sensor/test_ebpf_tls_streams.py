@@ -3,12 +3,15 @@ request is seen with its own body (head and body written apart, sent as one
 record), whatever the suppressed response bodies and bodiless requests in between;
 a head whose body never comes is still seen. Also on a collector built as for
 kernels without task storage (reads in flight kept in hashes by thread, STASH_HASH),
-over TLS and plain HTTP."""
+over TLS and plain HTTP; and from a Node.js agent whose `node` carries OpenSSL
+itself (no libssl mapped: the executable is attached)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import time
 from unittest import mock
 
 import pytest
@@ -101,6 +104,44 @@ print("done")
 """
 
 
+# A Node.js agent: CALLS model calls on one keep-alive connection, 100 ms apart (the
+# sensor finds its executable soon after the exec, not before its first call).
+NODE_AGENT = r"""
+const https = require("https"), fs = require("fs");
+const [port, ca, calls] = process.argv.slice(1);
+const agent = new https.Agent({keepAlive: true, maxSockets: 1, ca: fs.readFileSync(ca)});
+let i = 0;
+function call() {
+  i++;
+  const body = JSON.stringify({model: `node-${i}`, messages: [{role: "user", content: `from node ${i}`}]});
+  const req = https.request({host: "127.0.0.1", port, path: "/v1/chat/completions", method: "POST", agent,
+                             headers: {"Content-Type": "application/json", "Content-Length": Buffer.byteLength(body),
+                                       "Authorization": "Bearer sk-node-000000000000000000"}}, (res) => {
+    res.resume();
+    res.on("end", () => {
+      if (res.statusCode !== 200) process.exit(2);
+      if (i < Number(calls)) setTimeout(call, 100); else { console.log("done"); process.exit(0); }
+    });
+  });
+  req.on("error", (e) => { console.error(e.message); process.exit(3); });
+  req.end(body);
+}
+call();
+"""
+NODE_CALLS = 40
+
+
+def node_with_openssl_inside() -> str | None:
+    """The node executable when it exports OpenSSL's SSL calls itself (official builds);
+    None when there is none, or it links the system libssl (seen as any libssl is)."""
+    from weft.sensor import elf
+    from weft.sensor.sight import libssl
+
+    node = shutil.which("node")
+    so = elf.read(node, libssl.SYMBOLS) if node else None
+    return node if so and {"SSL_read", "SSL_write"} <= set(so.symbols) else None
+
+
 @pytest.fixture(scope="module")
 def server(sensor, tmp_path_factory):
     """Outside the watched cgroups: only the client's side is seen."""
@@ -181,3 +222,36 @@ def test_without_task_storage_tls_and_plain_http_are_seen_alike(hash_stash_senso
     (request,) = hash_stash_sensor.of(plain.pid, K.LLM_REQUEST)
     (response,) = hash_stash_sensor.of(plain.pid, K.LLM_RESPONSE)   # read on read(2)'s exit
     assert (request.llm.model, response.llm.status, response.llm.model) == ("plain-1", 200, "plain-1")
+
+
+def test_a_node_agent_with_openssl_inside_is_seen_and_one_outside_is_not(sensor, server):
+    node = node_with_openssl_inside()
+    if node is None:
+        pytest.skip("no node executable carrying OpenSSL itself here")
+    port, cert = server
+    argv = [node, "-e", NODE_AGENT, port, str(cert), str(NODE_CALLS)]
+    agent = sensor.spawn("watched", argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    outside = sensor.spawn("outside", argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while agent.poll() is None or outside.poll() is None:   # the sensor at work meanwhile
+        assert time.monotonic() < deadline, "the node agents did not finish within 60 s"
+        sensor.poll()
+        time.sleep(0.02)
+    for proc in (agent, outside):
+        out, err = proc.communicate()
+        assert proc.returncode == 0 and out.strip() == "done", err
+    sensor.settle(1.5)
+
+    tls = next(p for p in sensor.collector._probes if p.name == "tls")
+    assert any(lib.endswith(node) for lib in tls.libraries), tls.libraries
+    requests = sensor.of(agent.pid, K.LLM_REQUEST)
+    models = [r.llm.model for r in requests]
+    # Every call from the first one seen on (found within a second of the exec: the last
+    # 30 of 40 calls, 100 ms apart, at the least), in order, each once.
+    first = int(models[0].split("-")[1]) if models else NODE_CALLS + 1
+    assert first <= NODE_CALLS - 30 and models == [f"node-{i}" for i in range(first, NODE_CALLS + 1)], models
+    assert all(f"from node {m.split('-')[1]}" in r.llm.prompt_excerpt for m, r in zip(models, requests))
+    assert len(sensor.of(agent.pid, K.LLM_RESPONSE)) >= len(requests) - 1
+    leaks = [e for e in sensor.events if "sk-node" in str(e)]
+    assert not leaks, [(K.Kind.Name(e.kind), str(e)[:300]) for e in leaks]
+    assert sensor.of(outside.pid, K.LLM_REQUEST) == []

@@ -53,3 +53,19 @@ def test_an_exec_seen_in_the_kernel_is_known_at_once_even_after_a_failed_read(tm
     assert probe.process_extras(PID) is None
     probe.parse(exec_record(1_000))
     assert (probe.process_extras(PID).exe, list(probe.args_of(PID))) == ("/usr/bin/app", ["/usr/bin/app", "--serve"])
+
+
+def test_arguments_are_redacted_at_the_node_whether_seen_exec_or_read_from_proc(tmp_path):
+    from types import SimpleNamespace
+
+    probe = ExecProbe(str(tmp_path))
+    probe.configure(None, SimpleNamespace(redact_patterns=[r"ghp_[A-Za-z0-9]+"]))
+    args = b"/usr/bin/agent\0--api-key\0sk-live-0123456789abcdef\0--gh=ghp_abc123\0--model\0gpt-4o\0"
+    record = (HEADER.pack(EV_EXEC, PID, PID, 0, 77, 1_000, b"agent")
+              + EXEC_BODY.pack(1, 6, len(args), 0, b"/usr/bin/agent") + args)
+    seen = probe.parse(record)
+    assert list(seen.process.args) == ["/usr/bin/agent", "--api-key", "[REDACTED]", "--gh=[REDACTED]",
+                                       "--model", "gpt-4o"]
+    assert list(probe.args_of(PID)) == list(seen.process.args)   # what other events carry
+    make_process(tmp_path, 43, args=(b"curl", b"-H", b"Authorization: Bearer abc.def", b"https://x"))
+    assert list(probe.process_extras(43).args) == ["curl", "-H", "[REDACTED]", "https://x"]
