@@ -127,12 +127,12 @@ def _name(pod: dict) -> str:
     return pod["metadata"]["name"]
 
 
+# --- the shell -------------------------------------------------------------------------
 def cgroup_dirs(root: str | os.PathLike) -> list[str]:
     """Every directory of the cgroup tree under `root`."""
     return [dirpath for dirpath, _dirs, _files in os.walk(root)]
 
 
-# --- the shell -------------------------------------------------------------------------
 class KubeMetadataError(Exception):
     """The pods could not be listed (said without the token)."""
 
@@ -203,7 +203,12 @@ class KubeMetadata:
         """List the pods, walk the cgroups, write the document if it changed (True)."""
         self.counts["refreshes"] += 1
         pods = await self.list_pods()
-        doc = document(pods, await asyncio.to_thread(cgroup_dirs, self._root()))
+        dirs = await asyncio.to_thread(cgroup_dirs, self._root())
+        try:
+            doc = document(pods, dirs)
+        except (KeyError, TypeError, AttributeError) as e:
+            raise KubeMetadataError(f"{self.api.url} answered a PodList without the fields of a pod: "
+                                    f"{type(e).__name__}: {e}") from None
         if not pods.get("items"):
             log.warning("kube metadata: the API server lists no pods on node %r (is WEFT_NODE_NAME "
                         "the node's name?)", self.node)

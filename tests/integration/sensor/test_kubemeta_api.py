@@ -38,6 +38,12 @@ class FakeApiServer:
             return web.json_response({"kind": "Status", "reason": "BadRequest"}, status=400)
         if self.answer == "500":
             return web.json_response({"kind": "Status", "reason": "InternalError"}, status=500)
+        if self.answer == "not JSON":
+            return web.Response(text="<html>maintenance</html>", content_type="text/html")
+        if self.answer == "not a pod":
+            running = {"name": "c", "containerID": "containerd://ab", "state": {"running": {}}}
+            return web.json_response({"kind": "PodList", "items": [
+                {"status": {"phase": "Running", "containerStatuses": [running]}}]})   # no metadata
         if self.answer == "chunked":   # no Content-Length: the limit holds while reading
             resp = web.StreamResponse()
             await resp.prepare(request)
@@ -118,6 +124,8 @@ async def test_a_new_container_rewrites_the_file(meta, cgroup_root):
     ("oversize", "over the 1000-byte limit"),
     ("chunked", "over the 1000-byte limit"),
     ("wrong CA", "SSL"),
+    ("not JSON", "not JSON"),
+    ("not a pod", "without the fields of a pod"),
 ])
 async def test_a_failing_api_server_leaves_the_last_good_file(meta, api, cgroup_root, tmp_path, monkeypatch,
                                                              caplog, failure, said):
