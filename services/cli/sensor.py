@@ -42,6 +42,11 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude-cgroup", action="append", default=[], help="cgroup v2 subtree never watched (ebpf)")
     p.add_argument("--file-prefix", action="append", default=[], help="path prefix whose opens are reported (ebpf)")
     p.add_argument("--metadata-file", default="", help="workload metadata JSON (cgroup -> pod, workload, service account)")
+    p.add_argument("--kube-metadata", action="store_true",
+                   help="in a Kubernetes pod: list this node's pods from the API server (the pod's service "
+                        "account, with get/list on pods) every 10s and keep the metadata file from them "
+                        "(--metadata-file, default $WEFT_DATA_DIR/kube-metadata.json); attribution and "
+                        "enforcement read it (ebpf)")
     sight = p.add_argument_group("agent sight (ebpf): HTTP, TLS plaintext and MCP, redacted before sending")
     sight.add_argument("--no-sight", dest="sight", action="store_false",
                        help="do not look at what processes send (no HTTP, LLM or MCP events)")
@@ -115,6 +120,32 @@ async def _main(args) -> dict:
 
 
 async def _live(args, uplink, runner) -> dict:
+    stop = asyncio.Event()
+    refresher = await _kube_metadata(args) if args.kube_metadata else None
+    refreshing = asyncio.create_task(refresher.run(stop)) if refresher else None
+    try:
+        return await _collect(args, uplink, runner, stop)
+    finally:
+        if refreshing is not None:
+            stop.set()
+            await asyncio.gather(refreshing, return_exceptions=True)
+
+
+async def _kube_metadata(args):
+    """The refresher of this node's pods, its first refresh done; args.metadata_file now
+    names its file."""
+    from weft.sensor.kubemeta import ApiServer, KubeMetadata, KubeMetadataError
+    try:
+        api = ApiServer.in_cluster()
+    except KubeMetadataError as e:
+        raise CliError(f"--kube-metadata: {e}", code=2) from None
+    args.metadata_file = args.metadata_file or os.path.join(_data_dir(), "kube-metadata.json")
+    refresher = KubeMetadata(api, args.node, args.metadata_file)
+    await refresher.refresh_logged()
+    return refresher
+
+
+async def _collect(args, uplink, runner, stop: asyncio.Event) -> dict:
     from weft.sensor.ebpf import EbpfCollector, EbpfConfig, collect
     from weft.sensor.errors import SensorUnavailable
     cfg = EbpfConfig(node=uplink.hello.node, watch_cgroups=args.watch_cgroup,
@@ -123,7 +154,6 @@ async def _live(args, uplink, runner) -> dict:
                      redact_patterns=args.redact, syscall_learning_s=_seconds(args.syscall_learning))
     if args.file_prefix:
         cfg.file_prefixes = args.file_prefix
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

@@ -253,6 +253,7 @@ def test_sensor_command_parses_with_weft_s_own_cli(renders, target, monkeypatch)
     argv = c["command"][1:] + c.get("args", [])
     args = build_parser(argv).parse_args(argv)
     assert args.func is sensor.run and args.source == "ebpf"
+    assert args.kube_metadata, "pods are attributed from the API server's list of the node's pods"
     assert args.cluster == env["WEFT_CLUSTER"] and args.region == env["WEFT_REGION"]
     assert args.provider == env["WEFT_PROVIDER"] and args.node == "field:spec.nodeName"
     host, port = args.gateway.rsplit(":", 1)

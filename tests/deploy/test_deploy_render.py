@@ -18,7 +18,7 @@ from weft.v1 import event_pb2
 SCHEMAS = (Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "schemas"
            / "kubernetes" / "v1.30.0-local-strict")
 DEFINITIONS_ID = "https://kubernetes.io/api/_definitions.json"
-CLUSTER_SCOPED = {"Namespace", "PriorityClass"}
+CLUSTER_SCOPED = {"Namespace", "PriorityClass", "ClusterRole", "ClusterRoleBinding"}
 README = Path(__file__).resolve().parents[2] / "deploy" / "README.md"
 PROVIDERS = {"eks": "AWS", "aks": "AZURE", "gke": "GCP"}
 

@@ -4,6 +4,8 @@ disruption budgets, the network flows of DESIGN.md and nothing more, and each
 provider's identity wiring on discovery alone."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -53,9 +55,46 @@ def test_sensor_is_not_privileged_and_has_exactly_its_capabilities(renders, targ
     assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
     assert spec["hostPID"] is True
     assert not spec.get("hostNetwork") and not spec.get("hostIPC")
-    assert spec["automountServiceAccountToken"] is False
+    # the pod, not every pod of its account, carries the token --kube-metadata lists pods with
+    assert spec["automountServiceAccountToken"] is True
     assert r.get("ServiceAccount", spec["serviceAccountName"], "weft-sensor")["automountServiceAccountToken"] is False
     assert {"operator": "Exists"} in spec["tolerations"], "a sensor on every node, tainted or not"
+
+
+READ = {"get", "list", "watch"}
+
+
+def granted(r, subject: tuple[str, str]) -> list[tuple[str, str, str]]:
+    """(API group, resource, verb) of every rule bound to the ServiceAccount (namespace, name)."""
+    bound = [b for b in r.of_kind("ClusterRoleBinding") + r.of_kind("RoleBinding")
+             if any(s["kind"] == "ServiceAccount" and (s.get("namespace"), s["name"]) == subject
+                    for s in b.get("subjects") or [])]
+    rules = []
+    for b in bound:
+        ref = b["roleRef"]
+        role = r.get(ref["kind"], ref["name"], None if ref["kind"] == "ClusterRole" else b["metadata"]["namespace"])
+        assert "aggregationRule" not in role, f"{ref['name']}: an aggregated role grants what others add"
+        rules += [(g, res, v) for rule in role["rules"] for g in rule.get("apiGroups", [])
+                  for res in rule.get("resources", []) for v in rule["verbs"]]
+        assert all("nonResourceURLs" not in rule and not rule.get("resourceNames") for rule in role["rules"])
+    return rules
+
+
+def test_the_sensors_token_reads_pods_and_nothing_else(renders, target):
+    r = renders(target)
+    assert set(granted(r, ("weft-sensor", "weft-sensor"))) == {("", "pods", v) for v in READ}
+    # and the check sees grants: a role that also reads Secrets, or writes pods, is caught
+    wider = dataclasses.replace(r, objects=copy.deepcopy(r.objects))
+    wider.get("ClusterRole", "weft-sensor-pods")["rules"].append(
+        {"apiGroups": [""], "resources": ["secrets", "pods"], "verbs": ["get", "patch"]})
+    assert {("", "secrets", "get"), ("", "pods", "patch")} <= set(granted(wider, ("weft-sensor", "weft-sensor")))
+
+
+def test_no_other_weft_account_is_bound_to_a_role(renders, target):
+    r = renders(target)
+    subjects = {(s.get("namespace"), s["name"]) for b in r.of_kind("ClusterRoleBinding") + r.of_kind("RoleBinding")
+                for s in b.get("subjects") or []}
+    assert subjects == {("weft-sensor", "weft-sensor")}
 
 
 def test_sensor_mounts_the_kernel_interfaces_and_headers_and_nothing_else_of_the_host(renders, target):
@@ -354,9 +393,12 @@ def test_flows_to_and_from_outside_weft(renders, target):
     assert allowed(policies, scraper, pods["nats"], 8222)
     assert not allowed(policies, scraper, pods["nats"], 4222)
     assert not allowed(policies, scraper, pods["discovery"], 50051)
-    # only discovery talks to cloud APIs, and only where an overlay gave it an identity
+    # only discovery talks to cloud APIs, and only where an overlay gave it an identity;
+    # the sensor reaches the API server (which no NetworkPolicy can name: 443 and 6443)
     for p in pods.values():
-        assert allowed(policies, p, WORLD, 443) == (target != "base" and p.name == "discovery"), p.name
+        cloud_api = target != "base" and p.name == "discovery"
+        assert allowed(policies, p, WORLD, 443) == (cloud_api or p.name == "sensor"), p.name
+        assert allowed(policies, p, WORLD, 6443) == (p.name == "sensor"), p.name
 
 
 def test_gke_discovery_reaches_the_metadata_server_for_workload_identity(renders):

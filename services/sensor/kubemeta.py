@@ -1,0 +1,288 @@
+"""The node's pods as a workload metadata document (the one attribution.py describes),
+from the Kubernetes API server and the cgroup v2 tree.
+
+`document` is the pure core: a PodList and the cgroup directories in, the document out.
+`KubeMetadata` is the shell: it lists the node's pods with the pod's service-account
+token every `interval` seconds, walks the cgroup tree, and replaces the metadata file
+the Attributor and the enforcer read when the document changed. On an error it keeps
+the last good file and tries again at the next interval.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import ssl
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+MAX_BODY = 32 << 20   # bytes of PodList: ~110 pods a node fit in well under 1 MiB
+TIMEOUT_S = 10.0
+INTERVAL_S = 10.0
+RUNTIMES = ("containerd", "cri-o", "docker")
+# The container's own cgroup, systemd driver (`cri-containerd-<id>.scope`, `crio-<id>.scope`,
+# `docker-<id>.scope`) or cri-o on cgroupfs (`crio-<id>`); `crio-conmon-<id>` is its monitor.
+SCOPE = re.compile(r"(?:cri-containerd|crio|docker)-([0-9a-f]+)(?:\.scope)?")
+# A CronJob names its Jobs <cronjob>-<scheduled time in minutes since the epoch>.
+CRONJOB_SUFFIX = re.compile(r"-\d{8,}$")
+
+
+# --- the pure core ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Container:
+    """A running container of a running pod, with what its metadata entry says."""
+    id: str
+    pod: dict
+    name: str
+    image: str
+
+
+def document(pods: dict, cgroup_dirs: Iterable[str]) -> dict:
+    """The metadata document: one entry per running container whose cgroup directory is
+    among `cgroup_dirs`; running containers whose directory is not, under "unplaced"."""
+    by_id = cgroups_by_container_id(cgroup_dirs)
+    containers = list(running_containers(pods))
+    return {"workloads": [entry(c, by_id[c.id]) for c in containers if c.id in by_id],
+            "unplaced": [f"{_ns(c.pod)}/{_name(c.pod)}/{c.name}" for c in containers if c.id not in by_id]}
+
+
+def running_containers(pods: dict) -> Iterator[Container]:
+    for pod in pods.get("items") or []:
+        if pod.get("status", {}).get("phase") != "Running":
+            continue
+        status = pod["status"]
+        for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []) \
+                + (status.get("ephemeralContainerStatuses") or []):
+            cid = container_id(s.get("containerID", ""))
+            if cid and "running" in (s.get("state") or {}):
+                yield Container(cid, pod, s["name"], s.get("image") or _spec_image(pod, s["name"]))
+
+
+def container_id(runtime_id: str) -> str | None:
+    """`containerd://<id>` (or cri-o, docker) -> `<id>`; None for an empty or unknown runtime."""
+    runtime, sep, cid = runtime_id.partition("://")
+    return cid if sep and runtime in RUNTIMES and cid else None
+
+
+def cgroups_by_container_id(cgroup_dirs: Iterable[str]) -> dict[str, str]:
+    """Container id -> its cgroup directory: a runtime scope (systemd driver), or a
+    directory named by the id inside `pod<uid>` (cgroupfs driver)."""
+    found = {}
+    for d in sorted(cgroup_dirs):
+        parent, name = os.path.split(os.path.normpath(d))
+        if m := SCOPE.fullmatch(name):
+            found.setdefault(m.group(1), os.path.normpath(d))
+        elif os.path.basename(parent).startswith("pod"):
+            found.setdefault(name, os.path.normpath(d))
+    return found
+
+
+def entry(c: Container, cgroup_path: str) -> dict:
+    kind, name = workload_of(c.pod)
+    return {"cgroupPath": cgroup_path, "namespace": _ns(c.pod), "pod": _name(c.pod), "container": c.name,
+            "containerId": c.id, "kind": kind, "name": name,
+            "serviceAccount": c.pod.get("spec", {}).get("serviceAccountName") or "default",
+            "image": c.image, "labels": dict(c.pod["metadata"].get("labels") or {})}
+
+
+def workload_of(pod: dict) -> tuple[str, str]:
+    """(kind, name) of what runs the pod: its controller, seen through the ReplicaSet a
+    Deployment made and the Job a CronJob made; a bare pod is its own workload."""
+    meta = pod["metadata"]
+    owner = next((o for o in meta.get("ownerReferences") or [] if o.get("controller")), None)
+    if owner is None:
+        return "Pod", meta["name"]
+    kind, name = owner["kind"], owner["name"]
+    template_hash = (meta.get("labels") or {}).get("pod-template-hash")
+    if kind == "ReplicaSet" and template_hash and name.endswith(f"-{template_hash}"):
+        return "Deployment", name[:-len(template_hash) - 1]
+    if kind == "Job" and CRONJOB_SUFFIX.search(name):
+        return "CronJob", CRONJOB_SUFFIX.sub("", name)
+    return kind, name
+
+
+def _spec_image(pod: dict, container: str) -> str:
+    spec = pod.get("spec", {})
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []) \
+            + (spec.get("ephemeralContainers") or []):
+        if c.get("name") == container:
+            return c.get("image", "")
+    return ""
+
+
+def _ns(pod: dict) -> str:
+    return pod["metadata"].get("namespace", "")
+
+
+def _name(pod: dict) -> str:
+    return pod["metadata"]["name"]
+
+
+# --- the shell -------------------------------------------------------------------------
+def cgroup_dirs(root: str | os.PathLike) -> list[str]:
+    """Every directory of the cgroup tree under `root`."""
+    return [dirpath for dirpath, _dirs, _files in os.walk(root)]
+
+
+class KubeMetadataError(Exception):
+    """The pods could not be listed (said without the token)."""
+
+
+@dataclass(frozen=True)
+class ApiServer:
+    """Where the API server is and how to prove who we are. The token is read from its
+    file at every request: the kubelet rotates projected service-account tokens."""
+    url: str
+    ca_file: str
+    token_file: str
+
+    @classmethod
+    def in_cluster(cls, environ=os.environ, secrets_dir: str = SERVICE_ACCOUNT_DIR) -> ApiServer:
+        host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT", "443")
+        if not host:
+            raise KubeMetadataError("KUBERNETES_SERVICE_HOST is not set: not running in a Kubernetes pod")
+        host = f"[{host}]" if ":" in host else host   # an IPv6 service address
+        return cls(f"https://{host}:{port}", f"{secrets_dir}/ca.crt", f"{secrets_dir}/token")
+
+
+class KubeMetadata:
+    """Keeps `path` the metadata document of the pods on `node`."""
+
+    def __init__(self, api: ApiServer, node: str, path: str | os.PathLike,
+                 cgroup_root: str | os.PathLike | None = None, interval: float = INTERVAL_S):
+        self.api, self.node, self.path, self.interval = api, node, Path(path), interval
+        self._cgroup_root = cgroup_root
+        self._wanted = asyncio.Event()
+        self.counts = {"refreshes": 0, "writes": 0, "errors": 0}
+
+    def refresh_soon(self) -> None:
+        """Refresh now rather than at the end of the interval."""
+        self._wanted.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """After every `interval` seconds, or sooner when asked, refresh, until `stop` is
+        set (call `refresh_logged` first to have the file at once)."""
+        while not stop.is_set():
+            waits = [asyncio.ensure_future(e.wait()) for e in (stop, self._wanted)]
+            await asyncio.wait(waits, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+            self._wanted.clear()
+            if not stop.is_set():
+                await self.refresh_logged()
+
+    async def refresh_logged(self) -> bool:
+        """`refresh`, its failure logged and counted: the last good file stays."""
+        try:
+            return await self.refresh()
+        except (KubeMetadataError, OSError) as e:
+            self.counts["errors"] += 1
+            log.error("kube metadata: %s; keeping %s as it was, trying again in %gs", e, self.path, self.interval)
+            if not self.path.exists():
+                self._write_empty()
+            return False
+
+    def _write_empty(self) -> None:
+        """No pods known yet: an empty document rather than none, which the enforcer's
+        selection could not read."""
+        try:
+            _replace(self.path, _encoded({"workloads": [], "unplaced": []}))
+        except OSError as e:
+            log.error("kube metadata: cannot write %s: %s", self.path, e)
+
+    async def refresh(self) -> bool:
+        """List the pods, walk the cgroups, write the document if it changed (True)."""
+        self.counts["refreshes"] += 1
+        pods = await self.list_pods()
+        dirs = await asyncio.to_thread(cgroup_dirs, self._root())
+        try:
+            doc = document(pods, dirs)
+        except (KeyError, TypeError, AttributeError) as e:
+            raise KubeMetadataError(f"{self.api.url} answered a PodList without the fields of a pod: "
+                                    f"{type(e).__name__}: {e}") from None
+        if not pods.get("items"):
+            log.warning("kube metadata: the API server lists no pods on node %r (is WEFT_NODE_NAME "
+                        "the node's name?)", self.node)
+        return await asyncio.to_thread(self._write_if_changed, doc)
+
+    async def list_pods(self) -> dict:
+        try:
+            body = await self._get("/api/v1/pods", {"fieldSelector": f"spec.nodeName={self.node}"})
+        except asyncio.TimeoutError:
+            raise KubeMetadataError(f"{self.api.url} did not list the pods within {TIMEOUT_S:g}s") from None
+        except aiohttp.ClientError as e:
+            raise KubeMetadataError(f"listing pods from {self.api.url}: {type(e).__name__}: {e}") from None
+        try:
+            pods = json.loads(body)
+        except ValueError as e:
+            raise KubeMetadataError(f"{self.api.url} answered a pod list that is not JSON: {e}") from None
+        if not isinstance(pods, dict) or pods.get("kind") != "PodList":
+            raise KubeMetadataError(f"{self.api.url} answered no PodList")
+        return pods
+
+    async def _get(self, path: str, params: dict) -> bytes:
+        token = Path(self.api.token_file).read_text().strip()
+        tls = ssl.create_default_context(cafile=self.api.ca_file)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as session:
+            async with session.get(self.api.url + path, params=params, ssl=tls,
+                                   headers={"Authorization": f"Bearer {token}"}) as resp:
+                if resp.status != 200:
+                    reason = (await resp.content.read(512)).decode(errors="replace")
+                    raise KubeMetadataError(f"{self.api.url}{path}: HTTP {resp.status}: {reason}")
+                return await _read_limited(resp, MAX_BODY)
+
+    def _root(self) -> str | os.PathLike:
+        if self._cgroup_root is None:
+            from weft.common import cgroupfs
+            self._cgroup_root = cgroupfs.v2_mount()
+        return self._cgroup_root
+
+    def _write_if_changed(self, doc: dict) -> bool:
+        data = _encoded(doc)
+        try:
+            if self.path.read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
+        _replace(self.path, data)
+        self.counts["writes"] += 1
+        log.info("kube metadata: %d containers of node %r in %s%s", len(doc["workloads"]), self.node, self.path,
+                 f"; no cgroup found for {', '.join(doc['unplaced'])}" if doc["unplaced"] else "")
+        return True
+
+
+def _encoded(doc: dict) -> bytes:
+    return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
+
+
+async def _read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    if (resp.content_length or 0) > limit:
+        raise KubeMetadataError(f"the pod list is {resp.content_length} bytes, over the {limit}-byte limit")
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(1 << 16):
+        body += chunk
+        if len(body) > limit:
+            raise KubeMetadataError(f"the pod list is over the {limit}-byte limit")
+    return bytes(body)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Atomically (a reader sees the old file or the new one), mode 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")   # created 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
