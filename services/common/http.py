@@ -138,13 +138,20 @@ def require_type(request: web.Request, types: Iterable[str]) -> None:
 
 async def read_limited(request: web.Request, max_bytes: int) -> bytes:
     """The body, refused (413) as soon as it is known to exceed max_bytes."""
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise Refused(413, f"the body is {request.content_length} bytes, over the limit of {max_bytes} bytes")
+    return await read_capped(request, max_bytes, lambda why: Refused(413, why))
+
+
+async def read_capped(message, max_bytes: int, too_large: Callable[[str], Exception]) -> bytes:
+    """The body of a request aiohttp serves or of a response it received, raising
+    too_large(why) as soon as it is known to exceed max_bytes: from its Content-Length
+    when it has one, else as the bytes come."""
+    if message.content_length is not None and message.content_length > max_bytes:
+        raise too_large(f"the body is {message.content_length} bytes, over the limit of {max_bytes} bytes")
     body = bytearray()
-    async for chunk in request.content.iter_chunked(1 << 16):
+    async for chunk in message.content.iter_chunked(1 << 16):
         body += chunk
         if len(body) > max_bytes:
-            raise Refused(413, f"the body is over the limit of {max_bytes} bytes")
+            raise too_large(f"the body is over the limit of {max_bytes} bytes")
     return bytes(body)
 
 

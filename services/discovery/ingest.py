@@ -162,14 +162,7 @@ async def _bounded(jobs: list[Callable[[], Awaitable[object]]]) -> None:
 
 async def read_body(request: web.Request, max_bytes: int) -> bytes:
     """The body, up to max_bytes (the app's own client_max_size is for small API bodies)."""
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise InputTooLarge(f"the body is {request.content_length} bytes, over the limit of {max_bytes} bytes")
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(1 << 16):
-        body += chunk
-        if len(body) > max_bytes:
-            raise InputTooLarge(f"the body is over the limit of {max_bytes} bytes")
-    return bytes(body)
+    return await http.read_capped(request, max_bytes, InputTooLarge)
 
 
 def _error(status: int, reason: str) -> web.Response:

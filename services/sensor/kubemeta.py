@@ -22,6 +22,8 @@ from typing import Iterable, Iterator
 
 import aiohttp
 
+from weft.common import http
+
 log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -238,7 +240,7 @@ class KubeMetadata:
                 if resp.status != 200:
                     reason = (await resp.content.read(512)).decode(errors="replace")
                     raise KubeMetadataError(f"{self.api.url}{path}: HTTP {resp.status}: {reason}")
-                return await _read_limited(resp, MAX_BODY)
+                return await http.read_capped(resp, MAX_BODY, lambda why: KubeMetadataError(f"the pod list: {why}"))
 
     def _root(self) -> str | os.PathLike:
         if self._cgroup_root is None:
@@ -262,17 +264,6 @@ class KubeMetadata:
 
 def _encoded(doc: dict) -> bytes:
     return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
-
-
-async def _read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    if (resp.content_length or 0) > limit:
-        raise KubeMetadataError(f"the pod list is {resp.content_length} bytes, over the {limit}-byte limit")
-    body = bytearray()
-    async for chunk in resp.content.iter_chunked(1 << 16):
-        body += chunk
-        if len(body) > limit:
-            raise KubeMetadataError(f"the pod list is over the {limit}-byte limit")
-    return bytes(body)
 
 
 def _replace(path: Path, data: bytes) -> None:

@@ -121,8 +121,8 @@ async def test_a_new_container_rewrites_the_file(meta, cgroup_root):
 @pytest.mark.parametrize("failure, said", [
     ("500", "HTTP 500"),
     ("wrong token", "HTTP 401"),
-    ("oversize", "over the 1000-byte limit"),
-    ("chunked", "over the 1000-byte limit"),
+    ("oversize", "over the limit of 1000 bytes"),
+    ("chunked", "over the limit of 1000 bytes"),
     ("wrong CA", "SSL"),
     ("not JSON", "not JSON"),
     ("not a pod", "without the fields of a pod"),
