@@ -43,8 +43,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--file-prefix", action="append", default=[], help="path prefix whose opens are reported (ebpf)")
     p.add_argument("--metadata-file", default="", help="workload metadata JSON (cgroup -> pod, workload, service account)")
     p.add_argument("--kube-metadata", action="store_true",
-                   help="in a Kubernetes pod: list this node's pods from the API server (the pod's service "
-                        "account, with get/list on pods) every 10s and keep the metadata file from them "
+                   help="in a Kubernetes pod: list and watch this node's pods from the API server (the pod's "
+                        "service account, with get/list/watch on pods) and keep the metadata file from them "
                         "(--metadata-file, default $WEFT_DATA_DIR/kube-metadata.json); attribution and "
                         "enforcement read it (ebpf)")
     sight = p.add_argument_group("agent sight (ebpf): HTTP, TLS plaintext and MCP, redacted before sending")

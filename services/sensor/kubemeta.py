@@ -3,9 +3,12 @@ from the Kubernetes API server and the cgroup v2 tree.
 
 `document` is the pure core: a PodList and the cgroup directories in, the document out.
 `KubeMetadata` is the shell: it lists the node's pods with the pod's service-account
-token every `interval` seconds, walks the cgroup tree, and replaces the metadata file
-the Attributor and the enforcer read when the document changed. On an error it keeps
-the last good file and tries again at the next interval.
+token, then watches them from that list's version (as an informer does), walks the
+cgroup tree, and replaces the metadata file the Attributor and the enforcer read when
+the document changed. A pod that starts is in the file within a second of its
+container running, not at the next list. When the watch ends (the server closes it
+every few minutes) the pods are listed again; when it fails, every `interval` seconds.
+On an error it keeps the last good file.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import os
 import re
 import ssl
 import tempfile
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -30,6 +34,9 @@ SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 MAX_BODY = 32 << 20   # bytes of PodList: ~110 pods a node fit in well under 1 MiB
 TIMEOUT_S = 10.0
 INTERVAL_S = 10.0
+WATCH_S = 300          # the server ends a watch after this (timeoutSeconds); it is listed again
+SETTLE_S = 0.2         # changes arriving together make one rewrite
+MAX_EVENT = 4 << 20    # bytes of one watch event (one pod)
 RUNTIMES = ("containerd", "cri-o", "docker")
 # The container's own cgroup, systemd driver (`cri-containerd-<id>.scope`, `crio-<id>.scope`,
 # `docker-<id>.scope`) or cri-o on cgroupfs (`crio-<id>`); `crio-conmon-<id>` is its monitor.
@@ -164,16 +171,22 @@ class KubeMetadata:
         self.api, self.node, self.path, self.interval = api, node, Path(path), interval
         self._cgroup_root = cgroup_root
         self._wanted = asyncio.Event()
-        self.counts = {"refreshes": 0, "writes": 0, "errors": 0}
+        self._pods: dict[str, dict] = {}   # uid -> pod, as of the last list and the watch since
+        self._version = ""                 # the resourceVersion the watch goes on from
+        self.counts = {"refreshes": 0, "writes": 0, "errors": 0, "watched": 0}
 
     def refresh_soon(self) -> None:
         """Refresh now rather than at the end of the interval."""
         self._wanted.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """After every `interval` seconds, or sooner when asked, refresh, until `stop` is
-        set (call `refresh_logged` first to have the file at once)."""
+        """Watch from the last list, list again when the watch ends, until `stop` is set;
+        without a watch, list every `interval` seconds or sooner when asked (call
+        `refresh_logged` first to have the file at once)."""
         while not stop.is_set():
+            if self._version and await self.watch_logged(stop):
+                await self.refresh_logged()   # the server ended the watch: go on from a new list
+                continue
             waits = [asyncio.ensure_future(e.wait()) for e in (stop, self._wanted)]
             await asyncio.wait(waits, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
             for w in waits:
@@ -181,6 +194,17 @@ class KubeMetadata:
             self._wanted.clear()
             if not stop.is_set():
                 await self.refresh_logged()
+
+    async def watch_logged(self, stop: asyncio.Event) -> bool:
+        """`watch`: True when the server ended it, False when it failed (said and counted)."""
+        try:
+            await self.watch(stop)
+            return True
+        except (KubeMetadataError, OSError) as e:
+            self.counts["errors"] += 1
+            log.error("kube metadata: watching the pods: %s; listing them every %gs", e, self.interval)
+            self._version = ""   # a new list, and a watch from it, after the interval
+            return False
 
     async def refresh_logged(self) -> bool:
         """`refresh`, its failure logged and counted: the last good file stays."""
@@ -205,15 +229,87 @@ class KubeMetadata:
         """List the pods, walk the cgroups, write the document if it changed (True)."""
         self.counts["refreshes"] += 1
         pods = await self.list_pods()
-        dirs = await asyncio.to_thread(cgroup_dirs, self._root())
         try:
-            doc = document(pods, dirs)
-        except (KeyError, TypeError, AttributeError) as e:
+            listed = {p["metadata"]["uid"]: p for p in pods.get("items") or []}
+        except (KeyError, TypeError) as e:
             raise KubeMetadataError(f"{self.api.url} answered a PodList without the fields of a pod: "
                                     f"{type(e).__name__}: {e}") from None
-        if not pods.get("items"):
+        if not listed:
             log.warning("kube metadata: the API server lists no pods on node %r (is WEFT_NODE_NAME "
                         "the node's name?)", self.node)
+        changed = await self._publish(listed)
+        self._pods, self._version = listed, str((pods.get("metadata") or {}).get("resourceVersion") or "")
+        return changed
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Follow the node's pods from the last list's version until the server ends the
+        watch or `stop` is set, rewriting the file as they change."""
+        params = {"fieldSelector": f"spec.nodeName={self.node}", "watch": "true",
+                  "resourceVersion": self._version, "timeoutSeconds": str(WATCH_S)}
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=TIMEOUT_S, sock_read=WATCH_S + TIMEOUT_S)
+        try:
+            async with self._request("/api/v1/pods", params, timeout) as resp:
+                await self._follow(_lines(resp.content), stop)
+        except asyncio.TimeoutError:
+            raise KubeMetadataError(f"{self.api.url} sent nothing on the watch for {WATCH_S + TIMEOUT_S:g}s") from None
+        except aiohttp.ClientError as e:
+            raise KubeMetadataError(f"watching pods on {self.api.url}: {type(e).__name__}: {e}") from None
+
+    async def _follow(self, lines, stop: asyncio.Event) -> None:
+        """Apply watch events; changes that come together (within SETTLE_S) are written once."""
+        pods, pending = dict(self._pods), False
+        next_line = asyncio.ensure_future(anext(lines, b""))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                done, _ = await asyncio.wait({next_line, stopped}, timeout=SETTLE_S if pending else None,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    await self._publish(pods)
+                    self._pods, pending = dict(pods), False
+                    continue
+                if next_line not in done:
+                    break
+                line = next_line.result()
+                if not line:
+                    break
+                next_line = asyncio.ensure_future(anext(lines, b""))
+                pending |= self._apply(pods, line)
+        finally:
+            next_line.cancel()
+            stopped.cancel()
+        if pending:
+            await self._publish(pods)
+            self._pods = pods
+
+    def _apply(self, pods: dict[str, dict], line: bytes) -> bool:
+        """One watch event applied to pods; True when it changed them."""
+        try:
+            event = json.loads(line)
+            kind, pod = event["type"], event["object"]
+            if kind == "ERROR":   # a Status, as 410 Gone when the version is too old: list again
+                raise KubeMetadataError(f"the watch ended: {pod.get('message') or pod.get('reason') or pod}")
+            version = pod["metadata"].get("resourceVersion", "")
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise KubeMetadataError(f"{self.api.url} sent a watch event that is not one: {e!r}") from None
+        self._version = version or self._version
+        self.counts["watched"] += 1
+        if kind in ("ADDED", "MODIFIED"):
+            pods[pod["metadata"]["uid"]] = pod
+            return True
+        if kind == "DELETED":
+            return pods.pop(pod["metadata"]["uid"], None) is not None
+        return False   # BOOKMARK: only the version moves
+
+    async def _publish(self, pods: dict[str, dict]) -> bool:
+        """The document of these pods and the cgroup tree now, written if it changed."""
+        dirs = await asyncio.to_thread(cgroup_dirs, self._root())
+        ordered = sorted(pods.values(), key=lambda p: (p["metadata"].get("namespace", ""), p["metadata"]["name"]))
+        try:
+            doc = document({"items": ordered}, dirs)
+        except (KeyError, TypeError, AttributeError) as e:
+            raise KubeMetadataError(f"{self.api.url} answered a pod without the fields of a pod: "
+                                    f"{type(e).__name__}: {e}") from None
         return await asyncio.to_thread(self._write_if_changed, doc)
 
     async def list_pods(self) -> dict:
@@ -232,15 +328,22 @@ class KubeMetadata:
         return pods
 
     async def _get(self, path: str, params: dict) -> bytes:
+        async with self._request(path, params, aiohttp.ClientTimeout(total=TIMEOUT_S)) as resp:
+            return await http.read_capped(resp, MAX_BODY, lambda why: KubeMetadataError(f"the pod list: {why}"))
+
+    @asynccontextmanager
+    async def _request(self, path: str, params: dict, timeout: aiohttp.ClientTimeout):
+        """A GET with the service account's token (read now: the kubelet rotates it); its
+        response, once it said 200."""
         token = Path(self.api.token_file).read_text().strip()
         tls = ssl.create_default_context(cafile=self.api.ca_file)
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as session:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
             async with session.get(self.api.url + path, params=params, ssl=tls,
                                    headers={"Authorization": f"Bearer {token}"}) as resp:
                 if resp.status != 200:
                     reason = (await resp.content.read(512)).decode(errors="replace")
                     raise KubeMetadataError(f"{self.api.url}{path}: HTTP {resp.status}: {reason}")
-                return await http.read_capped(resp, MAX_BODY, lambda why: KubeMetadataError(f"the pod list: {why}"))
+                yield resp
 
     def _root(self) -> str | os.PathLike:
         if self._cgroup_root is None:
@@ -264,6 +367,22 @@ class KubeMetadata:
 
 def _encoded(doc: dict) -> bytes:
     return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
+
+
+async def _lines(stream: aiohttp.StreamReader):
+    """The newline-separated JSON of a watch, each line up to MAX_EVENT bytes (aiohttp's
+    own readline stops at 64 KiB, and a pod with large annotations is more)."""
+    buffered = b""
+    async for chunk in stream.iter_any():
+        buffered += chunk
+        *lines, buffered = buffered.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield line
+        if len(buffered) > MAX_EVENT:
+            raise KubeMetadataError(f"a watch event over {MAX_EVENT} bytes")
+    if buffered.strip():
+        yield buffered
 
 
 def _replace(path: Path, data: bytes) -> None:

@@ -5,6 +5,7 @@ and read by the Attributor like the lab's; the token never reaches the log."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import ssl
@@ -24,18 +25,35 @@ NODE = "node-a"
 
 class FakeApiServer:
     """Serves PODS to `GET /api/v1/pods?fieldSelector=spec.nodeName=node-a` with the token;
-    `answer` switches it to failing."""
+    `answer` switches it to failing. With `watch=true` it streams what is put in `events`
+    (one JSON line each) until a None."""
 
     def __init__(self):
         self.answer = "pods"
-        self.requests = 0
+        self.requests = 0            # lists
+        self.watches: list[dict] = []   # the query of each watch
+        self.events: asyncio.Queue = asyncio.Queue()
+
+    async def watch(self, request: web.Request) -> web.StreamResponse:
+        self.watches.append(dict(request.query))
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        try:
+            while (event := await self.events.get()) is not None:
+                await resp.write(json.dumps(event).encode() + b"\n")
+            await resp.write_eof()
+        except ConnectionResetError:   # the client went first
+            pass
+        return resp
 
     async def pods(self, request: web.Request) -> web.StreamResponse:
-        self.requests += 1
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return web.json_response({"kind": "Status", "reason": "Unauthorized", "code": 401}, status=401)
         if request.query.get("fieldSelector") != f"spec.nodeName={NODE}":
             return web.json_response({"kind": "Status", "reason": "BadRequest"}, status=400)
+        if request.query.get("watch") == "true":
+            return await self.watch(request)
+        self.requests += 1
         if self.answer == "500":
             return web.json_response({"kind": "Status", "reason": "InternalError"}, status=500)
         if self.answer == "not JSON":
@@ -71,6 +89,8 @@ async def api(tmp_path):
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     yield fake, ApiServer(f"https://127.0.0.1:{port}", str(tmp_path / "ca.crt"), str(tmp_path / "token"))
+    for _ in fake.watches:   # end every watch still open
+        fake.events.put_nowait(None)
     await runner.cleanup()
 
 
@@ -96,9 +116,9 @@ async def test_the_nodes_containers_are_written_once_mode_0600(meta, cgroup_root
     caplog.set_level(logging.DEBUG)
     assert await meta.refresh() is True
     entries = written(meta)
-    assert [e["containerId"] for e in entries] == [API_ID, SIDECAR_ID, DB_ID, JOB_ID]
-    assert entries[0]["cgroupPath"].startswith(str(cgroup_root) + "/kubepods.slice/")
-    assert (entries[0]["kind"], entries[0]["name"], entries[0]["pod"]) == \
+    assert [e["containerId"] for e in entries] == [JOB_ID, API_ID, SIDECAR_ID, DB_ID]   # by namespace, pod
+    assert entries[1]["cgroupPath"].startswith(str(cgroup_root) + "/kubepods.slice/")
+    assert (entries[1]["kind"], entries[1]["name"], entries[1]["pod"]) == \
         ("Deployment", "agent-api", "agent-api-7d9f8b6c5d-x2k4q")
     assert meta.path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in meta.path.parent.iterdir()] == ["kube-metadata.json"]   # no temp file left
@@ -107,7 +127,7 @@ async def test_the_nodes_containers_are_written_once_mode_0600(meta, cgroup_root
     assert await meta.refresh() is False
     after = meta.path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert meta.counts == {"refreshes": 2, "writes": 1, "errors": 0}
+    assert meta.counts == {"refreshes": 2, "writes": 1, "errors": 0, "watched": 0}
     assert TOKEN not in caplog.text and "sensor-token" not in caplog.text
 
 
@@ -189,3 +209,68 @@ def test_in_cluster_reads_the_service_host_and_the_mounted_account(tmp_path):
     assert api == ApiServer("https://[fd00::1]:443", f"{tmp_path}/ca.crt", f"{tmp_path}/token")
     with pytest.raises(kubemeta.KubeMetadataError, match="KUBERNETES_SERVICE_HOST"):
         ApiServer.in_cluster({})
+
+
+async def eventually(check, timeout: float = 5.0):
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    assert check()
+
+
+def started(pod: dict, cid: str) -> dict:
+    """The pod as a MODIFIED event shows it once its container runs."""
+    pod = copy.deepcopy(pod)
+    pod["metadata"]["resourceVersion"] = "48301"
+    pod["status"] = {"phase": "Running", "containerStatuses": [
+        {"name": "api", "image": "ghcr.io/acme/agent-api:2.4.1", "containerID": f"containerd://{cid}",
+         "ready": True, "restartCount": 0, "started": True, "state": {"running": {}}}]}
+    return pod
+
+
+async def test_a_pod_that_starts_is_written_from_the_watch_without_a_new_list(meta, api, cgroup_root):
+    fake, _ = api
+    await meta.refresh()
+    stop = asyncio.Event()
+    running = asyncio.create_task(meta.run(stop))
+    await eventually(lambda: fake.watches)
+    assert fake.watches[0]["resourceVersion"] == "48290" and fake.watches[0]["watch"] == "true"
+
+    pending = next(p for p in PODS["items"] if p["status"]["phase"] == "Pending")
+    uid, cid = pending["metadata"]["uid"], "77" * 32
+    slice_ = cgroup_root / f"kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{uid.replace('-', '_')}.slice"
+    (slice_ / f"cri-containerd-{cid}.scope").mkdir(parents=True)
+    fake.events.put_nowait({"type": "MODIFIED", "object": started(pending, cid)})
+    await eventually(lambda: cid in [e["containerId"] for e in written(meta)])
+    [new] = [e for e in written(meta) if e["containerId"] == cid]
+    assert (new["pod"], new["kind"], new["name"]) == ("agent-api-7d9f8b6c5d-p8z3n", "Deployment", "agent-api")
+
+    db = next(p for p in PODS["items"] if p["metadata"]["name"] == "vector-db-0")
+    fake.events.put_nowait({"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "48350"}}})
+    fake.events.put_nowait({"type": "DELETED", "object": db})
+    await eventually(lambda: DB_ID not in [e["containerId"] for e in written(meta)])
+    assert fake.requests == 1 and meta.counts["watched"] == 3   # no list since the first
+
+    fake.events.put_nowait(None)   # the server ends the watch: a list, and a watch from it
+    await eventually(lambda: len(fake.watches) == 2)
+    assert fake.requests == 2 and fake.watches[1]["resourceVersion"] == "48290"
+    stop.set()
+    await asyncio.wait_for(running, 1)
+
+
+async def test_a_watch_that_fails_falls_back_to_listing_every_interval(meta, api, caplog):
+    fake, _ = api
+    meta.interval = 0.2
+    await meta.refresh()
+    stop = asyncio.Event()
+    running = asyncio.create_task(meta.run(stop))
+    await eventually(lambda: fake.watches)
+    fake.events.put_nowait({"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired",
+                                                       "message": "too old resource version: 48290 (48400)"}})
+    await eventually(lambda: fake.requests >= 2)   # listed again after the interval
+    assert "too old resource version" in caplog.text and meta.counts["errors"] == 1
+    await eventually(lambda: len(fake.watches) == 2)   # and watched again from that list
+    stop.set()
+    await asyncio.wait_for(running, 1)
+    assert TOKEN not in caplog.text
