@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from weft.sensor import elf
-from weft.v1 import event_pb2
 from weft.sensor.sight import libssl
 from weft.sensor.sight.assembler import BODY_WAIT_NS
 from weft.sensor.sight.records import RECORD
+from weft.v1 import event_pb2
 
 from . import Probe, register
 
