@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -75,6 +76,12 @@ def register(p: argparse.ArgumentParser) -> None:
     tls.add_argument("--tls-server-name", default=env("WEFT_SENSOR_TLS_SERVER_NAME", ""),
                      help="name to expect in the gateway's certificate when the address dialled is not "
                           "in it (WEFT_SENSOR_TLS_SERVER_NAME)")
+    p.add_argument("--http-port", type=int, default=int(env("WEFT_SENSOR_HTTP_PORT", "0")),
+                   help="serve /healthz, /readyz (connected to the gateway), /metrics and /v1/status on "
+                        "this port; 0: none (WEFT_SENSOR_HTTP_PORT)")
+    p.add_argument("--http-host", default=env("WEFT_SENSOR_HTTP_HOST", "127.0.0.1"),
+                   help="address for --http-port; /v1/status answers loopback callers only unless "
+                        "WEFT_API_TOKEN is set (WEFT_SENSOR_HTTP_HOST)")
     p.add_argument("--protocol-version", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.set_defaults(func=run)
@@ -109,14 +116,29 @@ async def _main(args) -> dict:
     uplink = Uplink(target, _hello(args), credentials=_credentials(*tls),
                     server_name=args.tls_server_name, block_when_full=args.source == "replay")
     try:
-        if args.source == "replay":
-            if not args.file:
-                raise CliError("--source replay needs a FILE")
-            with _open(args.file) as f:
-                return await runner.run_replay(uplink, f, os.path.basename(args.file), args.speed)
-        return await _live(args, uplink, runner)
+        async with _serving(args, uplink):
+            if args.source == "replay":
+                if not args.file:
+                    raise CliError("--source replay needs a FILE")
+                with _open(args.file) as f:
+                    return await runner.run_replay(uplink, f, os.path.basename(args.file), args.speed)
+            return await _live(args, uplink, runner)
     except Refused as e:
         raise CliError(f"the gateway refused this sensor: {e}", code=3) from None
+
+
+@contextlib.asynccontextmanager
+async def _serving(args, uplink):
+    """The sensor's HTTP endpoints (--http-port), up before the programs load: a probe
+    sees the process alive while clang compiles them."""
+    async with contextlib.AsyncExitStack() as stack:
+        if args.http_port:
+            from weft.sensor import health
+            try:
+                await stack.enter_async_context(health.serving(uplink, dict, args.http_host, args.http_port))
+            except OSError as e:
+                raise CliError(f"--http-port {args.http_port}: {e.strerror or e}", code=2) from None
+        yield
 
 
 async def _live(args, uplink, runner) -> dict:
@@ -124,7 +146,7 @@ async def _live(args, uplink, runner) -> dict:
     refresher = await _kube_metadata(args) if args.kube_metadata else None
     refreshing = asyncio.create_task(refresher.run(stop)) if refresher else None
     try:
-        return await _collect(args, uplink, runner, stop)
+        return await _collect(args, uplink, runner, stop, refresher)
     finally:
         if refreshing is not None:
             stop.set()
@@ -145,7 +167,7 @@ async def _kube_metadata(args):
     return refresher
 
 
-async def _collect(args, uplink, runner, stop: asyncio.Event) -> dict:
+async def _collect(args, uplink, runner, stop: asyncio.Event, refresher=None) -> dict:
     from weft.sensor.ebpf import EbpfCollector, EbpfConfig, collect
     from weft.sensor.errors import SensorUnavailable
     cfg = EbpfConfig(node=uplink.hello.node, watch_cgroups=args.watch_cgroup,
@@ -165,7 +187,17 @@ async def _collect(args, uplink, runner, stop: asyncio.Event) -> dict:
             if enforcer is not None:
                 tending = asyncio.create_task(tend(enforcer, uplink, stop))
         collector = EbpfCollector(cfg)
-        stats = collector.stats if tending is None else lambda: {**collector.stats(), "enforcement": enforcer.status()}
+
+        def stats() -> dict:
+            found = collector.stats()
+            if tending is not None:
+                found["enforcement"] = enforcer.status()
+            if refresher is not None:
+                found["kube_metadata"] = dict(refresher.counts)
+            return found
+        if args.http_port:
+            from weft.sensor import health
+            health.METRICS.stats = stats
         return await runner.run_live(uplink, collect(cfg, collector=collector), stats, stop)
     except SensorUnavailable as e:
         raise CliError(str(e), code=2) from None

@@ -225,6 +225,18 @@ def test_stage_probes_hit_real_routes_on_the_http_port(renders, target, stage):
         assert r.port(stage, get["port"]) == http_port
 
 
+def test_sensor_probes_hit_real_routes_on_its_http_port(renders, target):
+    r = renders(target)
+    c, env = r.container("sensor"), r.env("sensor")
+    http_port = int(env["WEFT_SENSOR_HTTP_PORT"])
+    assert r.port("sensor", "http") == http_port and env["WEFT_SENSOR_HTTP_HOST"] == "0.0.0.0"
+    expected = {"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": "/healthz"}
+    for probe, path in expected.items():
+        get = c[probe]["httpGet"]
+        assert get["path"] == path and path in served_paths()
+        assert r.port("sensor", get["port"]) == http_port
+
+
 def test_nats_probes_use_the_monitor_port_of_its_config(renders, target):
     r = renders(target)
     conf = r.configmap("weft-nats-config", "weft")["data"]["nats.conf"]
@@ -391,6 +403,7 @@ def test_flows_to_and_from_outside_weft(renders, target):
         assert not allowed(policies, WORLD, pods[stage], 8080)
         assert allowed(policies, scraper, pods[stage], 8080)
     assert allowed(policies, scraper, pods["nats"], 8222)
+    assert allowed(policies, scraper, pods["sensor"], 9464) and not allowed(policies, WORLD, pods["sensor"], 9464)
     assert not allowed(policies, scraper, pods["nats"], 4222)
     assert not allowed(policies, scraper, pods["discovery"], 50051)
     # only discovery talks to cloud APIs, and only where an overlay gave it an identity;
