@@ -198,6 +198,7 @@ async def _collect(args, uplink, runner, stop: asyncio.Event, refresher=None) ->
         if args.http_port:
             from weft.sensor import health
             health.METRICS.stats = stats
+            health.METRICS.collecting = lambda: bool(collector.stats().get("programs_loaded"))
         return await runner.run_live(uplink, collect(cfg, collector=collector), stats, stop)
     except SensorUnavailable as e:
         raise CliError(str(e), code=2) from None

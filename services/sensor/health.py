@@ -1,6 +1,7 @@
 """The sensor's HTTP endpoints, as every stage serves them (weft.common.http): /healthz
-(the process answers), /readyz (connected to the gateway), /metrics (what it sent,
-lost and enforced) and /v1/status (loopback callers or WEFT_API_TOKEN).
+(the process answers), /readyz (connected to the gateway, and collecting: its programs
+loaded), /metrics (what it sent, lost and enforced) and /v1/status (loopback callers or
+WEFT_API_TOKEN).
 
 The metrics are read from the counters the uplink and the collector keep anyway, at
 scrape time: nothing is added to the per-event path.
@@ -37,6 +38,10 @@ class SensorMetrics:
     def __init__(self) -> None:
         self.uplink = None
         self.stats: Stats = dict
+        self.collecting: Callable[[], bool] = lambda: True   # the source at work (ebpf: programs loaded)
+
+    def ready(self) -> bool:
+        return self.uplink is not None and self.uplink.connected.is_set() and self.collecting()
 
     def collect(self):
         if self.uplink is None:
@@ -86,11 +91,11 @@ REGISTRY.register(METRICS)
 async def serving(uplink, stats: Stats, host: str, port: int) -> AsyncIterator[int]:
     """The endpoints on host:port while the block runs; yields the port bound."""
     METRICS.uplink, METRICS.stats = uplink, stats
-    app = http.make_app("sensor", uplink.connected.is_set, lambda: {"uplink": dict(uplink.stats),
-                                                                    "collector": METRICS._collector_stats()})
+    app = http.make_app("sensor", METRICS.ready, lambda: {"uplink": dict(uplink.stats),
+                                                          "collector": METRICS._collector_stats()})
     try:
         async with http.serve(app, host, port) as bound:
             log.info("sensor: http on %s:%d (/healthz, /readyz, /metrics)", host, bound)
             yield bound
     finally:
-        METRICS.uplink = None
+        METRICS.uplink, METRICS.stats, METRICS.collecting = None, dict, lambda: True

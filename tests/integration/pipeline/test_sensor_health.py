@@ -44,6 +44,9 @@ async def test_alive_at_once_ready_while_connected_and_metrics_of_what_was_sent(
         assert (await get(session, port, "/readyz"))[0] == 503   # not connected yet
         conn = asyncio.create_task(uplink.run())
         await asyncio.wait_for(uplink.connected.wait(), 10)
+        health.METRICS.collecting = lambda: False   # connected, its programs still loading
+        assert (await get(session, port, "/readyz"))[0] == 503
+        health.METRICS.collecting = lambda: True
         assert (await get(session, port, "/readyz"))[0] == 200
         events = [codec.event_from_json(line) for line in RECORDED.read_text().splitlines()[:30]]
         await uplink.send_events(events[:10])
