@@ -51,10 +51,9 @@ class TlsProbe(Probe):
     def __init__(self, proc: str = "/proc"):
         self._proc = proc
         self._bpf = None
-        self._attached: set[tuple[int, int]] = set()   # (st_dev, st_ino) of each libssl
+        self._seen: set[tuple[int, int]] = set()   # (st_dev, st_ino) of each file looked at
         self._held: dict[str, tuple[int, list[libssl.Uprobe]]] = {}   # bcc path -> (fd, its uprobes)
         self._scans: dict[int, int] = {}   # pid -> scans so far (a process loads libssl late)
-        self._plain_executables: set[tuple[int, int]] = set()   # (st_dev, st_ino) without OpenSSL
         self._cgroups: list[str] = []
         self._next_scan = 0
         self._payload: Probe | None = None
@@ -80,7 +79,7 @@ class TlsProbe(Probe):
             os.close(fd)
         self._held.clear()
         self.libraries.clear()
-        self._attached.clear()
+        self._seen.clear()
         self._scans.clear()
         self._next_scan = DETACHED   # detached stays detached: no rescan attaches again
 
@@ -115,24 +114,32 @@ class TlsProbe(Probe):
             out += events if isinstance(events, list) else [events]
         return out
 
-    def _attach(self, path: str) -> None:
+    def _attach(self, path: str, executable: bool = False) -> None:
         """Uprobes on the file at path, through a descriptor held while they are: a
         container's file is reached through its process's /proc/<pid>/root, and the
-        probes must still be found and taken off after that process has gone."""
+        probes must still be found and taken off after that process has gone. Each
+        file is looked at once; an executable without SSL calls of its own is the rule
+        and passes unsaid."""
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return
         st = os.fstat(fd)
-        if (st.st_dev, st.st_ino) in self._attached:
+        if (st.st_dev, st.st_ino) in self._seen:
             os.close(fd)
             return
-        self._attached.add((st.st_dev, st.st_ino))
+        self._seen.add((st.st_dev, st.st_ino))
+        if executable:
+            try:
+                path = os.readlink(path)   # its name, for the log
+            except OSError:
+                pass
         held = f"/proc/self/fd/{fd}"
         so = elf.read(held, libssl.SYMBOLS)
         probes = libssl.uprobes(so) if so else []
         if not probes:
-            log.warning("TLS sight: no SSL_read/SSL_write symbols in %s", path)
+            if not executable:
+                log.warning("TLS sight: no SSL_read/SSL_write symbols in %s", path)
             os.close(fd)
             return
         done: list[libssl.Uprobe] = []
@@ -157,19 +164,21 @@ class TlsProbe(Probe):
             detach(name=path.encode(), addr=u.vaddr)
 
     def _rescan(self) -> None:
-        """libssl files mapped by watched processes, each looked at until it maps
-        one or for MAX_SCANS rescans."""
+        """The executables of watched processes, and the libssl files they map, each
+        process looked at until it maps one or for MAX_SCANS rescans."""
         scans = self._scans
         for pid in self._watched_pids():
             if scans.get(pid, 0) >= MAX_SCANS:
                 continue
-            libs = self._libssl_of(pid) | self._tls_executable_of(pid)
+            self._attach(f"{self._proc}/{pid}/exe", executable=True)   # OpenSSL inside: Node.js
+            libs = self._libssl_of(pid)
             for lib in libs:
                 self._attach(f"{self._proc}/{pid}/root{lib}")
             scans[pid] = MAX_SCANS if libs else scans.get(pid, 0) + 1
-        for remembered in (scans, self._plain_executables):
-            if len(remembered) > MAX_REMEMBERED:
-                remembered.clear()
+        if len(scans) > MAX_REMEMBERED:
+            scans.clear()
+        if len(self._seen) > MAX_REMEMBERED:   # files seen again are looked at again; attached ones stay so
+            self._seen = {(st.st_dev, st.st_ino) for st in (os.fstat(fd) for fd, _ in self._held.values())}
 
     def _watched_pids(self) -> set[int]:
         if not self._cgroups:   # every cgroup watched
@@ -182,23 +191,6 @@ class TlsProbe(Probe):
                 except (OSError, ValueError):
                     pass
         return pids
-
-    def _tls_executable_of(self, pid: int) -> set[str]:
-        """The process's executable (its path inside the process's root) when it exports
-        OpenSSL's SSL calls itself; each executable file is read once."""
-        exe = f"{self._proc}/{pid}/exe"
-        try:
-            st, path = os.stat(exe), os.readlink(exe)
-        except OSError:
-            return set()
-        key = (st.st_dev, st.st_ino)
-        if key in self._attached or key in self._plain_executables or not path.startswith("/"):
-            return set()
-        so = elf.read(exe, libssl.SYMBOLS)
-        if so is None or not so.symbols:
-            self._plain_executables.add(key)
-            return set()
-        return {path}
 
     def _libssl_of(self, pid: int) -> set[str]:
         try:
