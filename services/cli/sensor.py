@@ -135,7 +135,7 @@ async def _serving(args, uplink):
         if args.http_port:
             from weft.sensor import health
             try:
-                await stack.enter_async_context(health.serving(uplink, dict, args.http_host, args.http_port))
+                await stack.enter_async_context(health.serving(uplink, args.http_host, args.http_port))
             except OSError as e:
                 raise CliError(f"--http-port {args.http_port}: {e.strerror or e}", code=2) from None
         yield
@@ -198,7 +198,6 @@ async def _collect(args, uplink, runner, stop: asyncio.Event, refresher=None) ->
         if args.http_port:
             from weft.sensor import health
             health.METRICS.stats = stats
-            health.METRICS.collecting = lambda: bool(collector.stats().get("programs_loaded"))
         return await runner.run_live(uplink, collect(cfg, collector=collector), stats, stop)
     except SensorUnavailable as e:
         raise CliError(str(e), code=2) from None

@@ -37,11 +37,14 @@ class SensorMetrics:
 
     def __init__(self) -> None:
         self.uplink = None
-        self.stats: Stats = dict
-        self.collecting: Callable[[], bool] = lambda: True   # the source at work (ebpf: programs loaded)
+        self.stats: Stats = dict   # the source's counters (the eBPF collector's: set once it exists)
 
     def ready(self) -> bool:
-        return self.uplink is not None and self.uplink.connected.is_set() and self.collecting()
+        """Connected, and collecting: a source with programs has them loaded."""
+        if self.uplink is None or not self.uplink.connected.is_set():
+            return False
+        stats = self._collector_stats()
+        return "programs_loaded" not in stats or bool(stats["programs_loaded"])
 
     def collect(self):
         if self.uplink is None:
@@ -88,9 +91,10 @@ REGISTRY.register(METRICS)
 
 
 @asynccontextmanager
-async def serving(uplink, stats: Stats, host: str, port: int) -> AsyncIterator[int]:
-    """The endpoints on host:port while the block runs; yields the port bound."""
-    METRICS.uplink, METRICS.stats = uplink, stats
+async def serving(uplink, host: str, port: int) -> AsyncIterator[int]:
+    """The endpoints on host:port while the block runs; yields the port bound. The
+    source's counters join the metrics when it sets METRICS.stats."""
+    METRICS.uplink = uplink
     app = http.make_app("sensor", METRICS.ready, lambda: {"uplink": dict(uplink.stats),
                                                           "collector": METRICS._collector_stats()})
     try:
@@ -98,4 +102,4 @@ async def serving(uplink, stats: Stats, host: str, port: int) -> AsyncIterator[i
             log.info("sensor: http on %s:%d (/healthz, /readyz, /metrics)", host, bound)
             yield bound
     finally:
-        METRICS.uplink, METRICS.stats, METRICS.collecting = None, dict, lambda: True
+        METRICS.uplink, METRICS.stats = None, dict

@@ -39,14 +39,14 @@ async def test_alive_at_once_ready_while_connected_and_metrics_of_what_was_sent(
     enforcement = {"support-bot": {"mode": "audit", "counters": {"allowed": 7, "audited": 2, "blocked": 0}}}
     stats = lambda: {"records": 41, "events_lost": 3, "programs_loaded": ["exec", "tcp"],  # noqa: E731
                      "enforcement": enforcement}
-    async with health.serving(uplink, stats, "127.0.0.1", 0) as port, aiohttp.ClientSession() as session:
+    async with health.serving(uplink, "127.0.0.1", 0) as port, aiohttp.ClientSession() as session:
         assert await get(session, port, "/healthz") == (200, '{"service": "sensor", "ok": true}')
         assert (await get(session, port, "/readyz"))[0] == 503   # not connected yet
         conn = asyncio.create_task(uplink.run())
         await asyncio.wait_for(uplink.connected.wait(), 10)
-        health.METRICS.collecting = lambda: False   # connected, its programs still loading
+        health.METRICS.stats = lambda: {"programs_loaded": []}   # connected, its programs still loading
         assert (await get(session, port, "/readyz"))[0] == 503
-        health.METRICS.collecting = lambda: True
+        health.METRICS.stats = stats
         assert (await get(session, port, "/readyz"))[0] == 200
         events = [codec.event_from_json(line) for line in RECORDED.read_text().splitlines()[:30]]
         await uplink.send_events(events[:10])
