@@ -57,23 +57,47 @@ class Container:
 
 def document(pods: dict, cgroup_dirs: Iterable[str]) -> dict:
     """The metadata document: one entry per running container whose cgroup directory is
-    among `cgroup_dirs`; running containers whose directory is not, under "unplaced"."""
+    among `cgroup_dirs`; running containers whose directory is not, under "unplaced";
+    pods without the fields of a pod, under "malformed" (the others still count)."""
     by_id = cgroups_by_container_id(cgroup_dirs)
-    containers = list(running_containers(pods))
-    return {"workloads": [entry(c, by_id[c.id]) for c in containers if c.id in by_id],
-            "unplaced": [f"{_ns(c.pod)}/{_name(c.pod)}/{c.name}" for c in containers if c.id not in by_id]}
-
-
-def running_containers(pods: dict) -> Iterator[Container]:
+    doc: dict = {"workloads": [], "unplaced": []}
     for pod in pods.get("items") or []:
-        if pod.get("status", {}).get("phase") != "Running":
+        try:
+            placed = [(c, by_id.get(c.id)) for c in running_containers(pod)]
+            entries = [entry(c, path) for c, path in placed if path]
+        except (KeyError, TypeError, AttributeError) as e:
+            doc.setdefault("malformed", []).append(f"{pod_label(pod)}: {type(e).__name__}: {e}")
             continue
-        status = pod["status"]
-        for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []) \
-                + (status.get("ephemeralContainerStatuses") or []):
-            cid = container_id(s.get("containerID", ""))
-            if cid and "running" in (s.get("state") or {}):
-                yield Container(cid, pod, s["name"], s.get("image") or _spec_image(pod, s["name"]))
+        doc["workloads"] += entries
+        doc["unplaced"] += [f"{_ns(pod)}/{_name(pod)}/{c.name}" for c, path in placed if not path]
+    return doc
+
+
+def running_containers(pod: dict) -> Iterator[Container]:
+    if pod.get("status", {}).get("phase") != "Running":
+        return
+    status = pod["status"]
+    for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []) \
+            + (status.get("ephemeralContainerStatuses") or []):
+        cid = container_id(s.get("containerID", ""))
+        if cid and "running" in (s.get("state") or {}):
+            yield Container(cid, pod, s["name"], s.get("image") or _spec_image(pod, s["name"]))
+
+
+def pod_uid(pod) -> str | None:
+    """A pod's uid, or None for what is not a pod."""
+    try:
+        uid = pod["metadata"]["uid"]
+    except (KeyError, TypeError):
+        return None
+    return uid if isinstance(uid, str) and uid else None
+
+
+def pod_label(pod) -> str:
+    """namespace/name for a log line, whatever the pod is missing."""
+    meta = pod.get("metadata") if isinstance(pod, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    return f"{meta.get('namespace', '?')}/{meta.get('name', '?')}"
 
 
 def container_id(runtime_id: str) -> str | None:
@@ -170,29 +194,21 @@ class KubeMetadata:
                  cgroup_root: str | os.PathLike | None = None, interval: float = INTERVAL_S):
         self.api, self.node, self.path, self.interval = api, node, Path(path), interval
         self._cgroup_root = cgroup_root
-        self._wanted = asyncio.Event()
         self._pods: dict[str, dict] = {}   # uid -> pod, as of the last list and the watch since
         self._version = ""                 # the resourceVersion the watch goes on from
-        self.counts = {"refreshes": 0, "writes": 0, "errors": 0, "watched": 0}
-
-    def refresh_soon(self) -> None:
-        """Refresh now rather than at the end of the interval."""
-        self._wanted.set()
+        self.counts = {"refreshes": 0, "writes": 0, "errors": 0, "watched": 0, "malformed": 0}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Watch from the last list, list again when the watch ends, until `stop` is set;
-        without a watch, list every `interval` seconds or sooner when asked (call
-        `refresh_logged` first to have the file at once)."""
+        without a watch, list every `interval` seconds (call `refresh_logged` first to
+        have the file at once)."""
         while not stop.is_set():
             if self._version and await self.watch_logged(stop):
                 await self.refresh_logged()   # the server ended the watch: go on from a new list
                 continue
-            waits = [asyncio.ensure_future(e.wait()) for e in (stop, self._wanted)]
-            await asyncio.wait(waits, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
-            for w in waits:
-                w.cancel()
-            self._wanted.clear()
-            if not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), self.interval)
+            except asyncio.TimeoutError:
                 await self.refresh_logged()
 
     async def watch_logged(self, stop: asyncio.Event) -> bool:
@@ -229,11 +245,11 @@ class KubeMetadata:
         """List the pods, walk the cgroups, write the document if it changed (True)."""
         self.counts["refreshes"] += 1
         pods = await self.list_pods()
-        try:
-            listed = {p["metadata"]["uid"]: p for p in pods.get("items") or []}
-        except (KeyError, TypeError) as e:
-            raise KubeMetadataError(f"{self.api.url} answered a PodList without the fields of a pod: "
-                                    f"{type(e).__name__}: {e}") from None
+        items = pods.get("items") or []
+        listed = {uid: p for p in items if (uid := pod_uid(p))}
+        for p in items:
+            if not pod_uid(p):
+                self._not_a_pod(p)
         if not listed:
             log.warning("kube metadata: the API server lists no pods on node %r (is WEFT_NODE_NAME "
                         "the node's name?)", self.node)
@@ -287,30 +303,36 @@ class KubeMetadata:
         try:
             event = json.loads(line)
             kind, pod = event["type"], event["object"]
-            if kind == "ERROR":   # a Status, as 410 Gone when the version is too old: list again
-                raise KubeMetadataError(f"the watch ended: {pod.get('message') or pod.get('reason') or pod}")
-            version = pod["metadata"].get("resourceVersion", "")
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
+        except (ValueError, KeyError, TypeError) as e:
             raise KubeMetadataError(f"{self.api.url} sent a watch event that is not one: {e!r}") from None
-        self._version = version or self._version
+        if kind == "ERROR":   # a Status, as 410 Gone when the version is too old: list again
+            why = (pod.get("message") or pod.get("reason")) if isinstance(pod, dict) else None
+            raise KubeMetadataError(f"the watch ended: {why or pod}")
+        meta = pod.get("metadata") if isinstance(pod, dict) else None
+        self._version = (meta.get("resourceVersion") if isinstance(meta, dict) else None) or self._version
         self.counts["watched"] += 1
-        if kind in ("ADDED", "MODIFIED"):
-            pods[pod["metadata"]["uid"]] = pod
+        if kind == "BOOKMARK":
+            return False   # only the version moves
+        uid = pod_uid(pod)
+        if uid is None:
+            self._not_a_pod(pod)
+        elif kind in ("ADDED", "MODIFIED"):
+            pods[uid] = pod
             return True
-        if kind == "DELETED":
-            return pods.pop(pod["metadata"]["uid"], None) is not None
-        return False   # BOOKMARK: only the version moves
+        elif kind == "DELETED":
+            return pods.pop(uid, None) is not None
+        return False
+
+    def _not_a_pod(self, pod) -> None:
+        """Said and counted, and left out: the node's other pods are still written."""
+        self.counts["malformed"] += 1
+        log.warning("kube metadata: %s from %s has no metadata.uid: not a pod, left out", pod_label(pod), self.api.url)
 
     async def _publish(self, pods: dict[str, dict]) -> bool:
         """The document of these pods and the cgroup tree now, written if it changed."""
         dirs = await asyncio.to_thread(cgroup_dirs, self._root())
-        ordered = sorted(pods.values(), key=lambda p: (p["metadata"].get("namespace", ""), p["metadata"]["name"]))
-        try:
-            doc = document({"items": ordered}, dirs)
-        except (KeyError, TypeError, AttributeError) as e:
-            raise KubeMetadataError(f"{self.api.url} answered a pod without the fields of a pod: "
-                                    f"{type(e).__name__}: {e}") from None
-        return await asyncio.to_thread(self._write_if_changed, doc)
+        ordered = sorted(pods.values(), key=pod_label)
+        return await asyncio.to_thread(self._write_if_changed, document({"items": ordered}, dirs))
 
     async def list_pods(self) -> dict:
         try:
@@ -362,6 +384,8 @@ class KubeMetadata:
         self.counts["writes"] += 1
         log.info("kube metadata: %d containers of node %r in %s%s", len(doc["workloads"]), self.node, self.path,
                  f"; no cgroup found for {', '.join(doc['unplaced'])}" if doc["unplaced"] else "")
+        if doc.get("malformed"):
+            log.warning("kube metadata: pods left out, without the fields of a pod: %s", "; ".join(doc["malformed"]))
         return True
 
 

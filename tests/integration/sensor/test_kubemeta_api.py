@@ -58,10 +58,13 @@ class FakeApiServer:
             return web.json_response({"kind": "Status", "reason": "InternalError"}, status=500)
         if self.answer == "not JSON":
             return web.Response(text="<html>maintenance</html>", content_type="text/html")
-        if self.answer == "not a pod":
+        if self.answer == "and not a pod":
             running = {"name": "c", "containerID": "containerd://ab", "state": {"running": {}}}
-            return web.json_response({"kind": "PodList", "items": [
-                {"status": {"phase": "Running", "containerStatuses": [running]}}]})   # no metadata
+            broken = copy.deepcopy(PODS["items"][1])
+            broken["status"]["containerStatuses"] = "none"   # a pod whose status is not one
+            return web.json_response({**PODS, "items": [
+                {"status": {"phase": "Running", "containerStatuses": [running]}},   # no metadata
+                broken, *PODS["items"][:1], *PODS["items"][2:]]})
         if self.answer == "chunked":   # no Content-Length: the limit holds while reading
             resp = web.StreamResponse()
             await resp.prepare(request)
@@ -127,7 +130,7 @@ async def test_the_nodes_containers_are_written_once_mode_0600(meta, cgroup_root
     assert await meta.refresh() is False
     after = meta.path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert meta.counts == {"refreshes": 2, "writes": 1, "errors": 0, "watched": 0}
+    assert meta.counts == {"refreshes": 2, "writes": 1, "errors": 0, "watched": 0, "malformed": 0}
     assert TOKEN not in caplog.text and "sensor-token" not in caplog.text
 
 
@@ -145,7 +148,6 @@ async def test_a_new_container_rewrites_the_file(meta, cgroup_root):
     ("chunked", "over the limit of 1000 bytes"),
     ("wrong CA", "SSL"),
     ("not JSON", "not JSON"),
-    ("not a pod", "without the fields of a pod"),
 ])
 async def test_a_failing_api_server_leaves_the_last_good_file(meta, api, cgroup_root, tmp_path, monkeypatch,
                                                              caplog, failure, said):
@@ -176,20 +178,14 @@ async def test_with_no_good_file_yet_a_failure_leaves_an_empty_document(meta, ap
     assert json.loads(meta.path.read_text()) == {"workloads": [], "unplaced": []}
 
 
-async def test_run_refreshes_on_demand_and_stops(meta, api):
-    meta.interval = 60
-    stop = asyncio.Event()
-    running = asyncio.create_task(meta.run(stop))
-    await asyncio.sleep(0.05)
-    assert api[0].requests == 0          # the first refresh is the caller's
-    meta.refresh_soon()
-    for _ in range(100):
-        if meta.path.exists():
-            break
-        await asyncio.sleep(0.02)
-    assert api[0].requests == 1 and written(meta)
-    stop.set()
-    await asyncio.wait_for(running, 1)
+async def test_what_is_not_a_pod_is_said_and_left_out_and_the_other_pods_written(meta, api, caplog):
+    api[0].answer = "and not a pod"
+    assert await meta.refresh_logged() is True
+    assert [e["containerId"] for e in written(meta)] == [JOB_ID, API_ID, SIDECAR_ID]
+    [malformed] = json.loads(meta.path.read_text())["malformed"]
+    assert malformed.startswith("payments/vector-db-0: TypeError: ")
+    assert meta.counts["malformed"] == 1 and meta.counts["errors"] == 0
+    assert "?/? from https://127.0.0.1" in caplog.text and "vector-db-0" in caplog.text
 
 
 async def test_the_attributor_attributes_a_containers_processes_to_its_pod(meta, cgroup_root):
@@ -248,9 +244,11 @@ async def test_a_pod_that_starts_is_written_from_the_watch_without_a_new_list(me
 
     db = next(p for p in PODS["items"] if p["metadata"]["name"] == "vector-db-0")
     fake.events.put_nowait({"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "48350"}}})
+    fake.events.put_nowait({"type": "ADDED", "object": {"kind": "Pod", "status": {}}})   # no metadata: left out
     fake.events.put_nowait({"type": "DELETED", "object": db})
     await eventually(lambda: DB_ID not in [e["containerId"] for e in written(meta)])
-    assert fake.requests == 1 and meta.counts["watched"] == 3   # no list since the first
+    assert fake.requests == 1 and meta.counts["watched"] == 4   # no list since the first, the watch goes on
+    assert meta.counts["malformed"] == 1 and meta.counts["errors"] == 0
 
     fake.events.put_nowait(None)   # the server ends the watch: a list, and a watch from it
     await eventually(lambda: len(fake.watches) == 2)
