@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from weft.common import privatefile
 from weft.common.config import default_data_dir
 
 
@@ -50,11 +51,8 @@ def run_file(data_dir: str | Path | None = None) -> Path:
 
 
 def write(ep: Endpoint, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(ep.__dict__, indent=2))
-    tmp.chmod(0o600)  # names the CLI's credentials (or carries a NATS token)
-    tmp.replace(path)
+    # names the CLI's credentials (or carries a NATS token)
+    privatefile.write(path, json.dumps(ep.__dict__, indent=2).encode())
 
 
 def load(data_dir: str | Path | None = None) -> Endpoint:

@@ -9,6 +9,8 @@ from typing import Iterable
 
 import nkeys
 
+from weft.common import privatefile
+
 
 def seed_file(directory: Path, user: str) -> Path:
     return directory / f"{user}.nk"
@@ -38,10 +40,5 @@ def public_key(path: Path) -> str:
 
 def _write_seed(path: Path) -> str:
     seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
-    tmp = path.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(seed + b"\n")
-    tmp.replace(path)
+    privatefile.write(path, seed + b"\n")
     return public_key(path)

@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import ssl
-import tempfile
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Iterable, Iterator
 
 import aiohttp
 
-from weft.common import http
+from weft.common import http, privatefile
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +236,7 @@ class KubeMetadata:
         """No pods known yet: an empty document rather than none, which the enforcer's
         selection could not read."""
         try:
-            _replace(self.path, _encoded({"workloads": [], "unplaced": []}))
+            privatefile.write(self.path, _encoded({"workloads": [], "unplaced": []}))
         except OSError as e:
             log.error("kube metadata: cannot write %s: %s", self.path, e)
 
@@ -380,7 +379,7 @@ class KubeMetadata:
                 return False
         except FileNotFoundError:
             pass
-        _replace(self.path, data)
+        privatefile.write(self.path, data)
         self.counts["writes"] += 1
         log.info("kube metadata: %d containers of node %r in %s%s", len(doc["workloads"]), self.node, self.path,
                  f"; no cgroup found for {', '.join(doc['unplaced'])}" if doc["unplaced"] else "")
@@ -407,16 +406,3 @@ async def _lines(stream: aiohttp.StreamReader):
             raise KubeMetadataError(f"a watch event over {MAX_EVENT} bytes")
     if buffered.strip():
         yield buffered
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Atomically (a reader sees the old file or the new one), mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")   # created 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
