@@ -62,6 +62,11 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="learn each workload's syscalls (for seccomp) for this long after its cgroup is "
                         "first seen, e.g. 24h like discovery's --learning-window; 0: never, and the raw "
                         "syscall tracepoint is not attached (WEFT_SYSCALL_LEARNING)")
+    p.add_argument("--nice", type=_nice, default=env("WEFT_SENSOR_NICE", "10"), metavar="N",
+                   help="the priority the sensor's decoding runs at while it keeps up (ebpf): the "
+                        "kernel keeps records meanwhile, so watched workloads run first; it takes its "
+                        "full share back (nice 0) while its ring buffer fills. 0: never yield "
+                        "(WEFT_SENSOR_NICE)")
     p.add_argument("--no-enforce", dest="enforce", action="store_false",
                    help="do not take enforcement programs from the gateway (ebpf)")
     p.add_argument("--bpf-pin-root", default=env("WEFT_BPF_PIN_ROOT", "/sys/fs/bpf/weft"),
@@ -173,7 +178,8 @@ async def _collect(args, uplink, runner, stop: asyncio.Event, refresher=None) ->
     cfg = EbpfConfig(node=uplink.hello.node, watch_cgroups=args.watch_cgroup,
                      exclude_cgroups=args.exclude_cgroup, metadata_file=args.metadata_file or None,
                      sight=args.sight, tls=args.tls, excerpt_bytes=max(0, args.excerpt_bytes),
-                     redact_patterns=args.redact, syscall_learning_s=_seconds(args.syscall_learning))
+                     redact_patterns=args.redact, syscall_learning_s=_seconds(args.syscall_learning),
+                     yield_nice=args.nice)
     if args.file_prefix:
         cfg.file_prefixes = args.file_prefix
     loop = asyncio.get_running_loop()
@@ -217,6 +223,16 @@ def _seconds(spec: str) -> float:
         return durations.seconds(spec)
     except ValueError as e:
         raise CliError(f"--syscall-learning: {e}", code=2) from None
+
+
+def _nice(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 19:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a nice value from 0 to 19")
+    return value
 
 
 def _hello(args) -> sensor_pb2.Hello:

@@ -28,10 +28,13 @@ from .context import ContextMaker
 from .errors import SensorUnavailable, default_build_dir, kernel_headers, preflight
 from .probes import BPF_DIR, Probe, load_all, ns_of, set_ns
 from .ringbuf import MappedRing, in_place_supported
+from .yielding import YIELD_NICE, ThreadPriority
 
 log = logging.getLogger(__name__)
 
-RINGBUF_PAGES = 1024        # 4 MiB: ~14 k file records between two polls
+# 16 MiB: ~56 k file records, or ~1.5 s of an agent making 6,000 model calls a second
+# (~1 MiB a poll), before records are lost; yielding.py takes the CPU back at half.
+RINGBUF_PAGES = 4096
 AGG_ENTRIES = 8192          # per aggregation map
 DRAIN_INTERVAL_NS = 500_000_000
 RULES_INTERVAL_NS = 2_000_000_000
@@ -69,6 +72,9 @@ class EbpfConfig:
     # Seconds each workload's syscall set is learnt from when its cgroup is first seen
     # (for seccomp); 0: never (the raw syscall tracepoint is not attached).
     syscall_learning_s: float = 0
+    # The nice the polling thread runs at while it keeps up; back to 0 while it falls
+    # behind (yielding.py). 0: never yield.
+    yield_nice: int = YIELD_NICE
 
 
 def task_storage_usable(release: str) -> bool:
@@ -117,6 +123,7 @@ class EbpfCollector:
         self._generation = ctypes.c_uint32(1)
         self._raw: list[bytes] = []
         self._ring: MappedRing | None = None   # else bcc's callbacks fill _raw
+        self._priority: ThreadPriority | None = None   # yields only where the ring's fill is read
         self._rules: dict[int, int] | None = None
         self._attribution = Attributor(config.metadata_file)
         self._offset = 0
@@ -149,6 +156,7 @@ class EbpfCollector:
             ring = self._bpf[b"events"]
             if in_place_supported():
                 self._ring = MappedRing(ring.map_fd, ring.max_entries)
+                self._priority = ThreadPriority(self.config.yield_nice)
             else:
                 ring.open_ring_buffer(self._on_record)
         except BaseException:
@@ -201,6 +209,7 @@ class EbpfCollector:
         """Everything ready now, in time order; never blocks."""
         if self._ring is not None:
             raw = self._ring.consume()
+            self._priority.after_poll(self._ring.fill)
         else:
             self._bpf.ring_buffer_consume()
             raw, self._raw = self._raw, []
@@ -356,9 +365,14 @@ class EbpfCollector:
         return {**self._stats, "events_lost": lost,
                 "programs_loaded": [p.name for p in self._probes] if self._bpf else [],
                 "tracepoints": self._bpf.num_open_tracepoints() if self._bpf else 0,
-                "watched_cgroups": sum(r == CG_WATCH for r in (self._rules or {}).values())}
+                "watched_cgroups": sum(r == CG_WATCH for r in (self._rules or {}).values()),
+                "ring_fill": self._ring.fill if self._ring else 0.0,
+                "nice": self._priority.nice if self._priority else 0,
+                "times_behind": self._priority.yielding.times_behind if self._priority else 0}
 
     def close(self) -> None:
+        if self._priority is not None:
+            self._priority.release()
         if self._ring is not None:
             self._ring.close()
             self._ring = None

@@ -71,6 +71,14 @@ def _collector_metrics(stats: dict):
     yield CounterMetricFamily("weft_sensor_kernel_records_lost",
                               "Records the kernel could not put on the ring buffer (it was full)",
                               value=stats.get("events_lost", 0))
+    yield CounterMetricFamily("weft_sensor_fell_behind",
+                              "Times a poll found the ring buffer half full and the sensor took "
+                              "its full CPU share back", value=stats.get("times_behind", 0))
+    yield GaugeMetricFamily("weft_sensor_ring_fill",
+                            "How full the ring buffer was at the last poll (0 to 1; records are lost at 1)",
+                            value=stats.get("ring_fill", 0.0))
+    yield GaugeMetricFamily("weft_sensor_nice", "The nice its polling thread runs at now",
+                            value=stats.get("nice", 0))
     yield GaugeMetricFamily("weft_sensor_probes_loaded", "Probes whose programs are loaded",
                             value=len(stats.get("programs_loaded", [])))
     decisions = CounterMetricFamily("weft_sensor_policy_decisions", "Connections decided by enforcement programs",

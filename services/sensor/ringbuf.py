@@ -57,10 +57,14 @@ class MappedRing:
         self._producer_pos = memoryview(self._data)[:8].cast("Q")
         self._words = memoryview(self._data).cast("I")
         self._mask, self._base = size - 1, page
+        self.fill = 0.0
 
     def consume(self) -> list[bytes]:
-        out, cons = committed(self._data, self._words, self._consumer_pos[0], self._producer_pos[0],
-                              self._mask, self._base)
+        """Also sets `fill`: how much of the ring the kernel had written and we had not
+        read, as a fraction, when this call began."""
+        cons, prod = self._consumer_pos[0], self._producer_pos[0]
+        self.fill = (prod - cons) / (self._mask + 1)
+        out, cons = committed(self._data, self._words, cons, prod, self._mask, self._base)
         self._consumer_pos[0] = cons
         return out
 
