@@ -149,7 +149,8 @@ class Enforcer:
         the agents' resolvers."""
         now = time.monotonic_ns() if now_ns is None else now_ns
         for active in self._active.values():
-            servers = self._servers(active, active.cgroups, active.allow)
+            self._follow_agent_resolvers(active, active.cgroups)
+            servers = self._servers(active, active.allow)
             tables.write_resolvers(active.pinned.maps, servers)
             self._lookup(active, servers, now)
 
@@ -172,7 +173,8 @@ class Enforcer:
         maps = active.pinned.maps
         previous = stored.read_classes(maps["classes"])
         allow = compile_allowlist(policy, previous)
-        servers = self._servers(active, cgroups, allow)
+        self._follow_agent_resolvers(active, cgroups)
+        servers = self._servers(active, allow)
         tables.write_allowlist(maps, allow, previous, servers)
         names_changed = allow.lookups != active.allow.lookups
         active.allow, active.due = allow, dict.fromkeys(allow.lookups, 0)
@@ -238,12 +240,17 @@ class Enforcer:
         active.release()
         shutil.rmtree(directory, ignore_errors=True)
 
-    def _servers(self, active: _Active, cgroups: list[str], allow: AllowList) -> list[str]:
-        """The trusted resolvers: the agent's own (those of its live processes and those
-        read before), those the policy names, and the configured ones (default: the
-        host's); as many as the kernel's map holds, in that order."""
+    @staticmethod
+    def _follow_agent_resolvers(active: _Active, cgroups: list[str]) -> None:
+        """Add the nameservers of the agent's live processes to those read before: they
+        stay trusted while the policy is in force, whether or not a process runs."""
         now = agent_nameservers([Path(c) for c in cgroups])
         active.agent_resolvers = list(dict.fromkeys(now + active.agent_resolvers))[:MAX_RESOLVERS]
+
+    def _servers(self, active: _Active, allow: AllowList) -> list[str]:
+        """The trusted resolvers: the agent's own (_follow_agent_resolvers), those the
+        policy names, and the configured ones (default: the host's); as many as the
+        kernel's map holds, in that order."""
         configured = self.resolvers if self.resolvers is not None else file_nameservers("/etc/resolv.conf")
         return list(dict.fromkeys(active.agent_resolvers + list(allow.resolvers) + configured))[:MAX_RESOLVERS]
 
