@@ -6,12 +6,15 @@ kernel; user space only turns records into events and sends them on, and the rin
 buffer holds them meanwhile. So the thread that polls runs at a lower priority (nice
 10) while it keeps up: on a node whose cores the workloads keep busy, a woken agent
 runs before the sensor's decoding instead of after it, and the sensor's work moves
-into the gaps. Measured on 2 vCPUs (`bench.agent_sight`): a CPU burner with the
-sensor's duty slows an HTTPS loop ~6 % at nice 0 and not measurably at nice 10.
+into the gaps. In `weft sensor` that thread is the event loop's, so sending batches,
+loading policies and serving /metrics yield with it (a policy's programs, once
+loaded, decide in the kernel at once). Measured on 2 vCPUs (`bench.agent_sight`): a
+CPU burner with the sensor's duty slows an HTTPS loop ~6 % at nice 0 and not
+measurably at nice 10; agent sight's cost on that loop fell from ~13.7 % to ~10 %.
 
 A thread that yields can be starved by a busy node. When a poll finds the ring
-half full (BEHIND), the thread takes its full share back (nice 0) until polls find it
-nearly empty again, so load cannot blind the sensor; the lost-record counter stays
+half full (BEHIND), the thread takes its full share back (nice 0) until CALM_POLLS
+polls in a row find it at most a quarter full, so load cannot blind the sensor; the lost-record counter stays
 the last word. It yields only where it can take the share back (CAP_SYS_NICE, or
 RLIMIT_NICE raised with CAP_SYS_RESOURCE) and where the ring's fill can be read.
 
