@@ -38,7 +38,7 @@ async def test_alive_at_once_ready_while_connected_and_metrics_of_what_was_sent(
     uplink = Uplink(discovery.gateway, hello())
     enforcement = {"support-bot": {"mode": "audit", "counters": {"allowed": 7, "audited": 2, "blocked": 0}}}
     stats = lambda: {"records": 41, "events_lost": 3, "programs_loaded": ["exec", "tcp"],  # noqa: E731
-                     "enforcement": enforcement}
+                     "enforcement": enforcement, "ring_fill": 0.625, "nice": 0, "times_behind": 2}
     async with health.serving(uplink, "127.0.0.1", 0) as port, aiohttp.ClientSession() as session:
         assert await get(session, port, "/healthz") == (200, '{"service": "sensor", "ok": true}')
         assert (await get(session, port, "/readyz"))[0] == 503   # not connected yet
@@ -60,6 +60,8 @@ async def test_alive_at_once_ready_while_connected_and_metrics_of_what_was_sent(
         assert sample(metrics, "weft_sensor_unacked_batches") == 0
         assert sample(metrics, "weft_sensor_gateway_connected") == 1
         assert sample(metrics, "weft_sensor_kernel_records_lost_total") == 3
+        assert sample(metrics, "weft_sensor_ring_fill") == 0.625   # behind: full priority, the second time
+        assert sample(metrics, "weft_sensor_nice") == 0 and sample(metrics, "weft_sensor_fell_behind_total") == 2
         assert sample(metrics, 'weft_sensor_policy_decisions_total{mode="audit",policy="support-bot",'
                                'verdict="audited"}') == 2
         status, body = await get(session, port, "/v1/status")   # loopback: no token needed
