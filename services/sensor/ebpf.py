@@ -32,9 +32,11 @@ from .yielding import YIELD_NICE, ThreadPriority
 
 log = logging.getLogger(__name__)
 
-# 16 MiB: ~56 k file records, or ~1.5 s of an agent making 6,000 model calls a second
-# (~1 MiB a poll), before records are lost; yielding.py takes the CPU back at half.
-RINGBUF_PAGES = 4096
+# 4 MiB: ~14 k file records, or ~0.8 s of an agent making 6,000 model calls a second
+# (~0.5 MiB a poll), before records are lost; yielding.py takes the CPU back at half.
+# Larger costs the workloads: the kernel writes records from their threads, and a
+# 16 MiB ring (cycling through more cache) cost agent sight's loop ~1 point more.
+RINGBUF_PAGES = 1024
 AGG_ENTRIES = 8192          # per aggregation map
 DRAIN_INTERVAL_NS = 500_000_000
 RULES_INTERVAL_NS = 2_000_000_000
