@@ -10,7 +10,7 @@ into the gaps. In `weft sensor` that thread is the event loop's, so sending batc
 loading policies and serving /metrics yield with it (a policy's programs, once
 loaded, decide in the kernel at once). Measured on 2 vCPUs (`bench.agent_sight`): a
 CPU burner with the sensor's duty slows an HTTPS loop ~6 % at nice 0 and not
-measurably at nice 10; agent sight's cost on that loop fell from ~13.7 % to ~10 %.
+measurably at nice 10; agent sight's cost on that loop fell from ~13 % to 8–9.5 %.
 
 A thread that yields can be starved by a busy node. When a poll finds the ring
 half full (BEHIND), the thread takes its full share back (nice 0) until CALM_POLLS
