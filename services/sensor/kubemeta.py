@@ -244,10 +244,11 @@ class KubeMetadata:
         """List the pods, walk the cgroups, write the document if it changed (True)."""
         self.counts["refreshes"] += 1
         pods = await self.list_pods()
-        items = pods.get("items") or []
-        listed = {uid: p for p in items if (uid := pod_uid(p))}
-        for p in items:
-            if not pod_uid(p):
+        listed = {}
+        for p in pods.get("items") or []:
+            if uid := pod_uid(p):
+                listed[uid] = p
+            else:
                 self._not_a_pod(p)
         if not listed:
             log.warning("kube metadata: the API server lists no pods on node %r (is WEFT_NODE_NAME "
