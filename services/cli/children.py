@@ -91,13 +91,6 @@ def read_cmdline(pid: int) -> list[str] | None:
     return [a.decode(errors="replace") for a in raw.split(b"\0")[:-1]] or None
 
 
-def tail(path: Path, lines: int = 8) -> list[str]:
-    try:
-        with open(path, "rb") as f:
-            f.seek(max(0, f.seek(0, os.SEEK_END) - 16384))
-            return f.read().decode(errors="replace").splitlines()[-lines:]
-    except OSError:
-        return []
 
 
 def pick_ports() -> Ports:

@@ -19,7 +19,7 @@ from weft.cli.main import CliError
 from weft.cli.runlock import DataDirLock, leftovers
 from weft.cli.supervisor import (NATS, STOP_TIMEOUT_S, SUPERVISOR, Options, Part, Ports, Security, child_env,
                                  exit_reason, plan, run_record, start_waves, stop_waves)
-from weft.common import natsserver
+from weft.common import logs, natsserver
 from weft.lab import topology
 
 WATCH_S = 0.25
@@ -131,7 +131,7 @@ class Session:
         except PartFailed as e:
             if not part.optional or self.stop_reason:
                 raise
-            last = children.tail(self.logs / f"{part.name}.log", 1)
+            last = logs.tail(self.logs / f"{part.name}.log", 1)
             warn(f"warning: {e}: {last[0] if last else 'no output'}; carrying on without it")
             self.procs.pop(part.name)
             return
@@ -164,7 +164,7 @@ class Session:
     def _report_failure(self, name: str, reason: str) -> None:
         log = self.logs / f"{name}.log"
         warn(f"weft up: {name} {reason}; last lines of {log}:")
-        for line in children.tail(log) or ["(empty)"]:
+        for line in logs.tail(log) or ["(empty)"]:
             warn(f"  {line}")
 
     def _remove_run_file(self) -> None:

@@ -5,6 +5,7 @@ Clients authenticate with a token, or as the users of an `authorization` block
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import socket
 import ssl
@@ -13,6 +14,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from weft.common import logs
 
 MAX_PAYLOAD = 8 * 1024 * 1024
 
@@ -35,10 +38,40 @@ def binary() -> str:
     return found
 
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_picked: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
+    """A port free now, for a server started next. Picked below the kernel's ephemeral
+    range: a port from bind(0) is one an outgoing connection can take before the server
+    binds it. Never the same port twice in one process."""
+    low, high = _outside_ephemeral()
+    for _ in range(200):
+        port = random.randrange(low, high)
+        if port not in _picked and _bindable(host, port):
+            _picked.add(port)
+            return port
+    with socket.socket() as s:          # the range is crowded: take the kernel's pick
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def _outside_ephemeral() -> tuple[int, int]:
+    try:
+        low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return (max(1024, low - 12000), low) if low > 2048 else (61000, 65536)
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def write_config(path: Path, port: int, store_dir: Path, token: str = "", monitor_port: int = 0,
@@ -75,7 +108,7 @@ def start(data_dir: Path, port: int = 0, token: str = "", log_file: Path | None 
     proc = subprocess.Popen([binary(), "-c", str(conf)], stdout=out, stderr=out,
                             start_new_session=True)
     try:
-        wait_listening("127.0.0.1", port, proc, tls=tls is not None)
+        wait_listening("127.0.0.1", port, proc, tls=tls is not None, log=log_file)
     except NatsUnavailable:
         stop(proc)  # never leave a half-started server behind
         raise
@@ -83,11 +116,13 @@ def start(data_dir: Path, port: int = 0, token: str = "", log_file: Path | None 
 
 
 def wait_listening(host: str, port: int, proc: subprocess.Popen | None = None, timeout: float = 10,
-                   tls: bool = False) -> None:
+                   tls: bool = False, log: Path | None = None) -> None:
+    """Wait until the server accepts on host:port; if it exits first, the error says
+    the last lines of its `log` (a port taken, a bad certificate...)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise NatsUnavailable(f"nats-server exited with code {proc.returncode}")
+            raise NatsUnavailable(f"nats-server exited with code {proc.returncode}{_last_words(log)}")
         try:
             with socket.create_connection((host, port), timeout=0.5) as s:
                 if tls:
@@ -96,6 +131,11 @@ def wait_listening(host: str, port: int, proc: subprocess.Popen | None = None, t
         except OSError:
             time.sleep(0.02)
     raise NatsUnavailable(f"nats-server did not listen on {host}:{port} within {timeout}s")
+
+
+def _last_words(log: Path | None) -> str:
+    said = logs.tail(log, 5) if log is not None else []
+    return ("; its log ends:\n" + "\n".join(said)) if said else ""
 
 
 def _handshake(s: socket.socket, host: str) -> None:

@@ -224,7 +224,7 @@ class Lab:
         with open(s.log, "ab") as log:
             s.proc = subprocess.Popen([natsserver.binary(), "-c", str(conf)], stdout=log, stderr=log,
                                       start_new_session=True)
-        natsserver.wait_listening("127.0.0.1", s.monitor, s.proc)
+        natsserver.wait_listening("127.0.0.1", s.monitor, s.proc, log=s.log)
 
     def stop(self) -> None:
         for s in self.servers:

@@ -1,6 +1,8 @@
 """nkey seeds per NATS user, and the nats-server configuration weft writes."""
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from weft.common import natsauth, natscreds, natsserver
@@ -35,3 +37,31 @@ def test_the_config_speaks_tls_and_carries_the_users(tmp_path):
 def test_a_token_and_users_do_not_mix(tmp_path):
     with pytest.raises(ValueError, match="token or users"):
         natsserver.write_config(tmp_path / "c", 1, tmp_path, token="t", authorization="authorization {}")
+
+
+def test_a_free_port_is_below_the_ephemeral_range_and_never_picked_twice():
+    """An outgoing connection takes its local port from the ephemeral range: a port
+    picked there can be gone before the server binds it (a route's pool did that in CI)."""
+    low = int(natsserver.EPHEMERAL_RANGE.read_text().split()[0])
+    picked = [natsserver.free_port() for _ in range(50)]
+    assert len(set(picked)) == 50
+    assert all(1024 <= p < low for p in picked), picked
+
+
+def test_a_port_in_use_is_not_picked(monkeypatch):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        taken = held.getsockname()[1]
+        monkeypatch.setattr(natsserver.random, "randrange", lambda a, b: taken)
+        got = natsserver.free_port()
+    assert got != taken
+
+
+def test_a_server_that_exits_at_start_says_why(tmp_path):
+    """Its port bound (not listening, so nothing answers in its place): the server exits,
+    and the error carries its last words."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        with pytest.raises(natsserver.NatsUnavailable, match="(?s)exited with code 1.*address already in use"):
+            natsserver.start(tmp_path / "nats", port=port, log_file=tmp_path / "nats.log")
