@@ -24,12 +24,9 @@ COPY pyproject.toml Makefile ./
 COPY proto/ proto/
 COPY services/ services/
 RUN make proto VENV=/opt/protoc
-# The wheel does not carry the generated code (services/common/generated is not a
-# listed package): copy it beside weft.common, where weft/__init__.py looks for it.
+# the wheel carries the code `make proto` just wrote (weft.common's package data)
 RUN python3 -m venv /opt/weft \
- && /opt/weft/bin/pip install --no-cache-dir --disable-pip-version-check . \
- && site="$(/opt/weft/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
- && cp -r services/common/generated "$site/weft/common/generated"
+ && /opt/weft/bin/pip install --no-cache-dir --disable-pip-version-check .
 
 # --- runtime: Debian's bcc and the venv --------------------------------------------------
 FROM ${DEBIAN_IMAGE}

@@ -21,14 +21,10 @@ COPY pyproject.toml Makefile ./
 COPY proto/ proto/
 COPY services/ services/
 RUN make proto VENV=/opt/protoc
-# psycopg: the PostgreSQL driver for WEFT_DB_URL=postgresql+psycopg://... (the
-# project declares no driver yet). The wheel does not carry the generated code
-# (services/common/generated is not a listed package): copy it beside weft.common,
-# where weft/__init__.py looks for it.
+# The wheel carries the code `make proto` just wrote; [postgres] adds psycopg, the
+# driver for WEFT_DB_URL=postgresql+psycopg://... (the production store).
 RUN python -m venv /opt/weft \
- && /opt/weft/bin/pip install --no-cache-dir --disable-pip-version-check . "psycopg[binary]>=3.2" \
- && site="$(/opt/weft/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
- && cp -r services/common/generated "$site/weft/common/generated" \
+ && /opt/weft/bin/pip install --no-cache-dir --disable-pip-version-check ".[postgres]" \
  && cd / \
  && /opt/weft/bin/python -c "import weft.v1.sensor_pb2_grpc, weft.v1.bus_pb2, psycopg" \
  && for stage in discovery posture detect enforce; do \
