@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import shutil
 import socket
 import ssl
@@ -75,10 +76,11 @@ def _bindable(host: str, port: int) -> bool:
 
 
 def write_config(path: Path, port: int, store_dir: Path, token: str = "", monitor_port: int = 0,
-                 tls: Tls | None = None, authorization: str = "") -> None:
+                 tls: Tls | None = None, authorization: str = "", name: str = "") -> None:
     if token and authorization:
         raise ValueError("nats-server takes a token or users, not both")
     lines = [
+        *([f"server_name: {name}"] if name else []),
         f"listen: 127.0.0.1:{port}",
         f"max_payload: {MAX_PAYLOAD}",
         f'jetstream {{ store_dir: "{store_dir}", max_memory_store: 256MB, max_file_store: 8GB }}',
@@ -99,16 +101,18 @@ def write_config(path: Path, port: int, store_dir: Path, token: str = "", monito
 def start(data_dir: Path, port: int = 0, token: str = "", log_file: Path | None = None,
           monitor_port: int = 0, tls: Tls | None = None, authorization: str = "") -> tuple[subprocess.Popen, str]:
     """Start nats-server on a free loopback port; returns the process and its URL
-    (tls:// with `tls`) once it accepts."""
+    (tls:// with `tls`) once it accepts. A name of its own, drawn afresh, tells it from
+    any other server answering on that port."""
     port = port or free_port()
+    name = f"weft-{secrets.token_hex(6)}"
     data_dir.mkdir(parents=True, exist_ok=True)
     conf = data_dir / "nats.conf"
-    write_config(conf, port, data_dir / "jetstream", token, monitor_port, tls, authorization)
+    write_config(conf, port, data_dir / "jetstream", token, monitor_port, tls, authorization, name)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL
     proc = subprocess.Popen([binary(), "-c", str(conf)], stdout=out, stderr=out,
                             start_new_session=True)
     try:
-        wait_listening("127.0.0.1", port, proc, tls=tls is not None, log=log_file)
+        wait_listening("127.0.0.1", port, proc, tls=tls is not None, log=log_file, name=name)
     except NatsUnavailable:
         stop(proc)  # never leave a half-started server behind
         raise
@@ -116,21 +120,27 @@ def start(data_dir: Path, port: int = 0, token: str = "", log_file: Path | None 
 
 
 def wait_listening(host: str, port: int, proc: subprocess.Popen | None = None, timeout: float = 10,
-                   tls: bool = False, log: Path | None = None) -> None:
-    """Wait until the server accepts on host:port; if it exits first, the error says
-    the last lines of its `log` (a port taken, a bad certificate...)."""
+                   tls: bool = False, log: Path | None = None, name: str = "") -> None:
+    """Wait until the server accepts on host:port (and, given its `name`, is the one
+    that answers there); if it exits first, the error says the last lines of its `log`
+    (a port taken, a bad certificate...)."""
     deadline = time.monotonic() + timeout
+    answered = ""
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise NatsUnavailable(f"nats-server exited with code {proc.returncode}{_last_words(log)}")
         try:
             with socket.create_connection((host, port), timeout=0.5) as s:
+                info = _info(s) if (tls or name) else {}
+                if name and (answered := str(info.get("server_name", ""))) != name:
+                    raise OSError("another server answers")
                 if tls:
-                    _handshake(s, host)
+                    _tls_probe(s, host)
                 return
-        except OSError:
+        except (OSError, ValueError):
             time.sleep(0.02)
-    raise NatsUnavailable(f"nats-server did not listen on {host}:{port} within {timeout}s")
+    other = f" (server {answered!r} answers there)" if answered and answered != name else ""
+    raise NatsUnavailable(f"nats-server did not listen on {host}:{port} within {timeout}s{other}")
 
 
 def _last_words(log: Path | None) -> str:
@@ -138,11 +148,22 @@ def _last_words(log: Path | None) -> str:
     return ("; its log ends:\n" + "\n".join(said)) if said else ""
 
 
-def _handshake(s: socket.socket, host: str) -> None:
-    """Read the server's INFO and finish a TLS handshake: a probe that just hangs up is
-    logged by nats-server as a TLS handshake error. Only liveness is probed here, so the
-    certificate is not checked (the clients check it)."""
-    s.recv(4096)
+def _info(s: socket.socket) -> dict:
+    """The INFO a NATS server sends first, in the clear, on every client connection."""
+    line = b""
+    while not line.endswith(b"\n") and len(line) < 65536:
+        if not (got := s.recv(4096)):
+            raise OSError("closed before its INFO")
+        line += got
+    if not line.startswith(b"INFO "):
+        raise ValueError("not a NATS server")
+    return json.loads(line[5:].split(b"\r\n", 1)[0])
+
+
+def _tls_probe(s: socket.socket, host: str) -> None:
+    """Finish a TLS handshake: a probe that just hangs up is logged by nats-server as a
+    TLS handshake error. Only liveness is probed here, so the certificate is not checked
+    (the clients check it)."""
     probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     probe.check_hostname, probe.verify_mode = False, ssl.CERT_NONE
     probe.wrap_socket(s, server_hostname=host).close()

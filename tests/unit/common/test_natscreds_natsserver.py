@@ -65,3 +65,13 @@ def test_a_server_that_exits_at_start_says_why(tmp_path):
         port = held.getsockname()[1]
         with pytest.raises(natsserver.NatsUnavailable, match="(?s)exited with code 1.*address already in use"):
             natsserver.start(tmp_path / "nats", port=port, log_file=tmp_path / "nats.log")
+
+
+def test_a_server_whose_port_another_server_answers_is_not_taken_for_started(tmp_path):
+    """Without its own name checked, the first server's answer would pass for the second's."""
+    first, url = natsserver.start(tmp_path / "first")
+    try:
+        with pytest.raises(natsserver.NatsUnavailable, match="(?s)exited with code 1.*address already in use"):
+            natsserver.start(tmp_path / "second", port=int(url.rsplit(":", 1)[1]), log_file=tmp_path / "second.log")
+    finally:
+        natsserver.stop(first)
