@@ -161,10 +161,11 @@ async def _live(args, uplink, runner) -> dict:
 async def _kube_metadata(args):
     """The refresher of this node's pods, its first refresh done; args.metadata_file now
     names its file."""
-    from weft.sensor.kubemeta import ApiServer, KubeMetadata, KubeMetadataError
+    from weft.common.kubeapi import ApiServer, KubeApiError
+    from weft.sensor.kubemeta import KubeMetadata
     try:
         api = ApiServer.in_cluster()
-    except KubeMetadataError as e:
+    except KubeApiError as e:
         raise CliError(f"--kube-metadata: {e}", code=2) from None
     args.metadata_file = args.metadata_file or os.path.join(_data_dir(), "kube-metadata.json")
     refresher = KubeMetadata(api, args.node, args.metadata_file)

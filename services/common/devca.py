@@ -78,6 +78,32 @@ def issue_sensor(ca: Issued, cluster: str, node: str, days: int = DAYS) -> Issue
     return issue_client(ca, sensor_uri(cluster, node), days)
 
 
+def sensor_request(key: ec.EllipticCurvePrivateKey) -> bytes:
+    """A certificate signing request (PEM) for `key`, to send the sensor issuer: it proves
+    the key is ours and names nothing, because the issuer decides the names."""
+    csr = x509.CertificateSigningRequestBuilder().subject_name(_name("weft sensor")).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def sign_sensor_request(ca: Issued, request_pem: bytes, cluster: str, node: str,
+                        days: int = DAYS) -> x509.Certificate:
+    """The sensor certificate of (cluster, node) for the key of a signing request, whatever
+    else the request asks (its subject and extensions are ignored); ValueError when it is
+    not a request, its signature does not verify, or its key is not EC P-256 or P-384."""
+    try:
+        csr = x509.load_pem_x509_csr(request_pem)
+        key = csr.public_key()
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"not a certificate signing request (PEM): {e}") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in ("secp256r1", "secp384r1"):
+        raise ValueError("the request's key is not an EC P-256 or P-384 key")
+    if not csr.is_signature_valid:
+        raise ValueError("the request's signature does not verify: it does not hold its key")
+    uri = sensor_uri(cluster, node)
+    return _certificate(ca, key, uri, [x509.UniformResourceIdentifier(uri)],
+                        [ExtendedKeyUsageOID.CLIENT_AUTH], days)
+
+
 def sensor_identity(cert: bytes | str) -> tuple[str, str] | None:
     """(cluster, node) from a peer certificate (PEM or DER), or None when it names no
     sensor, names more than one, or is not a certificate."""
@@ -126,14 +152,19 @@ def _parse(cert: bytes | str) -> x509.Certificate:
 def _issue(ca: Issued, common_name: str, sans: list[x509.GeneralName],
            purposes: list[x509.ObjectIdentifier], days: int) -> Issued:
     key = ec.generate_private_key(ec.SECP256R1())
-    builder = (_builder(_name(common_name[:64]), ca.cert.subject, key.public_key(), days)
+    return Issued(key, _certificate(ca, key.public_key(), common_name, sans, purposes, days))
+
+
+def _certificate(ca: Issued, public_key, common_name: str, sans: list[x509.GeneralName],
+                 purposes: list[x509.ObjectIdentifier], days: int) -> x509.Certificate:
+    builder = (_builder(_name(common_name[:64]), ca.cert.subject, public_key, days)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                .add_extension(_usage(cert_sign=False), critical=True)
                .add_extension(x509.ExtendedKeyUsage(purposes), critical=False)
                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
                               critical=False))
-    return Issued(key, builder.sign(ca.key, hashes.SHA256()))
+    return builder.sign(ca.key, hashes.SHA256())
 
 
 def _builder(subject: x509.Name, issuer: x509.Name, public_key, days: int) -> x509.CertificateBuilder:

@@ -13,6 +13,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import ssl
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable, Iterable
 
@@ -169,11 +170,13 @@ async def json_body(request: web.Request, max_bytes: int, default: object = None
 
 
 @asynccontextmanager
-async def serve(app: web.Application, host: str, port: int) -> AsyncIterator[int]:
-    """Run `app` until the context exits; yields the port actually bound."""
+async def serve(app: web.Application, host: str, port: int,
+                ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """Run `app` (over TLS with `ssl_context`) until the context exits; yields the port
+    actually bound."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     await site.start()
     try:
         yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]

@@ -16,3 +16,6 @@ HTTP_REFUSED = Counter("weft_http_refused_total", "HTTP requests refused before 
 ALERTS_HELD = Counter("weft_detect_alerts_held_total",
                       "detect's alerts not raised one by one: repeats folded into their key's next alert, "
                       "or past the cap per rule and agent (summed in one alert)", ["reason"])
+SENSOR_CERTIFICATES = Counter("weft_sensor_certificates_total",
+                              "Sensor certificates the issuer signed (outcome issued) or refused "
+                              "(outcome: the HTTP status said)", ["outcome"])

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import re
-import ssl
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +25,10 @@ from typing import Iterable, Iterator
 import aiohttp
 
 from weft.common import http, privatefile
+from weft.common.kubeapi import ApiServer, KubeApiError
 
 log = logging.getLogger(__name__)
 
-SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 MAX_BODY = 32 << 20   # bytes of PodList: ~110 pods a node fit in well under 1 MiB
 TIMEOUT_S = 10.0
 INTERVAL_S = 10.0
@@ -165,25 +164,8 @@ def cgroup_dirs(root: str | os.PathLike) -> list[str]:
     return [dirpath for dirpath, _dirs, _files in os.walk(root)]
 
 
-class KubeMetadataError(Exception):
+class KubeMetadataError(KubeApiError):
     """The pods could not be listed (said without the token)."""
-
-
-@dataclass(frozen=True)
-class ApiServer:
-    """Where the API server is and how to prove who we are. The token is read from its
-    file at every request: the kubelet rotates projected service-account tokens."""
-    url: str
-    ca_file: str
-    token_file: str
-
-    @classmethod
-    def in_cluster(cls, environ=os.environ, secrets_dir: str = SERVICE_ACCOUNT_DIR) -> ApiServer:
-        host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT", "443")
-        if not host:
-            raise KubeMetadataError("KUBERNETES_SERVICE_HOST is not set: not running in a Kubernetes pod")
-        host = f"[{host}]" if ":" in host else host   # an IPv6 service address
-        return cls(f"https://{host}:{port}", f"{secrets_dir}/ca.crt", f"{secrets_dir}/token")
 
 
 class KubeMetadata:
@@ -357,11 +339,9 @@ class KubeMetadata:
     async def _request(self, path: str, params: dict, timeout: aiohttp.ClientTimeout):
         """A GET with the service account's token (read now: the kubelet rotates it); its
         response, once it said 200."""
-        token = Path(self.api.token_file).read_text().strip()
-        tls = ssl.create_default_context(cafile=self.api.ca_file)
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.get(self.api.url + path, params=params, ssl=tls,
-                                   headers={"Authorization": f"Bearer {token}"}) as resp:
+            async with session.get(self.api.url + path, params=params, ssl=self.api.tls(),
+                                   headers=self.api.headers()) as resp:
                 if resp.status != 200:
                     reason = (await resp.content.read(512)).decode(errors="replace")
                     raise KubeMetadataError(f"{self.api.url}{path}: HTTP {resp.status}: {reason}")

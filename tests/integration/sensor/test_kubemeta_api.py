@@ -14,10 +14,11 @@ import pytest
 from aiohttp import web
 
 from kube_podlist import API_ID, CGROUP_DIRS, DB_ID, JOB_ID, PODS, SIDECAR_ID
-from weft.common import devca
+from weft.common import devca, kubeapi
 from weft.sensor import kubemeta
 from weft.sensor.attribution import Attributor
-from weft.sensor.kubemeta import ApiServer, KubeMetadata
+from weft.common.kubeapi import ApiServer
+from weft.sensor.kubemeta import KubeMetadata
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.sensor-token-never-logged.c2lnbmF0dXJl"
 NODE = "node-a"
@@ -203,7 +204,7 @@ def test_in_cluster_reads_the_service_host_and_the_mounted_account(tmp_path):
     api = ApiServer.in_cluster({"KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "443"},
                                secrets_dir=str(tmp_path))
     assert api == ApiServer("https://[fd00::1]:443", f"{tmp_path}/ca.crt", f"{tmp_path}/token")
-    with pytest.raises(kubemeta.KubeMetadataError, match="KUBERNETES_SERVICE_HOST"):
+    with pytest.raises(kubeapi.KubeApiError, match="KUBERNETES_SERVICE_HOST"):
         ApiServer.in_cluster({})
 
 

@@ -118,3 +118,50 @@ def _with_uris(ca: devca.Issued, uris: list[str]) -> devca.Issued:
                 [x509.UniformResourceIdentifier(u) for u in uris]), critical=False)
             .sign(ca.key, hashes.SHA256()))
     return devca.Issued(key, cert)
+
+
+def test_a_signing_request_gets_the_node_the_issuer_decides_not_what_it_asks(ca):
+    """The request asks for a CA certificate naming another node: the issuer ignores all of
+    it and signs a client certificate for the request's key, naming the node it decided."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    greedy = (x509.CertificateSigningRequestBuilder()
+              .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "spiffe://weft/sensor/gke/b")]))
+              .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier("spiffe://weft/sensor/gke/b")]),
+                             critical=False)
+              .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+              .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    cert = devca.sign_sensor_request(ca, greedy, "eks", "node-a")
+    cert.verify_directly_issued_by(ca.cert)
+    assert devca.sensor_identity(cert.public_bytes(serialization.Encoding.PEM)) == ("eks", "node-a")
+    assert _sans(cert).get_values_for_type(x509.UniformResourceIdentifier) == ["spiffe://weft/sensor/eks/node-a"]
+    assert not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert cert.public_key() == key.public_key()
+
+
+def test_a_request_signed_with_another_key_or_not_a_request_is_refused(ca):
+    mine, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    good = x509.load_pem_x509_csr(devca.sensor_request(mine))
+    # the request's public key swapped for another one: the signature no longer verifies
+    der = bytearray(good.public_bytes(serialization.Encoding.DER))
+    theirs = other.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ours = mine.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    at = bytes(der).index(ours)
+    der[at:at + len(ours)] = theirs
+    forged = x509.load_der_x509_csr(bytes(der)).public_bytes(serialization.Encoding.PEM)
+    with pytest.raises(ValueError, match="signature does not verify"):
+        devca.sign_sensor_request(ca, forged, "eks", "node-a")
+    with pytest.raises(ValueError, match="not a certificate signing request"):
+        devca.sign_sensor_request(ca, b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+                                  "eks", "node-a")
+    with pytest.raises(ValueError, match="not a certificate signing request"):
+        devca.sign_sensor_request(ca, b"hello", "eks", "node-a")
+
+
+def test_a_request_for_a_key_that_is_not_ec_p256_or_p384_is_refused(ca):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    for key in (ec.generate_private_key(ec.SECP521R1()), rsa.generate_private_key(65537, 2048)):
+        wanted = (x509.CertificateSigningRequestBuilder().subject_name(x509.Name([]))
+                  .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+        with pytest.raises(ValueError, match="not an EC P-256 or P-384 key"):
+            devca.sign_sensor_request(ca, wanted, "eks", "node-a")

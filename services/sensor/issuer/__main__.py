@@ -1,0 +1,5 @@
+import sys
+
+from weft.sensor.issuer.server import main
+
+sys.exit(main())
