@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The stage image: one image, four processes, chosen by the pod's command:
 #   python -m weft.discovery | weft.posture | weft.detect | weft.enforce
+# and the sensor issuer's (python -m weft.sensor.issuer, deploy/base/issuer/).
 # Build from the repository root (the context is the repository; see /.dockerignore):
 #   docker build -f deploy/images/stage.Dockerfile -t weft-stage:0.1.0 .
 # Written to build, not built here: CI has no container engine. tests/deploy checks
@@ -29,7 +30,8 @@ RUN python -m venv /opt/weft \
  && /opt/weft/bin/python -c "import weft.v1.sensor_pb2_grpc, weft.v1.bus_pb2, psycopg" \
  && for stage in discovery posture detect enforce; do \
       /opt/weft/bin/python -m "weft.$stage" --help >/dev/null || exit 1; \
-    done
+    done \
+ && /opt/weft/bin/python -m weft.sensor.issuer --help >/dev/null
 
 # --- runtime: the venv and nothing else, as an unprivileged user ---------------------
 FROM ${PYTHON_IMAGE}

@@ -124,7 +124,7 @@ def _why(e: Exception) -> str:
     return str(getattr(e, "reason", None) or e or type(e).__name__)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     p = argparse.ArgumentParser(prog="python -m weft.cli.sensor_cert", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
             p.error("--issuer needs --issuer-ca and --token-file")
     elif not args.cluster or not args.node:
         p.error("the cluster and the node are needed: --cluster/WEFT_CLUSTER, --node/WEFT_NODE_NAME")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     try:
         if args.issuer:
             cluster, node = request_from(args.issuer, args.issuer_ca, args.token_file, args.out, args.wait)

@@ -5,12 +5,14 @@ at start for its own node, without the CA's key ever reaching the sensor contain
 from __future__ import annotations
 
 import shlex
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography import x509
 
 from weft.cli import sensor_cert
 from weft.common import devca, natsauth
+from weft.sensor.issuer import config as issuer_config_module
 
 STAGES = ("discovery", "posture", "detect", "enforce")
 NATS_ENV = ("WEFT_NATS_URL", "WEFT_NATS_CA", "WEFT_NATS_NKEY_SEED_FILE")
@@ -132,35 +134,73 @@ def flag(command: list[str], name: str) -> str:
     return command[command.index(name) + 1]
 
 
-def test_each_sensor_issues_its_certificate_for_its_own_node(renders, target):
+def issuer_env(r, monkeypatch) -> dict[str, str]:
+    """The sensor issuer's environment, set in this process so its own parser reads it."""
+    env = r.env("sensor-issuer")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
+
+
+def test_each_sensor_gets_its_certificate_from_the_issuer_for_its_own_node(renders, target, monkeypatch):
     r = renders(target)
     init = certificate_init(r)
-    ca_dir, out = flag(init["command"], "--ca-dir"), flag(init["command"], "--out")
-    for key in ("tls.crt", "tls.key"):
-        assert r.mounted_secret_file("sensor", f"{ca_dir}/{key}", init) == ("weft-sensor-issuer", key)
-    issued, _ = r.mounted_volume("sensor", f"{out}/tls.crt", init)
+    args = sensor_cert.parse(init["command"][3:])
+    # it dials the issuer's Service, which reaches the issuer's HTTPS port
+    url = urlsplit(args.issuer)
+    name, ns = url.hostname.split(".")[:2]
+    assert url.hostname == f"{name}.{ns}.svc"
+    svc = r.get("Service", name, ns)
+    [port] = [p for p in svc["spec"]["ports"] if p["port"] == url.port]
+    assert r.port("sensor-issuer", port["targetPort"]) == issuer_config(r, monkeypatch).port
+    # with a token for the issuer's audience alone, from a projected volume of its own
+    token_volume, rel = r.mounted_volume("sensor", str(args.token_file), init)
+    [source] = token_volume["projected"]["sources"]
+    token = source["serviceAccountToken"]
+    assert token["path"] == rel and token["audience"] == issuer_config(r, monkeypatch).audience
+    assert token["expirationSeconds"] <= 3600
+    assert token["audience"] not in ("", "https://kubernetes.default.svc"), "good at the issuer only"
+    # checking the issuer against the CA of weft's servers before it sends the token
+    assert r.mounted_secret_file("sensor", str(args.issuer_ca), init) == ("weft-gateway-ca", "ca.crt")
+    issued, _ = r.mounted_volume("sensor", f"{args.out}/tls.crt", init)
     assert issued["emptyDir"]["medium"] == "Memory"
     # the sensor presents what was issued, and checks the gateway against the gateway's CA
     sensor = r.container("sensor")["command"]
-    for name in ("--tls-cert", "--tls-key"):
-        volume, rel = r.mounted_volume("sensor", flag(sensor, name))
+    for flag_name in ("--tls-cert", "--tls-key"):
+        volume, rel = r.mounted_volume("sensor", flag(sensor, flag_name))
         assert volume is issued and rel in ("tls.crt", "tls.key")
     assert r.mounted_secret_file("sensor", flag(sensor, "--tls-ca")) == ("weft-gateway-ca", "ca.crt")
-    # for the node it runs on, in the cluster the sensor reports
-    init_env = {e["name"]: e["valueFrom"] for e in init["env"]}
-    assert init_env["WEFT_NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
-    cluster = init_env["WEFT_CLUSTER"]["configMapKeyRef"]
-    sensor_env = r.env("sensor")
-    assert r.get("ConfigMap", cluster["name"], "weft-sensor")["data"][cluster["key"]] == sensor_env["WEFT_CLUSTER"]
-    assert sensor_env["WEFT_NODE_NAME"] == "field:spec.nodeName"
+    assert token_volume["name"] not in {m["name"] for m in r.container("sensor")["volumeMounts"]}, \
+        "the sensor container never holds the issuer's token"
 
 
-def test_the_sensor_container_never_sees_the_sensor_ca_key(renders, target):
+def issuer_config(r, monkeypatch):
+    issuer_env(r, monkeypatch)
+    return issuer_config_module.parse(r.container("sensor-issuer")["command"][3:])
+
+
+def test_the_issuer_signs_for_the_sensors_account_in_the_cluster_they_report(renders, target, monkeypatch):
     r = renders(target)
-    mounts = {m["name"] for m in r.container("sensor")["volumeMounts"]}
-    issuer = [v["name"] for v in pod(r, "sensor")["volumes"]
-              if v.get("secret", {}).get("secretName") == "weft-sensor-issuer"]
-    assert issuer and not mounts & set(issuer)
+    cfg = issuer_config(r, monkeypatch)
+    sensor_pod = pod(r, "sensor")
+    assert cfg.service_account == f"{r.workload('sensor')['metadata']['namespace']}:{sensor_pod['serviceAccountName']}"
+    assert cfg.cluster == r.env("sensor")["WEFT_CLUSTER"]
+    assert cfg.host == "0.0.0.0" and not cfg.kube_api, "the API server of its own cluster"
+    # its certificate from weft-ca's Secret, and the sensor CA, certificate and key
+    assert r.mounted_secret_file("sensor-issuer", str(cfg.tls_cert)) == ("weft-sensor-issuer-tls", "tls.crt")
+    assert r.mounted_secret_file("sensor-issuer", str(cfg.tls_key)) == ("weft-sensor-issuer-tls", "tls.key")
+    for key in ("tls.crt", "tls.key"):
+        assert r.mounted_secret_file("sensor-issuer", f"{cfg.ca_dir}/{key}") == ("weft-sensor-issuer", key)
+
+
+def test_the_sensor_ca_key_is_mounted_by_the_issuer_alone(renders, target):
+    r = renders(target)
+    holders = {w["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+               for w in r.workloads() for v in w["spec"]["template"]["spec"].get("volumes", [])
+               if v.get("secret", {}).get("secretName") == "weft-sensor-issuer"}
+    assert holders == {"sensor-issuer"}
+    assert r.workload("sensor-issuer")["metadata"]["namespace"] == "weft", "off the sensors' namespace"
+    assert r.workload("sensor-issuer")["spec"]["replicas"] == 1
     assert "WEFT_SENSOR_TLS_CERT" not in r.env("sensor"), "flags, one source"
 
 

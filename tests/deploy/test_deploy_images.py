@@ -145,6 +145,9 @@ def test_stage_image_smoke_runs_every_stage_module():
     assert any('python -m "weft.$stage" --help' in r for r in runs("stage"))
     for stage in loop:
         assert (ROOT / "services" / stage / "__main__.py").is_file()
+    # the sensor issuer runs from this image too (deploy/base/issuer/deployment.yaml)
+    assert any("python -m weft.sensor.issuer --help" in r for r in runs("stage"))
+    assert (ROOT / "services" / "sensor" / "issuer" / "__main__.py").is_file()
 
 
 def test_stage_image_runs_as_the_uid_the_manifests_require(renders):

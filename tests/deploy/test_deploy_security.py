@@ -90,11 +90,19 @@ def test_the_sensors_token_reads_pods_and_nothing_else(renders, target):
     assert {("", "secrets", "get"), ("", "pods", "patch")} <= set(granted(wider, ("weft-sensor", "weft-sensor")))
 
 
+def test_the_issuers_token_creates_tokenreviews_and_nothing_else(renders, target):
+    r = renders(target)
+    assert set(granted(r, ("weft", "weft-sensor-issuer"))) == {("authentication.k8s.io", "tokenreviews", "create")}
+    spec = pod(r, "sensor-issuer")
+    assert spec["serviceAccountName"] == "weft-sensor-issuer" and spec["automountServiceAccountToken"] is True
+    assert r.get("ServiceAccount", "weft-sensor-issuer", "weft")["automountServiceAccountToken"] is False
+
+
 def test_no_other_weft_account_is_bound_to_a_role(renders, target):
     r = renders(target)
     subjects = {(s.get("namespace"), s["name"]) for b in r.of_kind("ClusterRoleBinding") + r.of_kind("RoleBinding")
                 for s in b.get("subjects") or []}
-    assert subjects == {("weft-sensor", "weft-sensor")}
+    assert subjects == {("weft-sensor", "weft-sensor"), ("weft", "weft-sensor-issuer")}
 
 
 def test_sensor_mounts_the_kernel_interfaces_and_headers_and_nothing_else_of_the_host(renders, target):
@@ -172,7 +180,7 @@ def test_every_pod_in_the_weft_namespace_passes_restricted(renders, target):
     assert ns["pod-security.kubernetes.io/enforce"] == "restricted"
     pods = {w["metadata"]["name"]: w["spec"]["template"]["spec"] for w in r.workloads()
             if w["metadata"]["namespace"] == "weft"}
-    assert len(pods) == 6    # four stages, NATS, the streams Job
+    assert len(pods) == 7    # four stages, NATS, the streams Job, the sensor issuer
     assert {name: v for name, spec in pods.items() if (v := restricted_violations(spec))} == {}
     # and the check is not vacuous: the sensor's pod would be refused
     assert restricted_violations(pod(r, "sensor"))
@@ -235,6 +243,22 @@ def test_sensor_probes_hit_real_routes_on_its_http_port(renders, target):
         get = c[probe]["httpGet"]
         assert get["path"] == path and path in served_paths()
         assert r.port("sensor", get["port"]) == http_port
+
+
+def test_issuer_probes_hit_its_real_routes_over_https_and_its_pod_is_locked_down(renders, target):
+    from weft.sensor.issuer import server as issuer_server
+    r = renders(target)
+    c, env = r.container("sensor-issuer"), r.env("sensor-issuer")
+    assert r.port("sensor-issuer", "https") == int(env["WEFT_ISSUER_PORT"]) and env["WEFT_ISSUER_HOST"] == "0.0.0.0"
+    served = served_paths() | {issuer_server.ROUTE}
+    expected = {"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": "/healthz"}
+    for probe, path in expected.items():
+        get = c[probe]["httpGet"]
+        assert get["path"] == path and path in served and get["scheme"] == "HTTPS"
+        assert r.port("sensor-issuer", get["port"]) == int(env["WEFT_ISSUER_PORT"])
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert {"cpu", "memory"} <= set(c["resources"]["requests"]) and {"cpu", "memory"} <= set(c["resources"]["limits"])
 
 
 def test_nats_probes_use_the_monitor_port_of_its_config(renders, target):
@@ -365,14 +389,15 @@ WORLD = Endpoint("world", None)
 # DESIGN.md: the sensor dials discovery's gateway; every stage reads and writes the bus;
 # the streams Job creates the bus's streams; the NATS servers route to each other.
 # Between weft's pods, nothing else.
-EXPECTED_BETWEEN_WEFT_PODS = ({("sensor", "discovery", 50051), ("nats", "nats", 6222), ("streams", "nats", 4222)}
+EXPECTED_BETWEEN_WEFT_PODS = ({("sensor", "discovery", 50051), ("sensor", "sensor-issuer", 8443),
+                               ("nats", "nats", 6222), ("streams", "nats", 4222)}
                               | {(s, "nats", 4222) for s in STAGES})
 
 
 def test_between_weft_pods_only_the_design_flows_are_allowed(renders, target):
     r = renders(target)
     policies, pods = r.of_kind("NetworkPolicy"), weft_pods(r)
-    assert set(pods) == {"sensor", "nats", "streams", *STAGES}
+    assert set(pods) == {"sensor", "sensor-issuer", "nats", "streams", *STAGES}
     flows = {(s.name, d.name, port) for s in pods.values() for d in pods.values()
              for port, proto in d.ports.values() if allowed(policies, s, d, port, proto)}
     assert flows == EXPECTED_BETWEEN_WEFT_PODS
@@ -407,11 +432,15 @@ def test_flows_to_and_from_outside_weft(renders, target):
     assert not allowed(policies, scraper, pods["nats"], 4222)
     assert not allowed(policies, scraper, pods["discovery"], 50051)
     # only discovery talks to cloud APIs, and only where an overlay gave it an identity;
-    # the sensor reaches the API server (which no NetworkPolicy can name: 443 and 6443)
+    # the sensor and the issuer reach the API server (no NetworkPolicy can name it: 443 and 6443)
+    api_server = {"sensor", "sensor-issuer"}
     for p in pods.values():
         cloud_api = target != "base" and p.name == "discovery"
-        assert allowed(policies, p, WORLD, 443) == (cloud_api or p.name == "sensor"), p.name
-        assert allowed(policies, p, WORLD, 6443) == (p.name == "sensor"), p.name
+        assert allowed(policies, p, WORLD, 443) == (cloud_api or p.name in api_server), p.name
+        assert allowed(policies, p, WORLD, 6443) == (p.name in api_server), p.name
+    # the issuer answers the sensors alone
+    assert not allowed(policies, WORLD, pods["sensor-issuer"], 8443)
+    assert not allowed(policies, scraper, pods["sensor-issuer"], 8443)
 
 
 def test_gke_discovery_reaches_the_metadata_server_for_workload_identity(renders):
