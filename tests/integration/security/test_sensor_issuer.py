@@ -72,26 +72,6 @@ class ApiStandIn:
                                  status=201)
 
 
-@dataclass
-class Lab:
-    dir: Path
-    api: ApiStandIn
-    issuer_url: str
-    weft_ca: Path          # the CA of the issuer's server certificate (what sensors trust)
-    sensor_ca: devca.Issued
-    log: Path
-
-    def token(self, name: str, value: str) -> Path:
-        path = self.dir / name
-        path.write_text(value + "\n")
-        return path
-
-    def ask(self, token: Path, out: Path, *extra: str, issuer: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "weft.cli.sensor_cert", "--issuer", issuer or self.issuer_url,
-                               "--issuer-ca", str(self.weft_ca), "--token-file", str(token), "--out", str(out),
-                               *extra], capture_output=True, text=True, timeout=60)
-
-
 def serve_in_thread(app: web.Application, tls: ssl.SSLContext) -> tuple[int, callable]:
     """Run `app` on loopback HTTPS in a thread of its own (the issuer is another process,
     and the test's own calls block); its port and a stop function."""
@@ -117,40 +97,83 @@ def server_tls(ca: devca.Issued, where: Path, name: str) -> tuple[Path, Path]:
     return where / f"{name}.crt", where / f"{name}.key"
 
 
-def start_issuer(lab_dir: Path, port: int, api_port: int, weft: devca.Issued, log: Path) -> subprocess.Popen:
-    cert, key = server_tls(weft, lab_dir, "issuer")
-    (lab_dir / "issuer-sa-token").write_text(ISSUER_TOKEN)
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "weft.sensor.issuer", "--host", "127.0.0.1",
-                                 "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key),
-                                 "--ca-dir", str(lab_dir / "sensor-ca"), "--cluster", "eks",
-                                 "--kube-api", f"https://127.0.0.1:{api_port}", "--kube-ca", str(lab_dir / "api-ca.crt"),
-                                 "--kube-token-file", str(lab_dir / "issuer-sa-token")],
-                                stdout=out, stderr=out, start_new_session=True)
-    natsserver.wait_listening("127.0.0.1", port, proc, log=log)
-    return proc
+@dataclass
+class Lab:
+    """Three CAs (the stand-in API server's, weft's for the issuer's certificate, the
+    sensor CA in a directory as the issuer mounts it), the API stand-in serving, and the
+    issuer once started."""
+    dir: Path
+    api: ApiStandIn
+    api_port: int
+    stop_api: callable
+    weft: devca.Issued
+    sensor_ca: devca.Issued
+    port: int = field(default_factory=natsserver.free_port)
+    issuer: subprocess.Popen | None = None
+
+    @classmethod
+    def prepare(cls, where: Path) -> "Lab":
+        api_ca, weft, sensor_ca = devca.create_ca("stand-in API CA"), devca.create_ca("weft CA"), devca.create_ca("sensor CA")
+        (where / "api-ca.crt").write_bytes(api_ca.cert_pem())
+        (where / "weft-ca.crt").write_bytes(weft.cert_pem())
+        (where / "sensor-ca").mkdir()
+        devca.save(sensor_ca, where / "sensor-ca" / "tls.crt", where / "sensor-ca" / "tls.key")
+        (where / "issuer-sa-token").write_text(ISSUER_TOKEN)
+        api = ApiStandIn()
+        app = web.Application()
+        app.router.add_post("/apis/authentication.k8s.io/v1/tokenreviews", api.tokenreviews)
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(*server_tls(api_ca, where, "api"))
+        api_port, stop_api = serve_in_thread(app, tls)
+        return cls(where, api, api_port, stop_api, weft, sensor_ca)
+
+    @property
+    def issuer_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def weft_ca(self) -> Path:
+        return self.dir / "weft-ca.crt"
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "issuer.log"
+
+    def start_issuer(self) -> None:
+        cert, key = server_tls(self.weft, self.dir, "issuer")
+        with open(self.log, "ab") as out:
+            self.issuer = subprocess.Popen(
+                [sys.executable, "-m", "weft.sensor.issuer", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--tls-cert", str(cert), "--tls-key", str(key), "--ca-dir", str(self.dir / "sensor-ca"),
+                 "--cluster", "eks", "--kube-api", f"https://127.0.0.1:{self.api_port}",
+                 "--kube-ca", str(self.dir / "api-ca.crt"), "--kube-token-file", str(self.dir / "issuer-sa-token")],
+                stdout=out, stderr=out, start_new_session=True)
+        natsserver.wait_listening("127.0.0.1", self.port, self.issuer, log=self.log)
+
+    def close(self) -> None:
+        if self.issuer is not None:
+            natsserver.stop(self.issuer)
+        self.stop_api()
+
+    def token(self, name: str, value: str) -> Path:
+        path = self.dir / name
+        path.write_text(value + "\n")
+        return path
+
+    def ask(self, token: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "weft.cli.sensor_cert", "--issuer", self.issuer_url,
+                               "--issuer-ca", str(self.weft_ca), "--token-file", str(token), "--out", str(out),
+                               *extra], capture_output=True, text=True, timeout=60)
 
 
 @pytest.fixture
 def lab(tmp_path):
-    api_ca, weft, sensor_ca = devca.create_ca("stand-in API server CA"), devca.create_ca("weft CA"), devca.create_ca("sensor CA")
-    (tmp_path / "api-ca.crt").write_bytes(api_ca.cert_pem())
-    (tmp_path / "weft-ca.crt").write_bytes(weft.cert_pem())
-    (tmp_path / "sensor-ca").mkdir()
-    devca.save(sensor_ca, tmp_path / "sensor-ca" / "tls.crt", tmp_path / "sensor-ca" / "tls.key")
-    api = ApiStandIn()
-    app = web.Application()
-    app.router.add_post("/apis/authentication.k8s.io/v1/tokenreviews", api.tokenreviews)
-    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(*server_tls(api_ca, tmp_path, "api"))
-    api_port, stop_api = serve_in_thread(app, tls)
-    port, log = natsserver.free_port(), tmp_path / "issuer.log"
-    issuer = start_issuer(tmp_path, port, api_port, weft, log)
+    lab = Lab.prepare(tmp_path)
     try:
-        yield Lab(tmp_path, api, f"https://127.0.0.1:{port}", tmp_path / "weft-ca.crt", sensor_ca, log)
+        lab.start_issuer()
+        yield lab
     finally:
-        natsserver.stop(issuer)
-        stop_api()
+        lab.close()
 
 
 def secrets_said(*texts: str) -> list[str]:
@@ -222,35 +245,22 @@ def test_while_the_api_server_fails_the_pod_keeps_asking_then_says_why(lab, tmp_
 
 def test_a_pod_started_before_the_issuer_waits_for_it(tmp_path):
     """The DaemonSet and the issuer's Deployment start together: the initContainer retries."""
-    weft = devca.create_ca("weft CA")
-    (tmp_path / "weft-ca.crt").write_bytes(weft.cert_pem())
-    (tmp_path / "token").write_text("tok-node-a-never-logged")
-    port = natsserver.free_port()
-    asking = subprocess.Popen([sys.executable, "-m", "weft.cli.sensor_cert", "--issuer", f"https://127.0.0.1:{port}",
-                               "--issuer-ca", str(tmp_path / "weft-ca.crt"), "--token-file", str(tmp_path / "token"),
+    lab = Lab.prepare(tmp_path)
+    asking = subprocess.Popen([sys.executable, "-m", "weft.cli.sensor_cert", "--issuer", lab.issuer_url,
+                               "--issuer-ca", str(lab.weft_ca), "--token-file",
+                               str(lab.token("token", "tok-node-a-never-logged")),
                                "--out", str(tmp_path / "tls"), "--wait", "60"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    api_ca, sensor_ca = devca.create_ca("stand-in API server CA"), devca.create_ca("sensor CA")
-    (tmp_path / "api-ca.crt").write_bytes(api_ca.cert_pem())
-    (tmp_path / "sensor-ca").mkdir()
-    devca.save(sensor_ca, tmp_path / "sensor-ca" / "tls.crt", tmp_path / "sensor-ca" / "tls.key")
-    api = ApiStandIn()
-    app = web.Application()
-    app.router.add_post("/apis/authentication.k8s.io/v1/tokenreviews", api.tokenreviews)
-    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(*server_tls(api_ca, tmp_path, "api"))
-    api_port, stop_api = serve_in_thread(app, tls)
-    time.sleep(2)       # the pod has tried at least once
-    issuer = start_issuer(tmp_path, port, api_port, weft, tmp_path / "issuer.log")
     try:
+        time.sleep(2)       # the pod has tried at least once
+        lab.start_issuer()
         out, err = asking.communicate(timeout=60)
         assert asking.returncode == 0, err
         assert "trying again" in err
         assert devca.sensor_identity((tmp_path / "tls" / "tls.crt").read_bytes()) == ("eks", "ip-10-0-1-23.ec2.internal")
     finally:
         asking.kill()
-        natsserver.stop(issuer)
-        stop_api()
+        lab.close()
 
 
 def test_an_issuer_whose_certificate_does_not_verify_is_not_sent_the_token(lab, tmp_path):
