@@ -67,7 +67,8 @@ class Discovery(Stage):
         mtls = bool(self.config.tls_cert)
         sensor_pb2_grpc.add_SensorGatewayServicer_to_server(
             Gateway(self.js, self.sensors, require_identity=mtls, recent=self.recent), server)
-        inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryService(self.observing), server)
+        inventory_pb2_grpc.add_InventoryServiceServicer_to_server(
+            InventoryService(self.observing, refuse_sensors=mtls), server)
         addr = f"{self.config.grpc_host}:{self.config.grpc_port}"
         self.grpc_port = server.add_secure_port(addr, self._credentials()) if mtls else server.add_insecure_port(addr)
         await server.start()

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from weft.common import codec, devca, subjects
 from weft.sensor.uplink import Refused, Uplink
-from weft.v1 import event_pb2, sensor_pb2, sensor_pb2_grpc
+from weft.v1 import event_pb2, inventory_pb2, inventory_pb2_grpc, sensor_pb2, sensor_pb2_grpc
 
 from gateway_kit import Pki, events, hello, mtls_discovery, stored_batches
 
@@ -190,3 +190,23 @@ async def test_one_sensor_cannot_pre_empt_another_sensors_batch_ids(gateway, pki
     stored = await stored_batches(nats_server.url, 2)
     assert sorted(e.event_id for _, b in stored for e in b.events) == sorted(
         [f"eks-node-b-{i}" for i in range(3)] + [f"eks-node-a-{i}" for i in range(3, 6)])
+
+
+async def test_a_sensor_certificate_does_not_open_the_inventory_a_readers_does(gateway, pki):
+    """The inventory of every cluster shares the sensors' port: a node's certificate (one
+    an attacker who owns the node holds) is refused there; a reader's, naming no sensor, is not."""
+    async def list_agents(client: devca.Issued):
+        async with grpc.aio.secure_channel(gateway.gateway, pki.credentials(client)) as channel:
+            return await inventory_pb2_grpc.InventoryServiceStub(channel).ListAgents(inventory_pb2.ListAgentsRequest())
+
+    for call in ("ListAgents", "GetProfile", "GetGraph"):
+        async with grpc.aio.secure_channel(gateway.gateway, pki.sensor("eks", "node-a")) as channel:
+            stub = inventory_pb2_grpc.InventoryServiceStub(channel)
+            request = {"ListAgents": inventory_pb2.ListAgentsRequest(), "GetProfile": inventory_pb2.AgentRequest(ref="x"),
+                       "GetGraph": inventory_pb2.GraphRequest(format="json")}[call]
+            with pytest.raises(grpc.aio.AioRpcError) as e:
+                await getattr(stub, call)(request)
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED, call
+        assert "sensor gateway only" in e.value.details()
+    listed = await list_agents(devca.issue_client(pki.ca, "spiffe://weft/reader/soc"))
+    assert list(listed.entries) == []
