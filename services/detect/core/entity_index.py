@@ -55,10 +55,8 @@ class EntityIndex:
         self.pids: dict[tuple[str, int], set[tuple[int, str]]] = defaultdict(set)  # (node, pid) -> {(t, agent)}
         self.mcp_clients: dict[str, set[tuple]] = defaultdict(set)      # session -> {(t, request, agent, event)}
         self.mcp_servers: dict[str, set[tuple]] = defaultdict(set)      # agent -> {(t, session, request, event, tool)}
-        self.servers_of_session: dict[str, set[str]] = defaultdict(set)
         self.connects: dict[str, set[tuple]] = defaultdict(set)         # cluster -> {(t, agent, src, dst, port, dns)}
         self.accepts: dict[str, set[tuple]] = defaultdict(set)          # agent -> {(t, peer, local, port, cluster)}
-        self.acceptors_of_peer: dict[str, set[tuple[int, str]]] = defaultdict(set)
         self.exchanges: dict[str, set[tuple]] = defaultdict(set)        # agent -> {(t, kind, model, host, excerpt)}
         self.derive()
 
@@ -68,10 +66,16 @@ class EntityIndex:
         # peer -> agent -> its accept times, sorted: a connect asks each agent once whether
         # it accepted from the peer within the match window (a busy peer has thousands)
         self.accept_times: dict[str, dict[str, list[int]]] = {}
-        for peer, found in self.acceptors_of_peer.items():
-            by_agent = self.accept_times[peer] = {}
-            for t, agent in sorted(found):
-                by_agent.setdefault(agent, []).append(t)
+        for agent, found in self.accepts.items():
+            for t, peer, *_ in found:
+                self.accept_times.setdefault(peer, {}).setdefault(agent, []).append(t)
+        for by_agent in self.accept_times.values():
+            for agent, times in by_agent.items():
+                by_agent[agent] = sorted(set(times))
+        self.servers_of_session: dict[str, set[str]] = defaultdict(set)
+        for agent, found in self.mcp_servers.items():
+            for _, session, *_ in found:
+                self.servers_of_session[session].add(agent)
         self.connects_by_time = {c: sorted(found) for c, found in self.connects.items()}
         self.addresses_of = defaultdict(set)
         for ip, owners in self.addresses.items():
@@ -197,9 +201,10 @@ class EntityIndex:
             self._address(n.dst_ip, cluster, agent, touched)
         if n.src_ip:
             self._put(self.accepts[agent], (t, n.src_ip, n.dst_ip, n.dst_port, cluster), touched, f"agent:{agent}")
-            if (t, agent) not in self.acceptors_of_peer[n.src_ip]:
-                self.acceptors_of_peer[n.src_ip].add((t, agent))
-                insort(self.accept_times.setdefault(n.src_ip, {}).setdefault(agent, []), t)
+            times = self.accept_times.setdefault(n.src_ip, {}).setdefault(agent, [])
+            i = bisect_left(times, t)
+            if i == len(times) or times[i] != t:
+                times.insert(i, t)
 
     def _mcp(self, t: int, agent: str, ev: E, touched: set[str]) -> None:
         m = ev.mcp
@@ -252,12 +257,4 @@ class EntityIndex:
                 table[key] = {r for r in table[key] if r[0] >= before_ms}
                 if not table[key]:
                     del table[key]
-        self.acceptors_of_peer = defaultdict(set)
-        for agent, found in self.accepts.items():
-            for t, peer, *_ in found:
-                self.acceptors_of_peer[peer].add((t, agent))
-        self.servers_of_session = defaultdict(set)
-        for agent, found in self.mcp_servers.items():
-            for _, session, *_ in found:
-                self.servers_of_session[session].add(agent)
         self.derive()

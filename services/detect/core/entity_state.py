@@ -5,9 +5,10 @@ from __future__ import annotations
 from weft.detect.core.entity_index import AgentFacts, EntityIndex
 
 # tables of sets of tuples: index attribute -> how many key parts each row starts with
+# (what derive() rebuilds from these, such as servers_of_session and accept_times, is not
+# saved; states written before that still load: their extra tables are not read)
 _SETS = {"service_accounts": 3, "addresses": 1, "egress": 1, "processes": 2, "mcp_clients": 1,
-         "mcp_servers": 1, "servers_of_session": 1, "connects": 1, "accepts": 1, "acceptors_of_peer": 1,
-         "exchanges": 1, "pids": 2}
+         "mcp_servers": 1, "connects": 1, "accepts": 1, "exchanges": 1, "pids": 2}
 _MAPS = {"pods": 3, "workloads": 3}
 
 

@@ -130,3 +130,20 @@ def test_stories_older_than_the_retention_are_forgotten_on_event_time(corpus):
     correlator.add_alert(moved)
     assert [s.agent.name for s in correlator.stories()] == ["sales/lead-bot"]
     assert all(s["id"] == moved["finding_info"]["uid"] for s in correlator.to_state()["signals"])
+
+
+def test_a_state_saved_with_the_derived_tables_still_loads_to_the_same_stories(corpus, expected):
+    """States saved before `acceptors_of_peer` and `servers_of_session` became derived carry
+    both tables; they load, are not read, and the lookups are rebuilt from the facts."""
+    correlator = run(live_order(corpus))
+    state = json.loads(json.dumps(correlator.to_state()))
+    index = state["index"]
+    assert "acceptors_of_peer" not in index and "servers_of_session" not in index
+    assert index["accepts"] and index["mcp_servers"], "the corpus has accepts and MCP servers"
+    index["acceptors_of_peer"] = [[peer, t, agent] for agent, t, peer, *_ in index["accepts"]]
+    index["servers_of_session"] = [[session, agent] for agent, _, session, *_ in index["mcp_servers"]]
+    restored = Correlator.from_state(state)
+    assert outcome(restored) == expected
+    assert restored.index.accept_times == correlator.index.accept_times
+    assert restored.index.servers_of_session == correlator.index.servers_of_session
+    assert state_text(restored) == state_text(correlator)
