@@ -245,17 +245,16 @@ def test_sensor_probes_hit_real_routes_on_its_http_port(renders, target):
         assert r.port("sensor", get["port"]) == http_port
 
 
-def test_issuer_probes_hit_its_real_routes_over_https_and_its_pod_is_locked_down(renders, target):
-    from weft.sensor.issuer import server as issuer_server
+def test_issuer_probes_hit_real_routes_on_its_http_port_and_its_pod_is_locked_down(renders, target):
     r = renders(target)
     c, env = r.container("sensor-issuer"), r.env("sensor-issuer")
     assert r.port("sensor-issuer", "https") == int(env["WEFT_ISSUER_PORT"]) and env["WEFT_ISSUER_HOST"] == "0.0.0.0"
-    served = served_paths() | {issuer_server.ROUTE}
+    assert r.port("sensor-issuer", "http") == int(env["WEFT_HTTP_PORT"]) and env["WEFT_HTTP_HOST"] == "0.0.0.0"
     expected = {"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": "/healthz"}
     for probe, path in expected.items():
         get = c[probe]["httpGet"]
-        assert get["path"] == path and path in served and get["scheme"] == "HTTPS"
-        assert r.port("sensor-issuer", get["port"]) == int(env["WEFT_ISSUER_PORT"])
+        assert get["path"] == path and path in served_paths()
+        assert r.port("sensor-issuer", get["port"]) == int(env["WEFT_HTTP_PORT"])
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
     assert {"cpu", "memory"} <= set(c["resources"]["requests"]) and {"cpu", "memory"} <= set(c["resources"]["limits"])
@@ -438,9 +437,11 @@ def test_flows_to_and_from_outside_weft(renders, target):
         cloud_api = target != "base" and p.name == "discovery"
         assert allowed(policies, p, WORLD, 443) == (cloud_api or p.name in api_server), p.name
         assert allowed(policies, p, WORLD, 6443) == (p.name in api_server), p.name
-    # the issuer answers the sensors alone
+    # the issuer signs for the sensors alone; Prometheus scrapes its plain HTTP port
     assert not allowed(policies, WORLD, pods["sensor-issuer"], 8443)
     assert not allowed(policies, scraper, pods["sensor-issuer"], 8443)
+    assert allowed(policies, scraper, pods["sensor-issuer"], 8080)
+    assert not allowed(policies, WORLD, pods["sensor-issuer"], 8080)
 
 
 def test_gke_discovery_reaches_the_metadata_server_for_workload_identity(renders):

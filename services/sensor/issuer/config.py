@@ -21,6 +21,8 @@ class IssuerConfig:
     audience: str
     days: int
     log_level: str
+    http_host: str = "127.0.0.1"   # plain HTTP: /healthz, /readyz, /metrics (no certificates)
+    http_port: int = 0
     kube_api: str = ""      # URL of the API server; "" in the cluster it runs in
     kube_ca: str = ""
     kube_token_file: str = ""
@@ -53,6 +55,10 @@ def parse(argv: list[str] | None = None) -> IssuerConfig:
     p.add_argument("--audience", default=env("WEFT_ISSUER_AUDIENCE", "weft-sensor-issuer"),
                    help="audience of the sensors' projected tokens (default %(default)s)")
     p.add_argument("--days", type=int, default=devca.DAYS, help="validity of a certificate (default %(default)s)")
+    p.add_argument("--http-host", default=env("WEFT_HTTP_HOST", "127.0.0.1"),
+                   help="address of health, readiness and /metrics over plain HTTP (WEFT_HTTP_HOST)")
+    p.add_argument("--http-port", type=int, default=int(env("WEFT_HTTP_PORT", "0")),
+                   help="their port; 0 picks one (WEFT_HTTP_PORT). Certificates are served over HTTPS only")
     p.add_argument("--kube-api", default=env("WEFT_KUBE_API", ""),
                    help="the API server that reviews tokens, when not this pod's own cluster's "
                         "(WEFT_KUBE_API; then --kube-ca and --kube-token-file too)")
@@ -70,11 +76,12 @@ def parse(argv: list[str] | None = None) -> IssuerConfig:
     namespace, _, name = a.service_account.partition(":")
     if not namespace or not name:
         p.error(f"--service-account: {a.service_account!r} is not namespace:name")
-    if not 0 <= a.port < 65536 or a.days < 1:
-        p.error("--port must be 0-65535 (0 picks one) and --days at least 1")
+    if not (0 <= a.port < 65536 and 0 <= a.http_port < 65536) or a.days < 1:
+        p.error("--port and --http-port must be 0-65535 (0 picks one) and --days at least 1")
     if a.kube_api and not (a.kube_ca and a.kube_token_file):
         p.error("--kube-api needs --kube-ca and --kube-token-file")
     return IssuerConfig(host=a.host, port=a.port, tls_cert=Path(a.tls_cert), tls_key=Path(a.tls_key),
                         ca_dir=Path(a.ca_dir), cluster=a.cluster, service_account=a.service_account,
                         audience=a.audience, days=a.days, log_level=a.log_level,
+                        http_host=a.http_host, http_port=a.http_port,
                         kube_api=a.kube_api, kube_ca=a.kube_ca, kube_token_file=a.kube_token_file)

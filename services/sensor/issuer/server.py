@@ -1,7 +1,9 @@
 """The sensor issuer's HTTPS endpoint, `POST /v1/sensor-certificate`: the asking pod's
 projected service-account token as its bearer token, a certificate signing request
 (PEM) as its body; back comes the certificate for the node the API server names, then
-the sensor CA's (PEM). Refusals say why (401, 403, 400, 413, 503) and are counted."""
+the sensor CA's (PEM). Refusals say why (401, 403, 400, 413, 503) and are counted.
+Health, readiness and /metrics are served over plain HTTP too, for probes and
+Prometheus, on a port of their own."""
 from __future__ import annotations
 
 import asyncio
@@ -77,12 +79,14 @@ class Issuer:
             raise http.Refused(403, str(e)) from None
 
 
-def build(cfg: IssuerConfig, api: ApiServer, ca: devca.Issued) -> tuple[web.Application, Issuer]:
+def build(cfg: IssuerConfig, api: ApiServer, ca: devca.Issued) -> tuple[web.Application, web.Application, Issuer]:
+    """The HTTPS app that signs, the plain HTTP app of probes and metrics, and the issuer."""
     issuer = Issuer(cfg, api, ca)
-    app = http.make_app(SERVICE, ready=lambda: True, status=lambda: dict(issuer.counts))
-    http.self_authenticating(app, [ROUTE])
-    app.router.add_post(ROUTE, issuer.certificate)
-    return app, issuer
+    status = lambda: dict(issuer.counts)
+    signing = http.make_app(SERVICE, ready=lambda: True, status=status)
+    http.self_authenticating(signing, [ROUTE])
+    signing.router.add_post(ROUTE, issuer.certificate)
+    return signing, http.make_app(SERVICE, ready=lambda: True, status=status), issuer
 
 
 def server_tls(cfg: IssuerConfig) -> ssl.SSLContext:
@@ -99,10 +103,12 @@ def api_server(cfg: IssuerConfig) -> ApiServer:
 
 
 async def serve(cfg: IssuerConfig, api: ApiServer, ca: devca.Issued, tls: ssl.SSLContext) -> None:
-    app, _ = build(cfg, api, ca)
-    async with http.serve(app, cfg.host, cfg.port, ssl_context=tls) as port:
-        log.info("sensor issuer for cluster %r on https://%s:%d%s: sensors of %s, tokens for %r",
-                 cfg.cluster, cfg.host, port, ROUTE, cfg.service_account, cfg.audience)
+    signing, probes, _ = build(cfg, api, ca)
+    async with http.serve(signing, cfg.host, cfg.port, ssl_context=tls) as port, \
+            http.serve(probes, cfg.http_host, cfg.http_port) as http_port:
+        log.info("sensor issuer for cluster %r on https://%s:%d%s: sensors of %s, tokens for %r; "
+                 "health and /metrics on http://%s:%d", cfg.cluster, cfg.host, port, ROUTE,
+                 cfg.service_account, cfg.audience, cfg.http_host, http_port)
         await _until_signalled()
 
 

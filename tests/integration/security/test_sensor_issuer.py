@@ -109,6 +109,7 @@ class Lab:
     weft: devca.Issued
     sensor_ca: devca.Issued
     port: int = field(default_factory=natsserver.free_port)
+    http_port: int = field(default_factory=natsserver.free_port)
     issuer: subprocess.Popen | None = None
 
     @classmethod
@@ -144,6 +145,7 @@ class Lab:
         with open(self.log, "ab") as out:
             self.issuer = subprocess.Popen(
                 [sys.executable, "-m", "weft.sensor.issuer", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--http-port", str(self.http_port),
                  "--tls-cert", str(cert), "--tls-key", str(key), "--ca-dir", str(self.dir / "sensor-ca"),
                  "--cluster", "eks", "--kube-api", f"https://127.0.0.1:{self.api_port}",
                  "--kube-ca", str(self.dir / "api-ca.crt"), "--kube-token-file", str(self.dir / "issuer-sa-token")],
@@ -298,16 +300,22 @@ def test_requests_without_a_token_the_right_type_or_size_are_refused_before_any_
     assert post(lab, csr, {**bearer, **pem})[0] == 200
 
 
-def test_the_issuer_counts_what_it_issued_and_refused(lab, tmp_path):
+def test_the_issuer_counts_what_it_issued_and_refused_for_prometheus(lab, tmp_path):
     assert lab.ask(lab.token("token-a", "tok-node-a-never-logged"), tmp_path / "a").returncode == 0
     assert lab.ask(lab.token("token-b", "tok-default-sa-never-logged"), tmp_path / "b").returncode == 1
-    tls = ssl.create_default_context(cafile=str(lab.weft_ca))
-    with urllib.request.urlopen(lab.issuer_url + "/metrics", context=tls, timeout=10) as resp:
+    # over plain HTTP, on a port of their own: what Prometheus and the probes reach
+    with urllib.request.urlopen(f"http://127.0.0.1:{lab.http_port}/metrics", timeout=10) as resp:
         text = resp.read().decode()
     assert 'weft_sensor_certificates_total{outcome="issued"} 1.0' in text
     assert 'weft_sensor_certificates_total{outcome="403"} 1.0' in text
-    with urllib.request.urlopen(lab.issuer_url + "/healthz", context=tls, timeout=10) as resp:
-        assert json.loads(resp.read())["ok"] is True
+    with urllib.request.urlopen(f"http://127.0.0.1:{lab.http_port}/readyz", timeout=10) as resp:
+        assert json.loads(resp.read())["ready"] is True
+    # which signs nothing
+    req = urllib.request.Request(f"http://127.0.0.1:{lab.http_port}/v1/sensor-certificate", data=b"x",
+                                 method="POST", headers={"Authorization": "Bearer tok-node-a-never-logged"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code in (404, 405)
 
 
 def test_the_issuer_will_not_start_without_its_tls_or_its_ca(tmp_path):
