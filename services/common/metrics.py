@@ -19,3 +19,7 @@ ALERTS_HELD = Counter("weft_detect_alerts_held_total",
 SENSOR_CERTIFICATES = Counter("weft_sensor_certificates_total",
                               "Sensor certificates the issuer signed (outcome issued) or refused "
                               "(outcome: the HTTP status said)", ["outcome"])
+INDEX_FACTS = Gauge("weft_detect_index_facts", "Time-stamped facts in detect's entity index (connections, "
+                    "accepts, MCP calls, model exchanges, process ids)")
+INDEX_SHED = Counter("weft_detect_index_facts_shed_total",
+                     "Facts detect's entity index forgot before their retention, being over its budget")

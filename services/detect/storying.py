@@ -9,7 +9,8 @@ import os
 import threading
 import urllib.request
 
-from weft.detect.core import chain_input, narrative, story_render
+from weft.common import metrics
+from weft.detect.core import chain_input, entity_index, narrative, story_render
 from weft.detect.core.correlate import CorrelationConfig, Correlator, Update
 from weft.detect.core.story import Story
 from weft.v1 import alert_pb2
@@ -26,6 +27,7 @@ class Storying:
         self._chains: dict[str, chain_input.IdentityChain] = {}
         self.dirty = False
         self.fresh = correlator is None           # no state restored: starting afresh
+        self._shed_said = 0
 
     @classmethod
     def restored(cls, state: str | None) -> Storying:
@@ -38,7 +40,18 @@ class Storying:
             return cls()
 
     def events(self, events) -> list[alert_pb2.Story]:
-        return self._run(lambda c: c.add_events(events))
+        stories = self._run(lambda c: c.add_events(events))
+        self._report_index()
+        return stories
+
+    def _report_index(self) -> None:
+        index = self.correlator.index
+        metrics.INDEX_FACTS.set(index.facts)
+        if (shed := index.shed - self._shed_said) > 0:
+            self._shed_said = index.shed
+            metrics.INDEX_SHED.inc(shed)
+            log.warning("detect: the entity index was over its budget of %d facts; forgot the oldest %d "
+                        "before their retention (correlation sees less far back)", entity_index.MAX_FACTS, shed)
 
     def alert(self, ocsf: dict, event_ids=()) -> list[alert_pb2.Story]:
         return self.alerts([(ocsf, event_ids)])

@@ -13,7 +13,7 @@ is derived when asked, in call_edges.py.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from weft.discovery.core.agents import logical_name
@@ -25,6 +25,14 @@ PROVIDERS = {event_pb2.Node.AWS: "AWS", event_pb2.Node.AZURE: "AZURE", event_pb2
 MATCH_WINDOW_MS = 30_000        # a connection and the accept it led to, at most this far apart
 EXCERPT = 400                   # characters of a model exchange kept for the story
 SEEN_MAX = 100_000              # node/workload identities remembered as learnt
+# The time-stamped facts (connections, accepts, MCP calls, model exchanges, process ids)
+# are kept for the retention (24 h of event time) unless there are more than this many:
+# then the oldest are forgotten early, by the minute, down to three quarters of it
+# (`shed` counts them), so a flood of distinct connections cannot grow detect without
+# bound. ~200 bytes a fact.
+MAX_FACTS = 2_000_000
+SHED_SHARE = 0.25
+TIMESTAMPED = ("mcp_clients", "mcp_servers", "connects", "accepts", "exchanges", "pids")
 INDEXED = frozenset({E.MCP_CALL, E.PROCESS_EXEC, E.NETWORK_CONNECT, E.NETWORK_ACCEPT, E.LLM_REQUEST, E.LLM_RESPONSE})
 
 
@@ -58,6 +66,7 @@ class EntityIndex:
         self.connects: dict[str, set[tuple]] = defaultdict(set)         # cluster -> {(t, agent, src, dst, port, dns)}
         self.accepts: dict[str, set[tuple]] = defaultdict(set)          # agent -> {(t, peer, local, port, cluster)}
         self.exchanges: dict[str, set[tuple]] = defaultdict(set)        # agent -> {(t, kind, model, host, excerpt)}
+        self.shed = 0                                                    # facts forgotten early (over MAX_FACTS)
         self.derive()
 
     def derive(self) -> None:
@@ -85,6 +94,13 @@ class EntityIndex:
         for ip, clusters in self.egress.items():
             for cluster in clusters:
                 self.egress_of_cluster[cluster].add(ip)
+        self.facts, self._per_minute = 0, Counter()      # the time-stamped facts, and how many each minute
+        for _, t in self.events.values():          # (agent, time)
+            self._count(t)
+        for name in TIMESTAMPED:
+            for found in getattr(self, name).values():
+                for record in found:
+                    self._count(record[0])
 
     # -- learning ---------------------------------------------------------------------------
 
@@ -99,6 +115,8 @@ class EntityIndex:
             if t > latest:
                 latest = t
             self._add(ev, t, touched)
+        if self.facts > MAX_FACTS:
+            self._shed()
         return touched, latest
 
     def _add(self, ev: E, t: int, touched: set[str]) -> None:
@@ -118,12 +136,13 @@ class EntityIndex:
             return
         if k == E.MCP_CALL and ev.event_id and ev.event_id not in self.events:
             self.events[ev.event_id] = (agent, t)       # MCP calls only: the ids that link agents
+            self._count(t)
             touched.add(f"event:{ev.event_id}")
         if k == E.PROCESS_EXEC and ev.process.exe:
             self._put(self.processes[(cluster, ev.process.exe)], agent, touched,
                       *any_cluster("proc", cluster, ev.process.exe))
             if node.name and ev.process.pid:
-                self._put(self.pids[(node.name, ev.process.pid)], (t, agent), touched,
+                self._put_fact(self.pids[(node.name, ev.process.pid)], (t, agent), touched,
                           f"pid:{node.name}/{ev.process.pid}")
         elif k == E.NETWORK_CONNECT:
             self._connect(t, agent, cluster, ev.network, touched)
@@ -135,7 +154,7 @@ class EntityIndex:
             m = ev.llm
             excerpt = (m.prompt_excerpt if k == E.LLM_REQUEST else m.response_excerpt)[:EXCERPT]
             kind = "request" if k == E.LLM_REQUEST else "response"
-            self._put(self.exchanges[agent], (t, kind, m.model, m.host, excerpt), touched, f"agent:{agent}")
+            self._put_fact(self.exchanges[agent], (t, kind, m.model, m.host, excerpt), touched, f"agent:{agent}")
 
     def _first_of(self, ev: E, touched: set[str]) -> str:
         node, w = ev.node, ev.workload
@@ -188,6 +207,7 @@ class EntityIndex:
         if record in self.connects[cluster]:
             return
         self.connects[cluster].add(record)
+        self._count(t)
         insort(self.connects_by_time.setdefault(cluster, []), record)
         peers = {n.src_ip} | self.egress_of_cluster.get(cluster, set())
         for peer in peers:
@@ -200,7 +220,8 @@ class EntityIndex:
         if n.dst_ip:
             self._address(n.dst_ip, cluster, agent, touched)
         if n.src_ip:
-            self._put(self.accepts[agent], (t, n.src_ip, n.dst_ip, n.dst_port, cluster), touched, f"agent:{agent}")
+            self._put_fact(self.accepts[agent], (t, n.src_ip, n.dst_ip, n.dst_port, cluster), touched,
+                           f"agent:{agent}")
             times = self.accept_times.setdefault(n.src_ip, {}).setdefault(agent, [])
             i = bisect_left(times, t)
             if i == len(times) or times[i] != t:
@@ -212,12 +233,13 @@ class EntityIndex:
             return
         if m.side == "server":
             record = (t, m.session_id, m.request_id, ev.event_id, f"{m.method} {m.tool}".strip())
-            self._put(self.mcp_servers[agent], record, touched, f"agent:{agent}")
+            self._put_fact(self.mcp_servers[agent], record, touched, f"agent:{agent}")
             self.servers_of_session[m.session_id].add(agent)
         else:
             record = (t, m.request_id, agent, ev.event_id)
             if record not in self.mcp_clients[m.session_id]:
                 self.mcp_clients[m.session_id].add(record)
+                self._count(t)
                 touched.update(f"agent:{b}" for b in self.servers_of_session.get(m.session_id, ()))
 
     def _address(self, ip: str, cluster: str, agent: str, touched: set[str]) -> None:
@@ -229,6 +251,17 @@ class EntityIndex:
         if value not in found:
             found.add(value)
             touched.update(tokens)
+
+    def _put_fact(self, found: set, record: tuple, touched: set[str], *tokens: str) -> None:
+        """`_put` for a time-stamped fact (its time first), counted against MAX_FACTS."""
+        if record not in found:
+            found.add(record)
+            touched.update(tokens)
+            self._count(record[0])
+
+    def _count(self, t: int) -> None:
+        self.facts += 1
+        self._per_minute[t // 60_000] += 1
 
     # -- asking -----------------------------------------------------------------------------
 
@@ -252,9 +285,22 @@ class EntityIndex:
     def prune(self, before_ms: int) -> None:
         """Forget time-stamped facts older than `before_ms` (event time)."""
         self.events = {k: v for k, v in self.events.items() if v[1] >= before_ms}
-        for table in (self.mcp_clients, self.mcp_servers, self.connects, self.accepts, self.exchanges, self.pids):
+        for table in (getattr(self, name) for name in TIMESTAMPED):
             for key in list(table):
                 table[key] = {r for r in table[key] if r[0] >= before_ms}
                 if not table[key]:
                     del table[key]
         self.derive()
+
+    def _shed(self) -> None:
+        """Over MAX_FACTS: forget the facts of the oldest minutes, as the retention would
+        later, until at most (1 - SHED_SHARE) of the budget is left."""
+        goal, seen, cutoff = self.facts - MAX_FACTS * (1 - SHED_SHARE), 0, 0
+        for minute in sorted(self._per_minute):
+            seen += self._per_minute[minute]
+            if seen >= goal:
+                cutoff = (minute + 1) * 60_000
+                break
+        before = self.facts
+        self.prune(cutoff)
+        self.shed += before - self.facts
