@@ -29,8 +29,9 @@ SEEN_MAX = 100_000              # node/workload identities remembered as learnt
 # are kept for the retention (24 h of event time) unless there are more than this many:
 # then the oldest are forgotten early, by the minute, down to three quarters of it
 # (`shed` counts them), so a flood of distinct connections cannot grow detect without
-# bound. ~200 bytes a fact.
-MAX_FACTS = 2_000_000
+# bound. Measured: ~260 bytes a fact, twice that while the state is being saved; a
+# million fits detect's 1 GiB limit (deploy/base/stages/detect.yaml).
+MAX_FACTS = 1_000_000
 SHED_SHARE = 0.25
 TIMESTAMPED = ("mcp_clients", "mcp_servers", "connects", "accepts", "exchanges", "pids")
 INDEXED = frozenset({E.MCP_CALL, E.PROCESS_EXEC, E.NETWORK_CONNECT, E.NETWORK_ACCEPT, E.LLM_REQUEST, E.LLM_RESPONSE})
