@@ -19,6 +19,7 @@ Two ways:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import ssl
@@ -59,21 +60,8 @@ def request_from(issuer: str, issuer_ca: Path, token_file: Path, out: Path, wait
     """Ask the issuer until it answers or `wait_s` passes; the (cluster, node) it named.
     The key is written only with the certificate that goes with it."""
     key = ec.generate_private_key(ec.SECP256R1())
-    wanted = devca.sensor_request(key)
     tls = ssl.create_default_context(cafile=str(issuer_ca))
-    deadline = time.monotonic() + wait_s
-    for attempt in range(1_000_000):
-        try:
-            chain = _ask(issuer, tls, token_file.read_text().strip(), wanted)
-            break
-        except (OSError, TimeoutError) as e:     # not there yet, or 5xx (URLError is an OSError)
-            if isinstance(getattr(e, "reason", e), ssl.SSLCertVerificationError):
-                raise Refused(f"{issuer}: its certificate does not verify against {issuer_ca}: {_why(e)}") from None
-            pause = RETRY_S[min(attempt, len(RETRY_S) - 1)]
-            if time.monotonic() + pause > deadline:
-                raise OSError(f"{issuer}: {_why(e)}; gave up after {wait_s:g}s") from None
-            say(f"sensor certificate: {issuer}: {_why(e)}; trying again in {pause}s")
-            time.sleep(pause)
+    chain = _ask_until_answered(issuer, tls, token_file, devca.sensor_request(key), wait_s, say)
     identity = _check(chain, key)
     out.mkdir(parents=True, exist_ok=True)
     privatefile.write(out / "tls.key", key.private_bytes(serialization.Encoding.PEM,
@@ -81,6 +69,25 @@ def request_from(issuer: str, issuer_ca: Path, token_file: Path, out: Path, wait
                                                          serialization.NoEncryption()))
     privatefile.write(out / "tls.crt", chain)
     return identity
+
+
+def _ask_until_answered(issuer: str, tls: ssl.SSLContext, token_file: Path, wanted: bytes, wait_s: float,
+                        say) -> bytes:
+    """Tries again while the issuer is unreachable or failing (5xx); a refusal (4xx), an
+    issuer that does not verify or a token file that is not there ends it at once."""
+    deadline = time.monotonic() + wait_s
+    for attempt in itertools.count():
+        token = token_file.read_text().strip()      # at each try: the kubelet rotates it
+        try:
+            return _ask(issuer, tls, token, wanted)
+        except (OSError, TimeoutError) as e:     # URLError and 5xx are OSErrors
+            if isinstance(getattr(e, "reason", e), ssl.SSLCertVerificationError):
+                raise Refused(f"{issuer}: its certificate does not verify against the issuer CA: {_why(e)}") from None
+            pause = RETRY_S[min(attempt, len(RETRY_S) - 1)]
+            if time.monotonic() + pause > deadline:
+                raise OSError(f"{issuer}: {_why(e)}; gave up after {wait_s:g}s") from None
+            say(f"sensor certificate: {issuer}: {_why(e)}; trying again in {pause}s")
+            time.sleep(pause)
 
 
 def _ask(issuer: str, tls: ssl.SSLContext, token: str, wanted: bytes) -> bytes:

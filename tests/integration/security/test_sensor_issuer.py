@@ -276,6 +276,13 @@ def test_an_issuer_whose_certificate_does_not_verify_is_not_sent_the_token(lab, 
     assert lab.api.reviews == []
 
 
+def test_a_pod_without_its_token_file_says_so_at_once(lab, tmp_path):
+    started = time.monotonic()
+    got = lab.ask(tmp_path / "no-token", tmp_path / "tls", "--wait", "60")
+    assert got.returncode == 1 and "no-token" in got.stderr and "trying again" not in got.stderr
+    assert time.monotonic() - started < 20 and lab.api.reviews == []
+
+
 def post(lab: Lab, body: bytes, headers: dict) -> tuple[int, dict]:
     tls = ssl.create_default_context(cafile=str(lab.weft_ca))
     req = urllib.request.Request(lab.issuer_url + "/v1/sensor-certificate", data=body, method="POST", headers=headers)
