@@ -44,7 +44,8 @@ class DetectStage(ConsumingStage):
             self.correlating = Correlating(self)
             self.storying = await self.correlating.start(stack)
         else:
-            self.storying = Storying.restored(await asyncio.to_thread(store.load_state, self.engine, STATE))
+            self.storying = Storying.restored(await asyncio.to_thread(store.load_state, self.engine, STATE),
+                                              self.config.max_facts)
         await super().on_start(stack)
         saver = asyncio.create_task(self._keep_state(), name="correlation-state")
         stack.push_async_callback(self._save_last, saver)

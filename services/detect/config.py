@@ -8,8 +8,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from weft.common import consuming
+from weft.detect.core.entity_index import MAX_FACTS
 from weft.detect.core.folding import Limits
 
+MIN_FACTS = 1000      # below this a budget would forget the facts of the last minutes
 DESCRIPTION = "weft detect: provider alerts and runtime events in, alerts and attack stories out."
 
 EPILOG = """\
@@ -46,6 +48,12 @@ alert storms (windows are slices of event time, as `weft analyze` folds them):
                            held back and summed in one alert when the window closes. 0: no cap.
   Both are counted in weft_detect_alerts_held_total{reason="repeat"|"cap"} and /v1/status
   (alerts_folded, alerts_held_back). Replicas each fold the events they are handed.
+
+memory:
+  WEFT_DETECT_MAX_FACTS    time-stamped facts correlation keeps (connections, accepts, MCP
+                           calls, model exchanges; default 1000000, ~260 bytes each and twice
+                           that while the state is saved). Past it the oldest are forgotten
+                           before their 24 h, counted in weft_detect_index_facts_shed_total.
 """
 
 
@@ -58,11 +66,15 @@ class DetectConfig(consuming.ConsumingConfig):
     replica: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     fold_window_s: float = Limits.window_s   # a repeat of an alert within it is folded; 0: off
     alert_cap: int = Limits.cap              # alerts per rule, agent and fold window; 0: no cap
+    max_facts: int = MAX_FACTS               # the entity index's budget of time-stamped facts
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.partitions < 0 or self.lease_ttl_s <= 0:
             raise ValueError("WEFT_DETECT_PARTITIONS must be 0 or more and WEFT_DETECT_LEASE_TTL positive")
+        if self.max_facts < MIN_FACTS:
+            raise ValueError(f"WEFT_DETECT_MAX_FACTS must be at least {MIN_FACTS}: correlation needs the "
+                             "facts of the last minutes")
         self.limits   # checked: WEFT_DETECT_FOLD_WINDOW and WEFT_DETECT_ALERT_CAP 0 (off) or more
 
     @property
@@ -81,6 +93,7 @@ def parse(argv: list[str] | None = None) -> DetectConfig:
         config.replica = os.environ.get("WEFT_DETECT_REPLICA", "") or config.replica
         config.fold_window_s = float(os.environ.get("WEFT_DETECT_FOLD_WINDOW", "") or Limits.window_s)
         config.alert_cap = int(os.environ.get("WEFT_DETECT_ALERT_CAP", "") or Limits.cap)
+        config.max_facts = int(os.environ.get("WEFT_DETECT_MAX_FACTS", "") or MAX_FACTS)
         config.__post_init__()
     except ValueError as e:
         raise SystemExit(f"python -m weft.detect: {e}") from None

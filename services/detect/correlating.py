@@ -69,7 +69,7 @@ class Correlating:
     async def start(self, stack: AsyncExitStack) -> Storying:
         """The storying restored from the checkpoint, fed from the bus, owning no partition yet."""
         saved = Checkpoint.from_json(await asyncio.to_thread(store.load_state, self.stage.engine, CHECKPOINT))
-        storying = Storying.restored(saved.state)
+        storying = Storying.restored(saved.state, self.config.max_facts)
         targets = {name: await self._last_seq(subject) for name, subject in FEEDS.items()}
         if saved.state and storying.fresh:   # a state it cannot load: read the streams from the start
             saved = Checkpoint()

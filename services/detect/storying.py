@@ -21,8 +21,8 @@ LLM_TIMEOUT_S = 20
 
 
 class Storying:
-    def __init__(self, correlator: Correlator | None = None):
-        self.correlator = correlator or Correlator([], CorrelationConfig())
+    def __init__(self, correlator: Correlator | None = None, max_facts: int = entity_index.MAX_FACTS):
+        self.correlator = correlator or Correlator([], CorrelationConfig(max_facts=max_facts))
         self._lock = threading.Lock()
         self._chains: dict[str, chain_input.IdentityChain] = {}
         self.dirty = False
@@ -30,14 +30,14 @@ class Storying:
         self._shed_said = 0
 
     @classmethod
-    def restored(cls, state: str | None) -> Storying:
+    def restored(cls, state: str | None, max_facts: int = entity_index.MAX_FACTS) -> Storying:
         if not state:
-            return cls()
+            return cls(max_facts=max_facts)
         try:
-            return cls(Correlator.from_state(json.loads(state)))
+            return cls(Correlator.from_state(json.loads(state), max_facts))
         except (ValueError, KeyError) as e:   # a state from another version: start afresh, say so
             log.error("correlation state not restored (%s); starting with no open stories", e)
-            return cls()
+            return cls(max_facts=max_facts)
 
     def events(self, events) -> list[alert_pb2.Story]:
         stories = self._run(lambda c: c.add_events(events))
@@ -51,7 +51,8 @@ class Storying:
             self._shed_said = index.shed
             metrics.INDEX_SHED.inc(shed)
             log.warning("detect: the entity index was over its budget of %d facts; forgot the oldest %d "
-                        "before their retention (correlation sees less far back)", entity_index.MAX_FACTS, shed)
+                        "before their retention (correlation sees less far back; WEFT_DETECT_MAX_FACTS)",
+                        index.max_facts, shed)
 
     def alert(self, ocsf: dict, event_ids=()) -> list[alert_pb2.Story]:
         return self.alerts([(ocsf, event_ids)])

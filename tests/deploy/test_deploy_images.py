@@ -239,6 +239,9 @@ def test_stage_configs_accept_the_manifest_environment(renders, target, stage, m
         files = {r.mounted_secret_file(stage, p) for p in (cfg.tls_cert, cfg.tls_key, cfg.tls_ca)}
         assert files == {("weft-gateway-tls", "tls.crt"), ("weft-gateway-tls", "tls.key"),
                          ("weft-sensor-ca", "ca.crt")}
+    if stage == "detect":   # the entity index's budget fits the memory limit (~540 bytes a fact at peak)
+        limit = r.container("detect")["resources"]["limits"]["memory"]
+        assert limit.endswith("Gi") and cfg.max_facts * 540 <= int(limit[:-2]) * 2**30 * 0.6
 
 
 def test_sensor_command_parses_with_weft_s_own_cli(renders, target, monkeypatch):

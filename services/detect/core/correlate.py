@@ -27,7 +27,7 @@ from typing import Callable, Iterable
 
 from weft.detect.core.chain_input import ChainBook, IdentityChain
 from weft.detect.core.entities import Resolution, resolve
-from weft.detect.core.entity_index import EntityIndex
+from weft.detect.core.entity_index import MAX_FACTS, EntityIndex
 from weft.detect.core.entity_state import index_from_state, index_to_state
 from weft.detect.core.signal_record import Signal
 from weft.detect.core.story import Story, story_id
@@ -41,6 +41,7 @@ STATE_VERSION = 1
 class CorrelationConfig:
     join_window_ms: int = 30 * 60_000           # signals of one key this close in event time are one story
     retention_ms: int = 24 * 3600_000           # stories and facts older than this (event time) are forgotten
+    max_facts: int = MAX_FACTS                  # time-stamped facts kept; the oldest go early past it (not saved)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Update:
 class Correlator:
     def __init__(self, chains: Iterable[IdentityChain] = (), config: CorrelationConfig = CorrelationConfig()):
         self.config = config
-        self.index = EntityIndex()
+        self.index = EntityIndex(config.max_facts)
         self.chains = ChainBook(chains)
         self._signals: dict[str, Signal] = {}
         self._resolved: dict[str, Resolution] = {}
@@ -289,13 +290,13 @@ class Correlator:
                 "triage": {i: {"status": t.status, "reason": t.reason} for i, t in sorted(self._triage.items())}}
 
     @classmethod
-    def from_state(cls, state: dict) -> Correlator:
+    def from_state(cls, state: dict, max_facts: int = MAX_FACTS) -> Correlator:
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"correlation state version {state.get('version')!r}; expected {STATE_VERSION}")
         c = state["config"]
         self = cls(ChainBook.chains_from_state(state["chains"]),
-                   CorrelationConfig(c["joinWindowMs"], c["retentionMs"]))
-        self.index = index_from_state(state["index"])
+                   CorrelationConfig(c["joinWindowMs"], c["retentionMs"], max_facts))
+        self.index = index_from_state(state["index"], max_facts)
         self._watermark, self._pruned_at = state["watermark"], state["prunedAt"]
         self._triage = {i: Triage(t["status"], t["reason"]) for i, t in state["triage"].items()}
         for data in state["signals"]:

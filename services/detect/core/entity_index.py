@@ -29,8 +29,8 @@ SEEN_MAX = 100_000              # node/workload identities remembered as learnt
 # are kept for the retention (24 h of event time) unless there are more than this many:
 # then the oldest are forgotten early, by the minute, down to three quarters of it
 # (`shed` counts them), so a flood of distinct connections cannot grow detect without
-# bound. Measured: ~260 bytes a fact, twice that while the state is being saved; a
-# million fits detect's 1 GiB limit (deploy/base/stages/detect.yaml).
+# bound. Measured: ~260 bytes a fact, twice that while the state is being saved; the
+# default, a million, fits detect's 1 GiB limit (WEFT_DETECT_MAX_FACTS sets another).
 MAX_FACTS = 1_000_000
 SHED_SHARE = 0.25
 TIMESTAMPED = ("mcp_clients", "mcp_servers", "connects", "accepts", "exchanges", "pids")
@@ -51,7 +51,8 @@ def any_cluster(token: str, cluster: str, rest: str) -> tuple[str, str]:
 
 
 class EntityIndex:
-    def __init__(self) -> None:
+    def __init__(self, max_facts: int = MAX_FACTS) -> None:
+        self.max_facts = max_facts                                       # the budget of time-stamped facts
         self.agents: dict[str, AgentFacts] = {}
         self.pods: dict[tuple[str, str, str], str] = {}                  # (cluster, ns, pod) -> agent
         self.workloads: dict[tuple[str, str, str], str] = {}             # (cluster, ns, name) -> agent
@@ -67,7 +68,7 @@ class EntityIndex:
         self.connects: dict[str, set[tuple]] = defaultdict(set)         # cluster -> {(t, agent, src, dst, port, dns)}
         self.accepts: dict[str, set[tuple]] = defaultdict(set)          # agent -> {(t, peer, local, port, cluster)}
         self.exchanges: dict[str, set[tuple]] = defaultdict(set)        # agent -> {(t, kind, model, host, excerpt)}
-        self.shed = 0                                                    # facts forgotten early (over MAX_FACTS)
+        self.shed = 0                                                    # facts forgotten early (over the budget)
         self.derive()
 
     def derive(self) -> None:
@@ -116,7 +117,7 @@ class EntityIndex:
             if t > latest:
                 latest = t
             self._add(ev, t, touched)
-        if self.facts > MAX_FACTS:
+        if self.facts > self.max_facts:
             self._shed()
         return touched, latest
 
@@ -254,7 +255,7 @@ class EntityIndex:
             touched.update(tokens)
 
     def _put_fact(self, found: set, record: tuple, touched: set[str], *tokens: str) -> None:
-        """`_put` for a time-stamped fact (its time first), counted against MAX_FACTS."""
+        """`_put` for a time-stamped fact (its time first), counted against the budget."""
         if record not in found:
             found.add(record)
             touched.update(tokens)
@@ -294,9 +295,9 @@ class EntityIndex:
         self.derive()
 
     def _shed(self) -> None:
-        """Over MAX_FACTS: forget the facts of the oldest minutes, as the retention would
+        """Over the budget: forget the facts of the oldest minutes, as the retention would
         later, until at most (1 - SHED_SHARE) of the budget is left."""
-        goal, seen, cutoff = self.facts - MAX_FACTS * (1 - SHED_SHARE), 0, 0
+        goal, seen, cutoff = self.facts - self.max_facts * (1 - SHED_SHARE), 0, 0
         for minute in sorted(self._per_minute):
             seen += self._per_minute[minute]
             if seen >= goal:

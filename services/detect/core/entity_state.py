@@ -2,7 +2,7 @@
 the same index always writes the same text (detect persists it; a restart loads it)."""
 from __future__ import annotations
 
-from weft.detect.core.entity_index import AgentFacts, EntityIndex
+from weft.detect.core.entity_index import MAX_FACTS, AgentFacts, EntityIndex
 
 # tables of sets of tuples: index attribute -> how many key parts each row starts with
 # (what derive() rebuilds from these, such as servers_of_session and accept_times, is not
@@ -30,8 +30,8 @@ def index_to_state(index: EntityIndex) -> dict:
     return state
 
 
-def index_from_state(state: dict) -> EntityIndex:
-    index = EntityIndex()
+def index_from_state(state: dict, max_facts: int = MAX_FACTS) -> EntityIndex:
+    index = EntityIndex(max_facts)
     for name, f in state.get("agents", {}).items():
         index.agents[name] = AgentFacts(*(set(f.get(k, ())) for k in ("namespaces", "workloads",
                                                                       "service_accounts", "clusters")))

@@ -7,7 +7,7 @@ import pytest
 from reference_attack import chains, feed, live_order, reference
 
 from weft.detect.core import entity_index
-from weft.detect.core.correlate import Correlator
+from weft.detect.core.correlate import CorrelationConfig, Correlator
 from weft.detect.core.entity_index import EntityIndex
 from weft.detect.core.story_render import to_json
 
@@ -44,9 +44,8 @@ def test_the_count_kept_as_facts_arrive_is_what_is_there(corpus):
     assert index.facts == recount(index)
 
 
-def test_a_flood_of_connections_stays_within_the_budget_oldest_first(corpus, monkeypatch):
-    monkeypatch.setattr(entity_index, "MAX_FACTS", 400)
-    index = EntityIndex()
+def test_a_flood_of_connections_stays_within_the_budget_oldest_first(corpus):
+    index = EntityIndex(max_facts=400)
     template = next(ev for ev in corpus.benign if ev.workload.name)
     for batch in range(10):
         index.add(flood(template, batch * 100 * 60_000, 100))
@@ -58,14 +57,13 @@ def test_a_flood_of_connections_stays_within_the_budget_oldest_first(corpus, mon
     assert len(kept) == index.facts
 
 
-def test_one_batch_over_the_budget_is_brought_within_it(corpus, monkeypatch):
-    monkeypatch.setattr(entity_index, "MAX_FACTS", 100)
-    index = EntityIndex()
+def test_one_batch_over_the_budget_is_brought_within_it(corpus):
+    index = EntityIndex(max_facts=100)
     index.add(flood(next(ev for ev in corpus.benign if ev.workload.name), 0, 1000))
     assert index.facts <= 100 and index.shed == 1000 - index.facts
 
 
-def test_an_old_flood_does_not_cost_the_attacks_story(corpus, monkeypatch):
+def test_an_old_flood_does_not_cost_the_attacks_story(corpus):
     """Connections from hours before the attack fill the budget; the attack's facts are the
     newest, so the story is the same as without the flood."""
     expected = Correlator(chains())
@@ -73,20 +71,19 @@ def test_an_old_flood_does_not_cost_the_attacks_story(corpus, monkeypatch):
     first = min(ev.time.ToMilliseconds() for ev in corpus.benign + corpus.attack)
     template = next(ev for ev in corpus.benign if ev.workload.name)
     old = flood(template, first - 6 * 3600_000, 3000, step_ms=5_000)
-    monkeypatch.setattr(entity_index, "MAX_FACTS", recount(expected.index) + 500)
-    flooded = Correlator(chains())
+    budget = recount(expected.index) + 500
+    flooded = Correlator(chains(), CorrelationConfig(max_facts=budget))
     feed(flooded, [("events", old), *live_order(corpus)])
-    assert flooded.index.shed > 0 and flooded.index.facts <= entity_index.MAX_FACTS
+    assert flooded.index.shed > 0 and flooded.index.facts <= budget
     assert [to_json(s) for s in flooded.stories()] == [to_json(s) for s in expected.stories()]
 
 
-def test_detect_says_and_counts_what_it_forgot(corpus, monkeypatch, caplog):
+def test_detect_says_and_counts_what_it_forgot(corpus, caplog):
     from prometheus_client import REGISTRY
 
     from weft.detect.storying import Storying
-    monkeypatch.setattr(entity_index, "MAX_FACTS", 100)
     before = REGISTRY.get_sample_value("weft_detect_index_facts_shed_total") or 0.0
-    storying = Storying()
+    storying = Storying(max_facts=100)
     storying.events(flood(next(ev for ev in corpus.benign if ev.workload.name), 0, 300))
     shed = storying.correlator.index.shed
     assert shed > 0
@@ -95,3 +92,24 @@ def test_detect_says_and_counts_what_it_forgot(corpus, monkeypatch, caplog):
     assert f"forgot the oldest {shed}" in caplog.text
     storying.events(flood(next(ev for ev in corpus.benign if ev.workload.name), 10**9, 10))
     assert REGISTRY.get_sample_value("weft_detect_index_facts_shed_total") == before + storying.correlator.index.shed
+
+
+def test_the_budget_survives_a_restart_and_is_a_setting(corpus, monkeypatch):
+    """The budget is the running detect's setting, not the saved state's."""
+    import json
+
+    from weft.detect import config as detect_config
+    from weft.detect.storying import Storying
+    storying = Storying(max_facts=5000)
+    storying.events(corpus.benign)
+    restored = Storying.restored(storying.state(), max_facts=2000)
+    assert restored.correlator.index.max_facts == 2000 and restored.correlator.config.max_facts == 2000
+    assert restored.correlator.index.facts == storying.correlator.index.facts
+    assert "max_facts" not in json.dumps(json.loads(storying.state())["config"])
+    monkeypatch.setenv("WEFT_DETECT_MAX_FACTS", "250000")
+    assert detect_config.parse([]).max_facts == 250000
+    monkeypatch.setenv("WEFT_DETECT_MAX_FACTS", "10")
+    with pytest.raises(SystemExit, match="WEFT_DETECT_MAX_FACTS must be at least 1000"):
+        detect_config.parse([])
+    monkeypatch.delenv("WEFT_DETECT_MAX_FACTS")
+    assert detect_config.parse([]).max_facts == entity_index.MAX_FACTS
