@@ -138,7 +138,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--issuer", help="the sensor issuer's https:// URL")
     how.add_argument("--ca-dir", type=Path, help="sign here with the sensor CA in this directory")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True,
+                   help="directory for tls.crt (the certificate, then the CA's) and tls.key (0600)")
     p.add_argument("--issuer-ca", type=Path, help="with --issuer: the CA of the issuer's certificate")
     p.add_argument("--token-file", type=Path,
                    help="with --issuer: the pod's projected service-account token for the issuer's audience")
