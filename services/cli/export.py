@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 
 from weft.cli import endpoint
+from weft.common.signals import stop_on_signals
 
 EPILOG = """Alerts are OCSF Detection Findings (2004), stories OCSF Incident Findings (2005).
 
@@ -50,9 +50,7 @@ async def _run(ep, args, what: list[str]) -> None:
                         tcp=args.tcp)
     nc = await bus.connect(ep.nats_url, f"weft-export-{args.kind}", endpoint.nats_login(ep))
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     try:
         js = nc.jetstream()
         await bus.ensure_streams(js)

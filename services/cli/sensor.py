@@ -11,13 +11,13 @@ import contextlib
 import hashlib
 import json
 import os
-import signal
 import socket
 import sys
 
 from weft import __version__
 from weft.cli.main import CliError
 from weft.common import logs, tracing
+from weft.common.signals import stop_on_signals
 from weft.v1 import event_pb2, sensor_pb2
 
 PROVIDERS = [p for p in event_pb2.Node.Provider.keys() if p != "PROVIDER_UNSPECIFIED"]
@@ -183,9 +183,7 @@ async def _collect(args, uplink, runner, stop: asyncio.Event, refresher=None) ->
                      yield_nice=args.nice)
     if args.file_prefix:
         cfg.file_prefixes = args.file_prefix
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     tending = None
     try:
         if args.enforce:

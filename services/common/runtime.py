@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from weft.common import bus, http, logs, natsauth, store, tracing
 from weft.common.config import ServiceConfig
+from weft.common.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,7 @@ class Stage:
 async def run_until_signalled(stage: Stage) -> None:
     """`python -m weft.<stage>`: start, wait for SIGTERM or SIGINT, drain, exit."""
     logs.setup(stage.name, stage.config.log_level)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stage.stop_event.set)
+    stop_on_signals(stage.stop_event)
     await stage.start()
     await stage.stop_event.wait()
     log.info("%s: stopping", stage.name)

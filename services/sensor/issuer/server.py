@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import ssl
 import sys
 
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from weft.common import devca, http, logs, metrics
 from weft.common.kubeapi import ApiServer, KubeApiError
+from weft.common.signals import stop_on_signals
 from weft.sensor.issuer import admission, tokenreview
 from weft.sensor.issuer.config import IssuerConfig, parse
 
@@ -109,15 +109,9 @@ async def serve(cfg: IssuerConfig, api: ApiServer, ca: devca.Issued, tls: ssl.SS
         log.info("sensor issuer for cluster %r on https://%s:%d%s: sensors of %s, tokens for %r; "
                  "health and /metrics on http://%s:%d", cfg.cluster, cfg.host, port, ROUTE,
                  cfg.service_account, cfg.audience, cfg.http_host, http_port)
-        await _until_signalled()
-
-
-async def _until_signalled() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        await stop.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
