@@ -110,9 +110,7 @@ def _check(chain: bytes, key: ec.EllipticCurvePrivateKey) -> tuple[str, str]:
         first = x509.load_pem_x509_certificates(chain)[0]
     except (ValueError, IndexError):
         raise ValueError("the issuer answered no certificate") from None
-    ours = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if first.public_key().public_bytes(serialization.Encoding.DER,
-                                       serialization.PublicFormat.SubjectPublicKeyInfo) != ours:
+    if first.public_key() != key.public_key():
         raise ValueError("the issuer's certificate is not for the key this pod made")
     identity = devca.sensor_identity(first.public_bytes(serialization.Encoding.PEM))
     if identity is None:

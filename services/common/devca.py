@@ -71,7 +71,8 @@ def issue_peer(ca: Issued, hosts: list[str], days: int = DAYS) -> Issued:
 
 def issue_client(ca: Issued, uri: str, days: int = DAYS) -> Issued:
     """A client certificate whose identity is the SAN URI `uri`."""
-    return _issue(ca, uri, [x509.UniformResourceIdentifier(uri)], [ExtendedKeyUsageOID.CLIENT_AUTH], days)
+    key = ec.generate_private_key(ec.SECP256R1())
+    return Issued(key, _client_certificate(ca, key.public_key(), uri, days))
 
 
 def issue_sensor(ca: Issued, cluster: str, node: str, days: int = DAYS) -> Issued:
@@ -99,9 +100,7 @@ def sign_sensor_request(ca: Issued, request_pem: bytes, cluster: str, node: str,
         raise ValueError("the request's key is not an EC P-256 or P-384 key")
     if not csr.is_signature_valid:
         raise ValueError("the request's signature does not verify: it does not hold its key")
-    uri = sensor_uri(cluster, node)
-    return _certificate(ca, key, uri, [x509.UniformResourceIdentifier(uri)],
-                        [ExtendedKeyUsageOID.CLIENT_AUTH], days)
+    return _client_certificate(ca, key, sensor_uri(cluster, node), days)
 
 
 def sensor_identity(cert: bytes | str) -> tuple[str, str] | None:
@@ -153,6 +152,11 @@ def _issue(ca: Issued, common_name: str, sans: list[x509.GeneralName],
            purposes: list[x509.ObjectIdentifier], days: int) -> Issued:
     key = ec.generate_private_key(ec.SECP256R1())
     return Issued(key, _certificate(ca, key.public_key(), common_name, sans, purposes, days))
+
+
+def _client_certificate(ca: Issued, public_key, uri: str, days: int) -> x509.Certificate:
+    return _certificate(ca, public_key, uri, [x509.UniformResourceIdentifier(uri)],
+                        [ExtendedKeyUsageOID.CLIENT_AUTH], days)
 
 
 def _certificate(ca: Issued, public_key, common_name: str, sans: list[x509.GeneralName],

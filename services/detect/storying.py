@@ -40,12 +40,13 @@ class Storying:
             return cls(max_facts=max_facts)
 
     def events(self, events) -> list[alert_pb2.Story]:
-        stories = self._run(lambda c: c.add_events(events))
-        self._report_index()
-        return stories
+        def learn(c: Correlator) -> Update:
+            update = c.add_events(events)
+            self._report_index(c.index)     # under the lock: workers would count a shed twice
+            return update
+        return self._run(learn)
 
-    def _report_index(self) -> None:
-        index = self.correlator.index
+    def _report_index(self, index) -> None:
         metrics.INDEX_FACTS.set(index.facts)
         if (shed := index.shed - self._shed_said) > 0:
             self._shed_said = index.shed

@@ -249,16 +249,16 @@ class EntityIndex:
         self.addresses_of[cluster].add(ip)
 
     @staticmethod
-    def _put(found: set, value, touched: set[str], *tokens: str) -> None:
-        if value not in found:
-            found.add(value)
-            touched.update(tokens)
+    def _put(found: set, value, touched: set[str], *tokens: str) -> bool:
+        if value in found:
+            return False
+        found.add(value)
+        touched.update(tokens)
+        return True
 
     def _put_fact(self, found: set, record: tuple, touched: set[str], *tokens: str) -> None:
         """`_put` for a time-stamped fact (its time first), counted against the budget."""
-        if record not in found:
-            found.add(record)
-            touched.update(tokens)
+        if self._put(found, record, touched, *tokens):
             self._count(record[0])
 
     def _count(self, t: int) -> None:
